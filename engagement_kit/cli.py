@@ -1,0 +1,52 @@
+"""The ``engagement-kit`` command line.
+
+Each sub-command lives in the module that owns its concept; the module exposes
+``add_arguments(parser)`` and ``run(args) -> int`` (the exit code).
+
+    engagement-kit simulate --customers 20000 --seed 42 --out data/demo
+    engagement-kit validate customers data/demo/customers.csv
+    engagement-kit report --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# sub-command -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("engagement_kit.simulate", "write a simulated data set with known ground truth"),
+    "validate": ("engagement_kit.validation", "check a table against its data contract"),
+    "report": ("engagement_kit.reports", "run the report batch (papermill) into reports/"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="engagement-kit",
+        description="Customer-engagement research toolkit.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"engagement-kit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    return int(args._run(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Data contracts: the columns of every table the toolkit reads.
+
+This module is data only (what a valid table looks like); the checks live in
+:mod:`engagement_kit.validation`. Table kinds: ``customers``, ``survey``,
+``events``, ``outcomes``, ``dsce``. ``data/README.md`` is the human-readable
+data dictionary generated from the same facts.
+
+Example
+-------
+>>> from engagement_kit.schema import CONTRACTS
+>>> [c.name for c in CONTRACTS["outcomes"].columns][:3]
+['customer_id', 'retained', 'churn_time']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .frameworks import (
+    DIMENSION_NAMES,
+    DSCE_COMPONENT_NAMES,
+    ENGAGEMENT_TYPE_NAMES,
+    FRAMEWORK_NAMES,
+    TOUCH_MODEL_NAMES,
+)
+
+ColumnKind = Literal["id", "category", "date", "datetime", "float", "int", "bool"]
+
+#: Default answer scales. Survey items are Likert 1..7 (as in So, King & Sparks 2014);
+#: DSCE component ratings are 1..5.
+LIKERT_MIN, LIKERT_MAX = 1, 7
+NPS_MIN, NPS_MAX = 0, 10
+CSAT_MIN, CSAT_MAX = 1, 5
+DSCE_MIN, DSCE_MAX = 1, 5
+ITEMS_PER_DIMENSION = 4
+ITEMS_PER_TYPE = 3
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a contract.
+
+    ``min``/``max`` bound numeric values (inclusive); ``allowed`` lists the valid
+    labels of a category (None: any label); ``unique`` says the column is a key.
+    """
+
+    name: str
+    kind: ColumnKind
+    description: str
+    required: bool = True
+    unique: bool = False
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    allowed: tuple[str, ...] | None = None
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The columns of one table kind. ``item_pattern`` matches survey item columns."""
+
+    kind: str
+    description: str
+    columns: tuple[Column, ...]
+    item_pattern: str | None = None
+    item_min: float | None = None
+    item_max: float | None = None
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+
+def item_columns(construct: str, n_items: int) -> list[str]:
+    """Item column names of a construct: ``enthusiasm_1 .. enthusiasm_n``."""
+    return [f"{construct}_{k}" for k in range(1, n_items + 1)]
+
+
+#: Items that are reverse-keyed in the default questionnaire (and in the simulator).
+REVERSE_KEYED_ITEMS: tuple[str, ...] = tuple(f"{d}_{ITEMS_PER_DIMENSION}" for d in DIMENSION_NAMES)
+
+#: The default questionnaire: scale -> item columns.
+DEFAULT_SCALES: dict[str, list[str]] = {d: item_columns(d, ITEMS_PER_DIMENSION) for d in DIMENSION_NAMES}
+TYPE_SCALES: dict[str, list[str]] = {t: item_columns(t, ITEMS_PER_TYPE) for t in ENGAGEMENT_TYPE_NAMES}
+
+_ID = Column("customer_id", "id", "Customer (account) identifier, a string such as 'C0000001'.", unique=True)
+
+CONTRACTS: dict[str, Contract] = {
+    "customers": Contract(
+        kind="customers",
+        description="One row per customer: segment, assigned touch model, pre-period covariates.",
+        columns=(
+            _ID,
+            Column("segment", "category", "Customer segment (demo: smb, mid_market, enterprise)."),
+            Column(
+                "touch_model",
+                "category",
+                "Assigned engagement model (the experiment arm).",
+                allowed=TOUCH_MODEL_NAMES,
+            ),
+            Column("signup_date", "date", "Date the customer signed up; not in the future."),
+            Column(
+                "prior_revenue",
+                "float",
+                "Revenue in the 12 months before the experiment (pre-period covariate).",
+                required=False,
+                min=0,
+                unit="currency",
+            ),
+            Column(
+                "prior_activity",
+                "float",
+                "Activity count (sessions, logins) in the pre-period (covariate).",
+                required=False,
+                min=0,
+            ),
+            Column(
+                "cost_to_serve",
+                "float",
+                "Cost to serve the customer over the observation window.",
+                required=False,
+                min=0,
+                unit="currency",
+            ),
+        ),
+    ),
+    "survey": Contract(
+        kind="survey",
+        description=(
+            "One row per respondent: Likert items for the five dimensions "
+            "(<dimension>_<k>, optionally the four types <type>_<k>), NPS 0-10, CSAT 1-5."
+        ),
+        columns=(
+            _ID,
+            Column("nps", "int", "Likelihood to recommend, 0-10.", nullable=True, min=NPS_MIN, max=NPS_MAX),
+            Column("csat", "int", "Satisfaction, 1-5.", nullable=True, min=CSAT_MIN, max=CSAT_MAX),
+            Column("survey_date", "date", "Date of the answer; not in the future."),
+        ),
+        item_pattern=r"^(" + "|".join(DIMENSION_NAMES + ENGAGEMENT_TYPE_NAMES) + r")_\d+$",
+        item_min=LIKERT_MIN,
+        item_max=LIKERT_MAX,
+    ),
+    "events": Contract(
+        kind="events",
+        description="One row per lifecycle event: a customer reaching a stage of a framework.",
+        columns=(
+            Column("customer_id", "id", "Customer identifier (must exist in customers)."),
+            Column("timestamp", "datetime", "When the stage was reached; not in the future."),
+            Column("framework", "category", "Framework name.", allowed=FRAMEWORK_NAMES),
+            Column("stage", "category", "Stage name within the framework."),
+            Column(
+                "value",
+                "float",
+                "Monetary value of the event where it has one (revenue, expansion), else 0.",
+                required=False,
+                nullable=True,
+            ),
+        ),
+    ),
+    "outcomes": Contract(
+        kind="outcomes",
+        description="One row per customer: retention, churn time with censoring, revenue, referrals.",
+        columns=(
+            _ID,
+            Column("retained", "bool", "Still a customer at the end of the observation window."),
+            Column(
+                "churn_time",
+                "float",
+                "Days from start to churn, or to the end of observation if censored.",
+                min=0,
+                unit="days",
+            ),
+            Column("churned", "bool", "Event flag: True = churned at churn_time, False = censored."),
+            Column("revenue", "float", "Revenue in the window (many zeros, heavy tail).", min=0, unit="currency"),
+            Column(
+                "expansion_revenue",
+                "float",
+                "Upsell / cross-sell revenue in the window.",
+                min=0,
+                unit="currency",
+            ),
+            Column("referrals", "int", "Number of referred new customers.", min=0),
+        ),
+    ),
+    "dsce": Contract(
+        kind="dsce",
+        description=(
+            "One row per account (an account is a customer): ratings of the eight DSCE "
+            "components on a declared scale (default 1-5); optional target_<component> "
+            "columns hold the desired state."
+        ),
+        columns=(_ID,)
+        + tuple(
+            Column(c, "float", f"Rating of component '{c}'.", min=DSCE_MIN, max=DSCE_MAX)
+            for c in DSCE_COMPONENT_NAMES
+        )
+        + tuple(
+            Column(
+                f"target_{c}",
+                "float",
+                f"Desired-state target for '{c}'.",
+                required=False,
+                min=DSCE_MIN,
+                max=DSCE_MAX,
+            )
+            for c in DSCE_COMPONENT_NAMES
+        ),
+    ),
+}
+
+TABLE_KINDS: tuple[str, ...] = tuple(CONTRACTS)
