@@ -1,0 +1,307 @@
+"""``reports.yaml``: the runs of a report batch, grid expansion and strict validation.
+
+A run is a notebook plus parameter values. A ``grid`` expands one entry into several
+named runs (the cartesian product of its keys); a grid key's values are either a list
+(labels are the values) or a mapping ``label: value``; a mapping value that is itself a
+mapping is a *bundle* of parameters that change together (e.g. one per data set)::
+
+    runs:
+      - name: hello_demo                       # unique; letters, digits, _ - .
+        notebook: notebooks/hello_report.ipynb  # relative to this file's folder
+        parameters:
+          customers_path: data/demo/customers.csv
+        key_figures: customers_by_segment.csv   # optional: CSV shown in the index
+      - name: hello_{segment}                   # one run per segment
+        notebook: notebooks/hello_report.ipynb
+        grid:
+          segment: [smb, mid_market, enterprise]
+
+Everything is checked before any kernel starts (:func:`check_runs`): unknown keys,
+wrong types, unknown parameter names, values whose type differs from the notebook's
+default, and missing data files.
+
+Example
+-------
+>>> runs = expand_entry({"name": "m_{segment}", "notebook": "nb.ipynb",
+...                      "grid": {"segment": ["smb", "enterprise"]}}, 0)
+>>> [(r.name, r.parameters) for r in runs]
+[('m_smb', {'segment': 'smb'}), ('m_enterprise', {'segment': 'enterprise'})]
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .params import EXPRESSION, ParameterError, check_parameters, closest, load_notebook, parameters_of
+
+__all__ = [
+    "ConfigError",
+    "RunSpec",
+    "check_runs",
+    "data_parameters",
+    "expand_entry",
+    "load_config",
+    "select_runs",
+]
+
+TOP_KEYS = {"runs": list}
+RUN_KEYS: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "notebook": str,
+    "parameters": dict,
+    "grid": dict,
+    "key_figures": str,
+    "description": str,
+    "timeout": (int, float),
+}
+REQUIRED_RUN_KEYS = ("name", "notebook")
+NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: File endings that mark a string parameter value as a data file.
+DATA_SUFFIXES = (
+    ".csv", ".tsv", ".parquet", ".pq", ".feather", ".arrow", ".json", ".jsonl",
+    ".xlsx", ".xls", ".csv.gz", ".zip",
+)  # fmt: skip
+#: Parameters the pipeline sets itself.
+RESERVED = ("output_dir",)
+
+
+class ConfigError(ValueError):
+    """An invalid batch configuration; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass
+class RunSpec:
+    """One named run after grid expansion: a notebook and its parameter values.
+
+    ``notebook`` is as written in the config (relative to ``root``); ``data`` maps each
+    data parameter to its resolved file once :func:`check_runs` has run.
+    """
+
+    name: str
+    notebook: str
+    parameters: dict[str, Any]
+    key_figures: str | None = None
+    description: str = ""
+    timeout: float | None = None
+    entry: str = ""
+    root: Path = field(default_factory=Path.cwd)
+    effective: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def notebook_path(self) -> Path:
+        p = Path(self.notebook)
+        return p if p.is_absolute() else self.root / p
+
+
+def _type_label(t: type | tuple[type, ...]) -> str:
+    names = {"str": "a string", "dict": "a mapping", "list": "a list", "int": "a number", "float": "a number"}
+    ts = t if isinstance(t, tuple) else (t,)
+    return " or ".join(dict.fromkeys(names.get(x.__name__, x.__name__) for x in ts))
+
+
+def _grid_options(key: str, values: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
+    if isinstance(values, list):
+        if not values:
+            raise ConfigError([f"{where}: grid key {key!r} has no values"])
+        return [(str(v), {key: v}) for v in values]
+    if isinstance(values, dict):
+        if not values:
+            raise ConfigError([f"{where}: grid key {key!r} has no values"])
+        return [(str(label), dict(v) if isinstance(v, dict) else {key: v}) for label, v in values.items()]
+    raise ConfigError(
+        [f"{where}: grid key {key!r} must be a list of values or a mapping label: value, got {values!r}"]
+    )
+
+
+def _label(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
+
+
+def expand_entry(entry: dict[str, Any], index: int, root: Path | None = None) -> list[RunSpec]:
+    """Check one ``runs:`` entry and expand its grid into named :class:`RunSpec` objects."""
+    where = f"runs[{index}]" + (f" ({entry['name']})" if isinstance(entry, dict) and "name" in entry else "")
+    if not isinstance(entry, dict):
+        raise ConfigError([f"{where}: each run must be a mapping with name and notebook, got {entry!r}"])
+    problems = []
+    for key, value in entry.items():
+        if key not in RUN_KEYS:
+            hint = closest(str(key), list(RUN_KEYS))
+            problems.append(
+                f"{where}: unknown key {key!r}"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; valid keys: {', '.join(RUN_KEYS)}"
+            )
+        elif not isinstance(value, RUN_KEYS[key]) or isinstance(value, bool):
+            problems.append(f"{where}: {key!r} must be {_type_label(RUN_KEYS[key])}, got {value!r}")
+    for key in REQUIRED_RUN_KEYS:
+        if key not in entry:
+            problems.append(f"{where}: missing required key {key!r}")
+    if problems:
+        raise ConfigError(problems)
+    base = dict(entry.get("parameters") or {})
+    for reserved in RESERVED:
+        if reserved in base:
+            problems.append(f"{where}: {reserved!r} is set by the pipeline (each run's own folder); remove it")
+    grid = entry.get("grid") or {}
+    options = [_grid_options(k, v, where) for k, v in grid.items()]
+    template = entry["name"]
+    runs = []
+    for combo in itertools.product(*options) if options else [()]:
+        params = dict(base)
+        labels = {}
+        for key, (label, values) in zip(grid, combo, strict=True):
+            params.update(values)
+            labels[key] = _label(label)
+        if combo and "{" in template:
+            try:
+                name = template.format(**labels)
+            except (KeyError, IndexError) as exc:
+                problems.append(f"{where}: name placeholder {exc} is not a grid key ({', '.join(grid)})")
+                continue
+        elif combo:
+            name = "_".join([template, *labels.values()])
+        else:
+            name = template
+        if not NAME_RE.match(name):
+            problems.append(f"{where}: run name {name!r} may only hold letters, digits, '_', '-' and '.'")
+        for reserved in RESERVED:
+            if reserved in params and reserved not in base:
+                problems.append(f"{where}: {reserved!r} is set by the pipeline; remove it from the grid")
+        runs.append(
+            RunSpec(
+                name=name,
+                notebook=entry["notebook"],
+                parameters=params,
+                key_figures=entry.get("key_figures"),
+                description=entry.get("description", ""),
+                timeout=entry.get("timeout"),
+                entry=template,
+                root=root or Path.cwd(),
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
+    return runs
+
+
+def load_config(path: str | Path) -> list[RunSpec]:
+    """Read and expand a ``reports.yaml``; raises :class:`ConfigError` listing every problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError([f"config file {path} not found (pass --config PATH)"])
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{path}: expected a mapping with a 'runs:' list at the top"])
+    problems = []
+    for key in raw:
+        if key not in TOP_KEYS:
+            hint = closest(str(key), list(TOP_KEYS))
+            problems.append(
+                f"{path}: unknown top-level key {key!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+            )
+    if not isinstance(raw.get("runs"), list) or not raw.get("runs"):
+        problems.append(f"{path}: 'runs' must be a non-empty list of runs")
+    if problems:
+        raise ConfigError(problems)
+    root = path.resolve().parent
+    runs: list[RunSpec] = []
+    for i, entry in enumerate(raw["runs"]):
+        try:
+            runs.extend(expand_entry(entry, i, root))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    seen: dict[str, str] = {}
+    for r in runs:
+        if r.name in seen:
+            problems.append(f"run name {r.name!r} is used twice (entries {seen[r.name]!r} and {r.entry!r})")
+        seen[r.name] = r.entry
+    if problems:
+        raise ConfigError(problems)
+    return runs
+
+
+def select_runs(runs: list[RunSpec], only: list[str] | None) -> list[RunSpec]:
+    """The runs named in ``only`` (exact names, entry names or shell patterns like ``hello_*``)."""
+    if not only:
+        return runs
+    import fnmatch
+
+    chosen, problems = [], []
+    for pattern in only:
+        hits = [r for r in runs if fnmatch.fnmatchcase(r.name, pattern) or r.entry == pattern]
+        if not hits:
+            hint = closest(pattern, [r.name for r in runs])
+            problems.append(f"--only {pattern!r} matches no run" + (f" (did you mean {hint!r}?)" if hint else ""))
+        chosen.extend(h for h in hits if h not in chosen)
+    if problems:
+        raise ConfigError(problems)
+    return [r for r in runs if r in chosen]
+
+
+def _looks_like_data(name: str, value: Any) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    return name.endswith("_path") or value.lower().endswith(DATA_SUFFIXES)
+
+
+def data_parameters(params: dict[str, Any], root: Path) -> dict[str, Path]:
+    """The data files among ``params``: names ending in ``_path`` or values ending in a data suffix."""
+    out = {}
+    for name, value in params.items():
+        if _looks_like_data(name, value):
+            p = Path(value).expanduser()
+            out[name] = p if p.is_absolute() else root / p
+    return out
+
+
+def check_runs(runs: list[RunSpec]) -> None:
+    """Check every run against its notebook before any kernel starts.
+
+    Fills ``run.effective`` (notebook defaults overlaid with the given values) and
+    ``run.data``; raises :class:`ConfigError` listing every problem.
+    """
+    problems: list[str] = []
+    declared_cache: dict[Path, list] = {}
+    for run in runs:
+        where = f"run {run.name!r}"
+        nb_path = run.notebook_path
+        if nb_path not in declared_cache:
+            try:
+                declared_cache[nb_path] = parameters_of(load_notebook(nb_path))
+            except ParameterError as exc:
+                declared_cache[nb_path] = exc  # type: ignore[assignment]
+        declared = declared_cache[nb_path]
+        if isinstance(declared, ParameterError):
+            problems.append(f"{where}: {run.notebook}: {declared}")
+            continue
+        names = [p.name for p in declared]
+        for reserved in RESERVED:
+            if reserved not in names:
+                problems.append(
+                    f"{where}: {run.notebook} has no {reserved!r} parameter; "
+                    f'add `{reserved} = "."  # folder for the CSV results` to its parameters cell'
+                )
+        problems.extend(f"{where}: {p}" for p in check_parameters(declared, run.parameters))
+        defaults = {p.name: p.default for p in declared if p.default is not EXPRESSION and p.name not in RESERVED}
+        run.effective = {**defaults, **run.parameters}
+        run.data = data_parameters(run.effective, run.root)
+        for name, path in run.data.items():
+            if not path.is_file():
+                hint = " (create the demo data with `make demo`)" if "data/demo" in str(run.effective[name]) else ""
+                problems.append(f"{where}: parameter {name!r}: data file {run.effective[name]} not found{hint}")
+    if problems:
+        raise ConfigError(problems)

@@ -1,0 +1,208 @@
+"""Provenance of a report batch: ``reports/<run-id>/manifest.json``.
+
+For each run: the parameters, the data fingerprints (sha256, rows, bytes), the notebook's
+hash, start and end times, status and error; for the batch: package versions, the git
+commit (when in a git checkout), the python version and the config file.
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+>>> _ = p.write_text("customer_id,x\\nC1,1\\nC2,2\\n")
+>>> fingerprint(p).rows
+2
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "MANIFEST_VERSION",
+    "PACKAGES",
+    "BatchManifest",
+    "DataFingerprint",
+    "RunRecord",
+    "fingerprint",
+    "git_info",
+    "package_versions",
+    "read_manifest",
+    "utc_now",
+    "write_json_atomic",
+]
+
+MANIFEST_VERSION = 1
+#: Packages whose versions are recorded (and are part of the cache key).
+PACKAGES = (
+    "engagement-kit", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn",
+    "semopy", "factor_analyzer", "duckdb", "pyarrow", "papermill", "nbconvert", "ipykernel",
+)  # fmt: skip
+
+
+def utc_now() -> str:
+    """The current UTC time as ISO 8601 with seconds and a ``Z``."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class DataFingerprint:
+    """A data file read by a run: the parameter naming it, the path as given, sha256, rows, bytes."""
+
+    parameter: str
+    path: str
+    sha256: str
+    rows: int | None
+    bytes: int
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _rows(path: Path) -> int | None:
+    name = path.name.lower()
+    try:
+        if name.endswith((".csv", ".tsv", ".csv.gz")):
+            # pyarrow's streaming reader respects quoted newlines (a line count would not).
+            import pyarrow.csv as pacsv
+
+            opts = pacsv.ParseOptions(delimiter="\t" if name.endswith(".tsv") else ",", newlines_in_values=True)
+            reader = pacsv.open_csv(path, parse_options=opts)
+            return sum(batch.num_rows for batch in reader)
+        if name.endswith((".parquet", ".pq")):
+            import pyarrow.parquet as pq
+
+            return pq.read_metadata(path).num_rows
+        if name.endswith((".feather", ".arrow")):
+            import pyarrow.feather as feather
+
+            return feather.read_table(path).num_rows
+    except Exception:  # a file the notebook may still read in its own way; rows stay unknown
+        return None
+    return None
+
+
+def fingerprint(path: str | Path, parameter: str = "", shown_as: str | None = None) -> DataFingerprint:
+    """sha256, row count (tables pyarrow can read; else None) and size of a data file."""
+    p = Path(path)
+    return DataFingerprint(
+        parameter=parameter,
+        path=shown_as if shown_as is not None else str(path),
+        sha256=_sha256(p),
+        rows=_rows(p),
+        bytes=p.stat().st_size,
+    )
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """Installed versions (None when a package is not installed), without importing them."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_info(root: Path) -> dict[str, Any] | None:
+    """``{"commit": sha, "dirty": bool}`` of the git checkout holding ``root`` (None outside git)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root, capture_output=True, text=True, timeout=10, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(status.strip())}
+
+
+@dataclass
+class RunRecord:
+    """One run in the manifest.
+
+    ``status`` is ``ok`` or ``failed``; ``cached_from`` names the earlier batch a cached
+    run was copied from (None: executed in this batch). ``error`` is None or
+    ``{"cell": execution count or cell index, "ename": ..., "evalue": ...}``.
+    ``timings`` (seconds): ``inject``, ``execute`` (kernel start to shutdown), ``compute``
+    (sum of the cells' own durations), ``html``, ``total``.
+    """
+
+    name: str
+    notebook: str
+    notebook_sha256: str
+    parameters: dict[str, Any]
+    data: list[DataFingerprint]
+    cache_key: str
+    status: str = "pending"
+    start: str | None = None
+    end: str | None = None
+    duration_s: float | None = None
+    error: dict[str, Any] | None = None
+    cached_from: str | None = None
+    outputs: list[str] = field(default_factory=list)
+    key_figures: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunRecord:
+        d = dict(d)
+        d["data"] = [DataFingerprint(**x) for x in d.get("data", [])]
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class BatchManifest:
+    """The whole batch: ``status`` is ``ok`` when every run is ok, else ``failed``."""
+
+    run_id: str
+    config: str
+    start: str
+    end: str | None = None
+    status: str = "running"
+    with_code: bool = False
+    git: dict[str, Any] | None = None
+    python: str = field(default_factory=platform.python_version)
+    packages: dict[str, str | None] = field(default_factory=package_versions)
+    runs: list[RunRecord] = field(default_factory=list)
+    manifest_version: int = MANIFEST_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BatchManifest:
+        d = dict(d)
+        d["runs"] = [RunRecord.from_dict(r) for r in d.get("runs", [])]
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename (never half-written)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_manifest(path: Path) -> BatchManifest | None:
+    """The manifest at ``path`` (None if missing or unreadable)."""
+    try:
+        return BatchManifest.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None

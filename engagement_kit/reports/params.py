@@ -1,0 +1,210 @@
+"""A notebook's ``parameters`` cell: names, defaults, types, and the comment beside each.
+
+The cell tagged ``parameters`` holds one assignment per line,
+``name = default  # comment``. Its defaults define the parameter types that the
+batch checks values against before any kernel starts.
+
+Example
+-------
+>>> import nbformat
+>>> nb = nbformat.v4.new_notebook()
+>>> cell = nbformat.v4.new_code_cell('n = 10  # sample size\\nseed = 1')
+>>> cell.metadata["tags"] = ["parameters"]
+>>> nb.cells.append(cell)
+>>> [(p.name, p.type_name, p.default, p.comment) for p in parameters_of(nb)]
+[('n', 'int', 10, 'sample size'), ('seed', 'int', 1, '')]
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+__all__ = [
+    "Parameter",
+    "ParameterError",
+    "check_parameters",
+    "closest",
+    "describe",
+    "load_notebook",
+    "parameters_cell",
+    "parameters_of",
+]
+
+#: Marker for a default that is an expression rather than a literal (no type check).
+EXPRESSION = object()
+
+
+class ParameterError(ValueError):
+    """A parameters cell that cannot be read, or a parameter value that does not fit it."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter: its name, literal default (or :data:`EXPRESSION`), type name, comment, line."""
+
+    name: str
+    default: Any
+    type_name: str
+    comment: str
+    source: str
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` has a type compatible with the default.
+
+        ``int`` accepts ints (not bools), ``float`` accepts ints and floats, a ``None`` or
+        expression default accepts anything, containers accept the same container kind.
+        """
+        t = self.type_name
+        if t in ("any", "expression"):
+            return True
+        if t == "bool":
+            return isinstance(value, bool)
+        if t == "int":
+            return isinstance(value, int) and not isinstance(value, bool)
+        if t == "float":
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        if t == "str":
+            return isinstance(value, str)
+        if t in ("list", "tuple"):
+            return isinstance(value, (list, tuple))
+        if t == "dict":
+            return isinstance(value, dict)
+        return True
+
+
+def _type_name(value: Any) -> str:
+    if value is EXPRESSION:
+        return "expression"
+    if value is None:
+        return "any"
+    return type(value).__name__
+
+
+def load_notebook(path: str | Path) -> nbformat.NotebookNode:
+    """Read a notebook (nbformat 4) from ``path`` with a clear error if it is not one."""
+    p = Path(path)
+    if not p.is_file():
+        raise ParameterError(f"notebook {p} does not exist")
+    try:
+        return nbformat.read(p, as_version=4)
+    except Exception as exc:  # nbformat raises several unrelated types
+        raise ParameterError(f"notebook {p} is not a readable .ipynb file: {exc}") from exc
+
+
+def parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
+    """The first code cell tagged ``parameters`` (None if there is none)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            return cell
+    return None
+
+
+def _comments_by_line(source: str) -> dict[int, str]:
+    comments: dict[int, str] = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                comments[tok.start[0]] = tok.string.lstrip("#").strip()
+    except (tokenize.TokenError, IndentationError):
+        pass
+    return comments
+
+
+def parameters_of(nb: nbformat.NotebookNode | str | Path) -> list[Parameter]:
+    """The parameters declared in a notebook's ``parameters`` cell, in order.
+
+    Raises :class:`ParameterError` if there is no such cell or it is not valid Python.
+    """
+    if not isinstance(nb, nbformat.NotebookNode):
+        nb = load_notebook(nb)
+    cell = parameters_cell(nb)
+    if cell is None:
+        raise ParameterError(
+            "the notebook has no code cell tagged 'parameters' "
+            "(add the tag to the cell holding `name = default  # comment` lines)"
+        )
+    source = cell.source
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ParameterError(f"the parameters cell is not valid Python: {exc}") from exc
+    comments = _comments_by_line(source)
+    lines = source.splitlines()
+    out: list[Parameter] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, value_node = node.targets[0].id, node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name, value_node = node.target.id, node.value
+        else:
+            continue
+        try:
+            default = ast.literal_eval(value_node)
+        except (ValueError, SyntaxError, TypeError):
+            default = EXPRESSION
+        comment = comments.get(node.end_lineno or node.lineno, comments.get(node.lineno, ""))
+        out.append(
+            Parameter(
+                name=name,
+                default=default,
+                type_name=_type_name(default),
+                comment=comment,
+                source=lines[node.lineno - 1].strip() if node.lineno - 1 < len(lines) else "",
+            )
+        )
+    return out
+
+
+def closest(name: str, candidates: list[str]) -> str | None:
+    """The candidate most similar to ``name`` (None if nothing is close)."""
+    found = difflib.get_close_matches(name, candidates, n=1, cutoff=0.5)
+    return found[0] if found else None
+
+
+def check_parameters(declared: list[Parameter], given: dict[str, Any]) -> list[str]:
+    """Problems with ``given`` values against the ``declared`` parameters (empty: all fine).
+
+    Each problem is one readable sentence: an unknown name (with the closest valid name)
+    or a value whose type does not match the default's.
+    """
+    by_name = {p.name: p for p in declared}
+    problems = []
+    for name, value in given.items():
+        p = by_name.get(name)
+        if p is None:
+            hint = closest(name, list(by_name))
+            valid = ", ".join(by_name) or "none"
+            problems.append(
+                f"unknown parameter {name!r}"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; valid parameters: {valid}"
+            )
+        elif not p.accepts(value):
+            problems.append(
+                f"parameter {name!r} must be {p.type_name} like its default {p.default!r}, "
+                f"got {type(value).__name__} {value!r}"
+            )
+    return problems
+
+
+def describe(nb: nbformat.NotebookNode | str | Path) -> str:
+    """A plain-text table of a notebook's parameters: name, type, default, comment."""
+    params = parameters_of(nb)
+    rows = [("name", "type", "default", "comment")]
+    for p in params:
+        default = p.source.split("=", 1)[1].split("#", 1)[0].strip() if p.default is EXPRESSION else repr(p.default)
+        rows.append((p.name, p.type_name, default, p.comment))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [
+        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() for r in rows
+    ]
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    return "\n".join(lines)

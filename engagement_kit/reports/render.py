@@ -1,0 +1,128 @@
+"""HTML for a report batch: each executed notebook (nbconvert) and the batch's ``index.html``.
+
+Reports hide code by default (as ``jupyter nbconvert --no-input``); ``with_code=True``
+keeps it. The index lists every run with its status, duration, parameters and key figures
+(the first rows of its ``key_figures`` CSV, or of the first CSV it wrote) and links to
+each report.
+
+Example
+-------
+>>> import nbformat
+>>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Hi")])
+>>> "Hi" in notebook_to_html(nb)
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .manifest import BatchManifest, RunRecord
+
+__all__ = ["index_html", "key_figure_rows", "notebook_to_html"]
+
+KEY_FIGURE_ROWS = 6
+KEY_FIGURE_COLUMNS = 8
+
+
+@lru_cache(maxsize=2)
+def _exporter(with_code: bool):
+    # Built once per process: template discovery costs ~0.3 s, far more than an export.
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        exclude_input=not with_code,
+        exclude_input_prompt=not with_code,
+        exclude_output_prompt=True,
+    )
+
+
+def notebook_to_html(nb: nbformat.NotebookNode, with_code: bool = False) -> str:
+    """The notebook as a standalone HTML page (code hidden unless ``with_code``)."""
+    body, _ = _exporter(with_code).from_notebook_node(nb)
+    return body
+
+
+def key_figure_rows(run_dir: Path, record: RunRecord) -> tuple[str, list[list[str]]] | None:
+    """``(file name, rows)`` of the run's key-figure CSV: header plus the first rows."""
+    name = record.key_figures
+    if name is None:
+        csvs = sorted(o for o in record.outputs if o.lower().endswith(".csv"))
+        if not csvs:
+            return None
+        name = csvs[0]
+    path = run_dir / name
+    if not path.is_file():
+        return None
+    rows = []
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        for i, row in enumerate(csv.reader(f)):
+            if i > KEY_FIGURE_ROWS:
+                break
+            rows.append(row[:KEY_FIGURE_COLUMNS])
+    return name, rows
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#222}
+h1{font-size:1.5rem} .meta{color:#555;font-size:.9rem}
+table.runs{border-collapse:collapse;width:100%} table.runs>tbody>tr>td,table.runs>thead>tr>th{
+border-bottom:1px solid #ddd;padding:.5rem;vertical-align:top;text-align:left}
+.ok{color:#1a7f37;font-weight:600} .failed{color:#cf222e;font-weight:600}
+table.kf{border-collapse:collapse;font-size:.8rem} table.kf td,table.kf th{border:1px solid #eee;padding:2px 6px}
+code{font-size:.85rem} .err{color:#cf222e;font-size:.85rem}
+"""
+
+
+def _fmt_value(v: Any) -> str:
+    return json.dumps(v) if not isinstance(v, str) else v
+
+
+def index_html(manifest: BatchManifest, batch_dir: Path) -> str:
+    """The browsable index of a batch (one table row per run)."""
+    e = html.escape
+    n_ok = sum(r.status == "ok" for r in manifest.runs)
+    git = manifest.git or {}
+    commit = (git.get("commit") or "")[:10] + (" (uncommitted changes)" if git.get("dirty") else "")
+    rows = []
+    for r in manifest.runs:
+        status = "ok" if r.status == "ok" else "failed"
+        label = status + (f" (cached from {r.cached_from})" if r.cached_from else "")
+        params = "<br>".join(
+            f"<code>{e(k)}</code> = {e(_fmt_value(v))}" for k, v in r.parameters.items() if k != "output_dir"
+        )
+        kf = key_figure_rows(batch_dir / r.name, r)
+        if kf:
+            name, table = kf
+            head = "".join(f"<th>{e(c)}</th>" for c in table[0]) if table else ""
+            body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in table[1:])
+            figures = f'<div class="meta">{e(name)}</div><table class="kf"><tr>{head}</tr>{body}</table>'
+        else:
+            figures = ""
+        if r.error:
+            figures += f'<div class="err">cell {e(str(r.error.get("cell")))}: {e(r.error.get("ename", ""))}: ' \
+                f'{e(str(r.error.get("evalue", ""))[:300])}</div>'
+        links = f'<a href="{e(r.name)}/report.html">report</a> · <a href="{e(r.name)}/notebook.ipynb">notebook</a>'
+        duration = f"{r.duration_s:.1f} s" if r.duration_s is not None else ""
+        rows.append(
+            f"<tr><td><b>{e(r.name)}</b><br><span class='meta'>{e(r.notebook)}</span><br>{links}</td>"
+            f"<td class='{status}'>{e(label)}</td><td>{duration}</td><td>{params}</td><td>{figures}</td></tr>"
+        )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Reports {e(manifest.run_id)}</title>
+<style>{_CSS}</style></head><body>
+<h1>Report batch {e(manifest.run_id)}</h1>
+<p class="meta">{n_ok} of {len(manifest.runs)} runs ok · started {e(manifest.start)} · finished {e(manifest.end or "")}
+· git {e(commit or "n/a")} · python {e(manifest.python)} · <a href="manifest.json">manifest.json</a></p>
+<table class="runs"><thead><tr><th>run</th><th>status</th><th>duration</th><th>parameters</th>
+<th>key figures</th></tr></thead><tbody>
+{"".join(rows)}
+</tbody></table></body></html>
+"""

@@ -1,0 +1,472 @@
+"""Executing a report batch: a warm process pool, each run in its own kernel.
+
+Each worker process imports papermill and nbconvert once and then executes notebooks
+through papermill's Python API, each in a fresh ``python3`` kernel started with the
+project root as working directory, and exports the HTML in-process. Everything is
+written into a staging folder ``<output root>/.staging-<run id>-<pid>/`` and renamed to
+``<output root>/<run id>/`` when the batch is complete, so an interrupted batch never
+leaves a half-written report where a good one was.
+
+Example
+-------
+>>> from engagement_kit.reports.config import load_config, check_runs
+>>> runs = load_config("reports.yaml"); check_runs(runs)           # doctest: +SKIP
+>>> result = run_batch(runs, config_path="reports.yaml", jobs=2)    # doctest: +SKIP
+>>> result.exit_code                                                # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import shutil
+import signal
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from .cache import cache_index, cache_key, code_hash, copy_run, notebook_hash
+from .config import RunSpec
+from .manifest import (
+    BatchManifest,
+    DataFingerprint,
+    RunRecord,
+    fingerprint,
+    git_info,
+    package_versions,
+    read_manifest,
+    utc_now,
+    write_json_atomic,
+)
+from .params import load_notebook
+
+__all__ = ["BatchResult", "default_run_id", "execute_job", "point_latest", "run_batch"]
+
+KERNEL_NAME = "python3"
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # folder holding engagement_kit/
+
+_EVENTS: Any = None  # the worker's queue of ("start", name, time) events
+
+
+def default_run_id() -> str:
+    """A UTC timestamp like ``20261123T114100Z``."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+# --------------------------------------------------------------------------- worker side
+def _init_worker(events: Any, with_code: bool) -> None:
+    """Pool initializer: ignore Ctrl-C (the parent shuts us down), import the heavy parts once."""
+    global _EVENTS
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _EVENTS = events
+    import logging
+
+    import papermill  # noqa: F401
+
+    from .render import _exporter
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    _exporter(with_code)
+
+
+def _kernel_env() -> None:
+    # Kernels inherit the worker's environment: put this package first on their path and
+    # silence the debugger's frozen-modules warning that ipykernel prints on every start.
+    paths = [str(PACKAGE_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+_KM_CLASS: Any = None
+
+
+def _kernel_manager_class() -> type:
+    """A kernel manager talking to its kernel over IPC (unix sockets) instead of local TCP:
+    no port races between parallel kernels, no plain-TCP warning from ipykernel."""
+    global _KM_CLASS
+    if _KM_CLASS is None:
+        from jupyter_client.manager import AsyncKernelManager
+        from traitlets import default
+
+        class IpcKernelManager(AsyncKernelManager):
+            @default("transport")
+            def _default_transport(self) -> str:
+                return "ipc" if os.name == "posix" else "tcp"
+
+        _KM_CLASS = IpcKernelManager
+    return _KM_CLASS
+
+
+def execute_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Execute one run (worker side) into ``job["run_dir"]``; never raises for notebook errors.
+
+    Returns the fields of the run's :class:`RunRecord` that execution determines:
+    status, error, start, end, duration_s, outputs, timings.
+    """
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    from .render import notebook_to_html
+
+    _kernel_env()
+    t0 = time.perf_counter()
+    start = utc_now()
+    if _EVENTS is not None:
+        _EVENTS.put(("start", job["name"], time.time()))
+    run_dir = Path(job["run_dir"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    out_nb = run_dir / "notebook.ipynb"
+    params = {**job["parameters"], "output_dir": str(run_dir)}
+    timings: dict[str, float] = {}
+    status, error = "ok", None
+
+    nb = load_notebook_node(job["notebook"])  # papermill's reader adds the metadata it expects
+    nb = parameterize_notebook(nb, params, kernel_name=KERNEL_NAME, language="python")
+    timings["inject"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    try:
+        nb = papermill.execute_notebook(
+            nb,
+            str(out_nb),
+            kernel_name=KERNEL_NAME,
+            progress_bar=False,
+            log_output=False,
+            cwd=job["cwd"],
+            execution_timeout=job.get("timeout"),
+            kernel_manager_class=_kernel_manager_class(),
+        )
+    except PapermillExecutionError as exc:
+        status = "failed"
+        error = {"cell": exc.exec_count, "ename": exc.ename, "evalue": str(exc.evalue)}
+    except Exception as exc:  # kernel died, timeout, ...: the run fails, the batch goes on
+        status = "failed"
+        lines = str(exc).strip().splitlines()
+        error = {"cell": None, "ename": type(exc).__name__, "evalue": lines[-1] if lines else ""}
+    timings["execute"] = time.perf_counter() - t1
+    if status == "failed" or not isinstance(nb, nbformat.NotebookNode):
+        # papermill saved the partial notebook (with its error banner) before raising
+        try:
+            nb = nbformat.read(out_nb, as_version=4)
+        except (OSError, ValueError):
+            pass
+    timings["compute"] = sum(
+        float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0) for c in nb.cells
+    )
+    # Show the run's final folder, not the staging folder, in the injected parameters cell.
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = cell.source.replace(str(run_dir), job["final_dir"])
+    nbformat.write(nb, out_nb)
+    t2 = time.perf_counter()
+    try:
+        (run_dir / "report.html").write_text(notebook_to_html(nb, job["with_code"]), encoding="utf-8")
+    except Exception as exc:
+        if status == "ok":
+            status, error = "failed", {"cell": None, "ename": f"HTML export: {type(exc).__name__}", "evalue": str(exc)}
+    timings["html"] = time.perf_counter() - t2
+    timings["total"] = time.perf_counter() - t0
+    outputs = sorted(
+        p.relative_to(run_dir).as_posix()
+        for p in run_dir.rglob("*")
+        if p.is_file() and p.name not in ("notebook.ipynb", "report.html")
+    )
+    return {
+        "status": status,
+        "error": error,
+        "start": start,
+        "end": utc_now(),
+        "duration_s": round(timings["total"], 3),
+        "outputs": outputs,
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+
+
+# --------------------------------------------------------------------------- progress
+class Progress:
+    """Live progress: a redrawn status line on a terminal, plain log lines otherwise."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, tty: bool | None = None):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.total = total
+        self.t0 = time.time()
+        self.running: dict[str, float] = {}
+        self.ok = self.failed = 0
+
+    def _line(self, text: str) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[K" + text + "\n")
+            self._status()
+        else:
+            self.stream.write(time.strftime("%H:%M:%S ") + text + "\n")
+        self.stream.flush()
+
+    def _status(self) -> None:
+        now = time.time()
+        running = ", ".join(f"{n} {now - t:.0f}s" for n, t in list(self.running.items())[:4])
+        self.stream.write(
+            f"\r\x1b[K[{self.ok + self.failed}/{self.total}] ok {self.ok} · failed {self.failed} · "
+            f"running {len(self.running)}" + (f" ({running})" if running else "") + f" · {now - self.t0:.0f}s elapsed"
+        )
+        self.stream.flush()
+
+    def cached(self, name: str, source: str) -> None:
+        self.ok += 1
+        self._line(f"cached   {name} (from {source})")
+
+    def started(self, name: str, at: float | None = None) -> None:
+        self.running[name] = at or time.time()
+        if not self.tty:
+            self._line(f"start    {name}")
+        else:
+            self._status()
+
+    def finished(self, name: str, status: str, seconds: float | None) -> None:
+        self.running.pop(name, None)
+        if status == "ok":
+            self.ok += 1
+        else:
+            self.failed += 1
+        self._line(f"{status:<8} {name} ({seconds or 0:.1f} s)")
+
+    def tick(self) -> None:
+        if self.tty:
+            self._status()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+# --------------------------------------------------------------------------- batch side
+@dataclass
+class BatchResult:
+    """Outcome of :func:`run_batch`: exit code (0 ok, 1 some run failed), folder, manifest."""
+
+    exit_code: int
+    batch_dir: Path
+    manifest: BatchManifest
+    failures: list[RunRecord] = field(default_factory=list)
+
+
+def _kill_pool(executor: ProcessPoolExecutor) -> None:
+    """Stop the workers and every kernel they started (Ctrl-C, crash)."""
+    import psutil
+
+    procs = list(getattr(executor, "_processes", {}).values())  # no public accessor
+    for p in procs:
+        try:
+            for child in psutil.Process(p.pid).children(recursive=True):
+                child.kill()
+        except psutil.Error:
+            pass
+        p.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.join(timeout=5)
+        if p.is_alive():
+            p.kill()
+
+
+def _clean_stale_staging(output_root: Path) -> None:
+    import psutil
+
+    for d in output_root.glob(".staging-*"):
+        try:
+            pid = int(d.name.rsplit("-", 1)[1])
+        except (IndexError, ValueError):
+            continue
+        if not psutil.pid_exists(pid) or pid == os.getpid():
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def point_latest(output_root: Path, run_id: str) -> Path:
+    """Point ``<output root>/latest`` at ``run_id``: a relative symlink, else a copy."""
+    link = output_root / "latest"
+    tmp = output_root / f".latest-{os.getpid()}"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        os.symlink(run_id, tmp, target_is_directory=True)
+        if link.is_dir() and not link.is_symlink():
+            shutil.rmtree(link)
+        os.replace(tmp, link)
+    except OSError:  # no symlinks (some Windows set-ups, some mounted file systems): copy
+        if tmp.is_symlink():
+            tmp.unlink()
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(output_root / run_id, tmp)
+        old = output_root / f".latest-old-{os.getpid()}"
+        if link.is_symlink():
+            link.unlink()
+        elif link.exists():
+            os.replace(link, old)
+        os.replace(tmp, link)
+        shutil.rmtree(old, ignore_errors=True)
+        (output_root / "latest.txt").write_text(run_id + "\n", encoding="utf-8")
+    return link
+
+
+def _promote(staging: Path, final: Path) -> None:
+    """Replace ``final`` by ``staging`` with two renames (never a half-written folder)."""
+    trash = final.with_name(f".trash-{final.name}-{os.getpid()}")
+    if final.exists():
+        os.replace(final, trash)
+    os.replace(staging, final)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _fingerprints(run: RunSpec, memo: dict[Path, DataFingerprint]) -> list[DataFingerprint]:
+    out = []
+    for name, path in run.data.items():
+        if path not in memo:
+            memo[path] = fingerprint(path)
+        fp = memo[path]
+        out.append(DataFingerprint(name, str(run.effective[name]), fp.sha256, fp.rows, fp.bytes))
+    return out
+
+
+def run_batch(
+    runs: list[RunSpec],
+    *,
+    config_path: str | Path,
+    output_root: str | Path = "reports",
+    run_id: str | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    with_code: bool = False,
+    progress: Progress | None = None,
+    update_latest: bool = True,
+) -> BatchResult:
+    """Execute ``runs`` (already checked by :func:`~engagement_kit.reports.config.check_runs`).
+
+    Writes ``<output_root>/<run_id>/`` with one folder per run, ``index.html`` and
+    ``manifest.json``; points ``<output_root>/latest`` at it when every run succeeded.
+    A ``KeyboardInterrupt`` stops the kernels, removes the staging folder and propagates.
+    """
+    from .render import index_html
+
+    output_root = Path(output_root)
+    output_root.mkdir(parents=True, exist_ok=True)
+    _clean_stale_staging(output_root)
+    run_id = run_id or default_run_id()
+    final = output_root / run_id
+    staging = output_root / f".staging-{run_id}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    root = runs[0].root if runs else Path.cwd()
+    manifest = BatchManifest(
+        run_id=run_id, config=str(config_path), start=utc_now(), with_code=with_code, git=git_info(root)
+    )
+    progress = progress or Progress(len(runs))
+    executor: ProcessPoolExecutor | None = None
+    try:
+        packages = package_versions()
+        code = code_hash()
+        memo: dict[Path, DataFingerprint] = {}
+        cached = {} if force else cache_index(output_root)
+        jobs_todo: list[tuple[RunRecord, dict[str, Any]]] = []
+        for run in runs:
+            nb = load_notebook(run.notebook_path)
+            nb_sha = notebook_hash(nb)
+            data = _fingerprints(run, memo)
+            key = cache_key(nb_sha, run.effective, data, packages, code, with_code)
+            final_dir = (final / run.name).as_posix()
+            record = RunRecord(
+                name=run.name,
+                notebook=run.notebook,
+                notebook_sha256=nb_sha,
+                parameters={**run.effective, "output_dir": final_dir},
+                data=data,
+                cache_key=key,
+                key_figures=run.key_figures,
+            )
+            manifest.runs.append(record)
+            hit = None if force else cached.get(key)
+            if hit is not None:
+                src_id, src_dir, src_rec = hit
+                copy_run(src_dir, staging / run.name)
+                for f in ("start", "end", "duration_s", "outputs", "timings", "status"):
+                    setattr(record, f, getattr(src_rec, f))
+                if src_id == run_id:  # rerun of the same batch id: its record stays as it was
+                    record.parameters, record.cached_from = src_rec.parameters, src_rec.cached_from
+                else:  # name the batch that executed it
+                    record.cached_from = src_rec.cached_from or src_id
+                progress.cached(run.name, src_id)
+                continue
+            jobs_todo.append(
+                (
+                    record,
+                    {
+                        "name": run.name,
+                        "notebook": str(run.notebook_path),
+                        "parameters": dict(run.parameters),
+                        "run_dir": str((staging / run.name).resolve()),
+                        "final_dir": final_dir,
+                        "cwd": str(run.root),
+                        "with_code": with_code,
+                        "timeout": run.timeout,
+                    },
+                )
+            )
+        if jobs_todo:
+            n_workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_todo)))
+            ctx = multiprocessing.get_context("spawn")
+            events = ctx.Queue()
+            executor = ProcessPoolExecutor(
+                max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(events, with_code)
+            )
+            futures = {executor.submit(execute_job, job): rec for rec, job in jobs_todo}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                while True:
+                    try:
+                        _, name, at = events.get_nowait()
+                    except queue.Empty:
+                        break
+                    progress.started(name, at)
+                for fut in done:
+                    rec = futures[fut]
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool as exc:  # the worker died (out of memory, signal)
+                        result = {"status": "failed", "error": {"cell": None, "ename": "WorkerCrashed", "evalue": str(exc)}}
+                    except Exception as exc:  # a bug outside the notebook: this run fails, the batch goes on
+                        result = {"status": "failed", "error": {"cell": None, "ename": type(exc).__name__, "evalue": str(exc)}}
+                    for k, v in result.items():
+                        setattr(rec, k, v)
+                    progress.finished(rec.name, rec.status, rec.duration_s)
+                progress.tick()
+            executor.shutdown(wait=True)
+            executor = None
+        progress.close()
+        manifest.end = utc_now()
+        manifest.status = "ok" if all(r.status == "ok" for r in manifest.runs) else "failed"
+        (staging / "index.html").write_text(index_html(manifest, staging), encoding="utf-8")
+        write_json_atomic(staging / "manifest.json", manifest.to_dict())
+        _promote(staging, final)
+    except BaseException:
+        if executor is not None:
+            _kill_pool(executor)
+        progress.close()
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if manifest.status == "ok" and update_latest:
+        point_latest(output_root, run_id)
+    failures = [r for r in manifest.runs if r.status != "ok"]
+    return BatchResult(exit_code=1 if failures else 0, batch_dir=final, manifest=manifest, failures=failures)
+
+
+__all__ += ["Progress", "read_manifest"]
