@@ -1,0 +1,241 @@
+"""Report pipeline without kernels: parameters cells, reports.yaml, validation, cache keys,
+progress lines, the ``latest`` pointer, and notebooks stored without outputs."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from reports_helpers import make_project, write_notebook
+
+from engagement_kit.reports import __main__ as cli
+from engagement_kit.reports import runner
+from engagement_kit.reports.cache import cache_key
+from engagement_kit.reports.config import ConfigError, check_runs, expand_entry, load_config, select_runs
+from engagement_kit.reports.manifest import DataFingerprint, fingerprint
+from engagement_kit.reports.params import EXPRESSION, check_parameters, describe, parameters_of
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_parameters_cell_gives_names_types_defaults_and_comments(tmp_path):
+    nb = write_notebook(
+        tmp_path / "p.ipynb",
+        'data_path = "data/x.csv"  # the table\nalpha = 0.05  # test level\nn: int = 3\n'
+        "flag = False  # on/off\nnames = ['a', 'b']\nseed = None  # any\nnow = len('abc')  # computed",
+    )
+    params = {p.name: p for p in parameters_of(nb)}
+    assert [(p.name, p.type_name) for p in params.values()] == [
+        ("data_path", "str"), ("alpha", "float"), ("n", "int"), ("flag", "bool"),
+        ("names", "list"), ("seed", "any"), ("now", "expression"),
+    ]  # fmt: skip
+    assert params["data_path"].comment == "the table" and params["n"].comment == ""
+    assert params["now"].default is EXPRESSION
+    text = describe(nb)
+    assert "alpha" in text and "0.05" in text and "test level" in text and "len('abc')" in text
+
+
+def test_parameter_types_are_checked_against_defaults(tmp_path):
+    declared = parameters_of(write_notebook(tmp_path / "p.ipynb", "alpha = 0.05\nn = 3\nflag = False\nname = 'x'"))
+    assert check_parameters(declared, {"alpha": 1, "n": 4, "flag": True, "name": "y"}) == []
+    problems = check_parameters(declared, {"alpah": 0.1, "n": 2.5, "flag": 1, "name": 3})
+    assert "unknown parameter 'alpah' (did you mean 'alpha'?)" in problems[0]
+    assert "'n' must be int" in problems[1] and "'flag' must be bool" in problems[2] and "'name' must be str" in problems[3]
+    assert check_parameters(declared, {"n": True}) != []  # a bool is not an int here
+
+
+def test_grid_expands_into_named_runs_with_bundles():
+    runs = expand_entry(
+        {
+            "name": "m",
+            "notebook": "nb.ipynb",
+            "parameters": {"alpha": 0.05},
+            "grid": {
+                "dataset": {"demo": {"a_path": "d/a.csv", "b_path": "d/b.csv"}, "real": {"a_path": "r/a.csv"}},
+                "segment": ["smb", "enterprise"],
+            },
+        },
+        0,
+    )
+    assert [r.name for r in runs] == ["m_demo_smb", "m_demo_enterprise", "m_real_smb", "m_real_enterprise"]
+    assert runs[0].parameters == {"alpha": 0.05, "a_path": "d/a.csv", "b_path": "d/b.csv", "segment": "smb"}
+    assert runs[3].parameters == {"alpha": 0.05, "a_path": "r/a.csv", "segment": "enterprise"}
+    named = expand_entry({"name": "{segment}-report", "notebook": "n", "grid": {"segment": ["a b", "c"]}}, 0)
+    assert [r.name for r in named] == ["a_b-report", "c-report"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"name": "a", "notebook": "n", "paramters": {}}, "unknown key 'paramters' (did you mean 'parameters'?)"),
+        ({"name": "a", "notebook": "n", "parameters": [1]}, "'parameters' must be a mapping"),
+        ({"name": "a", "notebook": 3}, "'notebook' must be a string"),
+        ({"name": "a"}, "missing required key 'notebook'"),
+        ({"name": "a", "notebook": "n", "parameters": {"output_dir": "x"}}, "'output_dir' is set by the pipeline"),
+        ({"name": "a/b", "notebook": "n"}, "may only hold letters"),
+        ({"name": "a", "notebook": "n", "grid": {"s": []}}, "grid key 's' has no values"),
+        ({"name": "{x}", "notebook": "n", "grid": {"s": [1]}}, "name placeholder 'x' is not a grid key"),
+    ],
+)
+def test_bad_run_entries_name_the_problem(entry, message):
+    with pytest.raises(ConfigError) as err:
+        expand_entry(entry, 0)
+    assert message in str(err.value)
+
+
+def test_config_file_problems_are_all_reported(tmp_path):
+    cfg = tmp_path / "r.yaml"
+    cfg.write_text("run:\n  - name: a\n")
+    with pytest.raises(ConfigError, match="unknown top-level key 'run' \\(did you mean 'runs'\\?\\)"):
+        load_config(cfg)
+    cfg.write_text("runs:\n  - {name: a, notebook: n}\n  - {name: a, notebook: m}\n")
+    with pytest.raises(ConfigError, match="run name 'a' is used twice"):
+        load_config(cfg)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_check_runs_catches_unknown_parameter_wrong_type_and_missing_data(tmp_path):
+    cfg = make_project(
+        tmp_path,
+        [
+            {"name": "a", "notebook": "notebooks/ok.ipynb", "parameters": {"lable": "x"}},
+            {"name": "b", "notebook": "notebooks/ok.ipynb", "parameters": {"n": "three"}},
+            {"name": "c", "notebook": "notebooks/data.ipynb", "parameters": {"table_path": "data/nope.csv"}},
+            {"name": "d", "notebook": "notebooks/missing.ipynb"},
+            {"name": "e", "notebook": "notebooks/data.ipynb"},  # the default path exists
+        ],
+    )
+    runs = load_config(cfg)
+    with pytest.raises(ConfigError) as err:
+        check_runs(runs)
+    problems = err.value.problems
+    assert len(problems) == 4, problems
+    assert "run 'a': unknown parameter 'lable' (did you mean 'label'?)" in problems[0]
+    assert "run 'b': parameter 'n' must be int like its default 3, got str 'three'" in problems[1]
+    assert "run 'c': parameter 'table_path': data file data/nope.csv not found" in problems[2]
+    assert "run 'd'" in problems[3] and "does not exist" in problems[3]
+    check_runs([r for r in runs if r.name == "e"])
+    assert runs[-1].data == {"table_path": tmp_path / "data" / "t.csv"}
+
+
+def test_notebook_without_output_dir_parameter_is_rejected(tmp_path):
+    write_notebook(tmp_path / "nb.ipynb", "n = 1")
+    runs = expand_entry({"name": "a", "notebook": "nb.ipynb"}, 0, tmp_path)
+    with pytest.raises(ConfigError, match="has no 'output_dir' parameter"):
+        check_runs(runs)
+
+
+@pytest.mark.parametrize(
+    ("runs", "message"),
+    [
+        ([{"name": "a", "notebook": "notebooks/ok.ipynb", "colour": 1}], "unknown key 'colour'"),
+        ([{"name": "a", "notebook": "notebooks/ok.ipynb", "parameters": {"n": 1.5}}], "'n' must be int"),
+        ([{"name": "a", "notebook": "notebooks/data.ipynb", "parameters": {"table_path": "no.csv"}}], "not found"),
+    ],
+)
+def test_bad_config_exits_2_before_any_kernel_starts(tmp_path, monkeypatch, capsys, runs, message):
+    cfg = make_project(tmp_path, runs)
+
+    def no_batch(*args, **kwargs):
+        raise AssertionError("a kernel would have started")
+
+    monkeypatch.setattr(runner, "run_batch", no_batch)
+    assert cli.main(["--config", str(cfg), "--output-root", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_only_selects_by_name_entry_or_pattern(tmp_path):
+    cfg = make_project(
+        tmp_path,
+        [
+            {"name": "ok_{label}", "notebook": "notebooks/ok.ipynb", "grid": {"label": ["a", "b"]}},
+            {"name": "other", "notebook": "notebooks/ok.ipynb"},
+        ],
+    )
+    runs = load_config(cfg)
+    assert [r.name for r in select_runs(runs, ["ok_{label}"])] == ["ok_a", "ok_b"]
+    assert [r.name for r in select_runs(runs, ["ok_*", "other"])] == ["ok_a", "ok_b", "other"]
+    with pytest.raises(ConfigError, match="did you mean 'other'"):
+        select_runs(runs, ["othr"])
+
+
+def test_describe_command_lists_parameters(capsys):
+    assert cli.main(["--describe", str(REPO / "notebooks" / "hello_report.ipynb")]) == 0
+    out = capsys.readouterr().out
+    assert "customers_path" in out and "min_group_size" in out and "int" in out and "privacy" in out
+
+
+def test_cache_key_tracks_notebook_parameters_data_packages_and_code():
+    fp = [DataFingerprint("a_path", "a.csv", "0" * 64, 3, 10)]
+    base = ("nb", {"n": 1, "output_dir": "x"}, fp, {"pandas": "3.1"}, "code", False)
+    key = cache_key(*base)
+    assert key == cache_key("nb", {"n": 1, "output_dir": "elsewhere"}, fp, {"pandas": "3.1"}, "code", False)
+    changed = [
+        ("nb2", *base[1:]),
+        (base[0], {"n": 2}, *base[2:]),
+        (*base[:2], [DataFingerprint("a_path", "a.csv", "1" * 64, 3, 10)], *base[3:]),
+        (*base[:3], {"pandas": "3.2"}, *base[4:]),
+        (*base[:4], "code2", False),
+        (*base[:5], True),
+    ]
+    assert all(cache_key(*c) != key for c in changed)
+
+
+def test_fingerprint_counts_rows_with_quoted_newlines(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text('id,text\n1,"two\nlines"\n2,plain\n')
+    fp = fingerprint(p, "t_path")
+    assert fp.rows == 2 and len(fp.sha256) == 64 and fp.bytes == p.stat().st_size
+
+
+def test_progress_without_terminal_prints_plain_lines():
+    out = io.StringIO()
+    progress = runner.Progress(2, stream=out, tty=False)
+    progress.started("a")
+    progress.finished("a", "ok", 1.25)
+    progress.finished("b", "failed", 2.0)
+    lines = out.getvalue().splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == ["start    a", "ok       a (1.2 s)", "failed   b (2.0 s)"]
+    assert "\x1b" not in out.getvalue()
+
+
+def test_progress_on_terminal_redraws_a_status_line():
+    out = io.StringIO()
+    progress = runner.Progress(2, stream=out, tty=True)
+    progress.started("a")
+    progress.finished("a", "ok", 1.0)
+    assert "\r\x1b[K[1/2] ok 1 · failed 0 · running 0" in out.getvalue()
+
+
+def test_latest_is_a_symlink_or_a_copy_when_symlinks_fail(tmp_path, monkeypatch):
+    for run_id in ("r1", "r2"):
+        (tmp_path / run_id).mkdir()
+        (tmp_path / run_id / "index.html").write_text(run_id)
+    runner.point_latest(tmp_path, "r1")
+    assert (tmp_path / "latest").is_symlink() and (tmp_path / "latest" / "index.html").read_text() == "r1"
+
+    def no_symlinks(*args, **kwargs):
+        raise OSError("symlinks not supported")
+
+    monkeypatch.setattr(runner.os, "symlink", no_symlinks)
+    runner.point_latest(tmp_path, "r2")
+    assert not (tmp_path / "latest").is_symlink()
+    assert (tmp_path / "latest" / "index.html").read_text() == "r2"
+    assert (tmp_path / "latest.txt").read_text().strip() == "r2"
+    assert (tmp_path / "r1" / "index.html").read_text() == "r1"
+
+
+@pytest.mark.parametrize("path", sorted(REPO.glob("notebooks/**/*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_stored_without_outputs_and_take_output_dir(path):
+    nb = nbformat.read(path, as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not dirty, f"{path.name}: cells {dirty} hold outputs; clear them (jupyter nbconvert --clear-output)"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    assert "output_dir" in [p.name for p in parameters_of(nb)]
+    json.loads(path.read_text())  # valid JSON on disk
