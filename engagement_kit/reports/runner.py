@@ -24,7 +24,9 @@ import queue
 import shutil
 import signal
 import sys
+import tempfile
 import time
+import uuid
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -99,6 +101,14 @@ def _kernel_manager_class() -> type:
             @default("transport")
             def _default_transport(self) -> str:
                 return "ipc" if os.name == "posix" else "tcp"
+
+            @default("ip")
+            def _default_ip(self) -> str:
+                # a unique socket prefix per kernel: parallel kernels never pick the same files,
+                # and none land in the project folder
+                if self.transport != "ipc":
+                    return "127.0.0.1"
+                return os.path.join(tempfile.gettempdir(), f"ek-kernel-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
         _KM_CLASS = IpcKernelManager
     return _KM_CLASS
@@ -277,6 +287,8 @@ def _kill_pool(executor: ProcessPoolExecutor) -> None:
         p.join(timeout=5)
         if p.is_alive():
             p.kill()
+        for socket_file in Path(tempfile.gettempdir()).glob(f"ek-kernel-{p.pid}-*"):
+            socket_file.unlink(missing_ok=True)  # the killed kernels' IPC sockets
 
 
 def _clean_stale_staging(output_root: Path) -> None:
