@@ -1,0 +1,137 @@
+"""The default batch (reports.yaml) on miniature copies of its data: every run succeeds and
+no customer identifier from the input data appears in any output file."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from engagement_kit.reports import __main__ as cli
+from engagement_kit.reports.config import data_parameters, load_config
+from engagement_kit.reports.params import EXPRESSION, parameters_of
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path("/work/shared/data")
+MINI_ROWS = 3000
+ID_COLUMNS = re.compile(r"^(customer_?id|id|.*_id)$", re.IGNORECASE)
+
+
+def _demo_tables(n: int = 1500) -> dict[str, pd.DataFrame]:
+    try:
+        from engagement_kit.simulate import simulate
+    except ImportError:  # before the simulator lands: a customers table following the contract
+        rng = np.random.default_rng(7)
+        return {
+            "customers": pd.DataFrame(
+                {
+                    "customer_id": [f"C{i:07d}" for i in range(1, n + 1)],
+                    "segment": rng.choice(["smb", "mid_market", "enterprise"], n, p=[0.6, 0.3, 0.1]),
+                    "touch_model": rng.choice(["high_touch", "low_touch", "no_touch"], n),
+                    "signup_date": "2025-01-01",
+                }
+            )
+        }
+    sim = simulate(n_customers=n, seed=11)
+    return {t: getattr(sim, t) for t in ("customers", "survey", "events", "outcomes", "dsce")}
+
+
+def _miniature(rel: str, dest: Path, demo: dict[str, pd.DataFrame]) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if rel.startswith("data/demo/") and Path(rel).stem in demo:
+        demo[Path(rel).stem].to_csv(dest, index=False)
+        return
+    source = REPO / rel
+    if not source.is_file() and rel.startswith("data/real/"):
+        source = SHARED_DATA / rel.removeprefix("data/real/")
+    if not source.is_file():
+        pytest.skip(f"no source for {rel} (create the demo data: make demo)")
+    pd.read_csv(source, nrows=MINI_ROWS, dtype=str, keep_default_na=False).to_csv(dest, index=False)
+
+
+@pytest.fixture(scope="module")
+def default_batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("project")
+    shutil.copy(REPO / "reports.yaml", root / "reports.yaml")
+    (root / "notebooks").symlink_to(REPO / "notebooks", target_is_directory=True)
+    demo = _demo_tables()
+    for run in load_config(root / "reports.yaml"):
+        defaults = {p.name: p.default for p in parameters_of(run.notebook_path) if p.default is not EXPRESSION}
+        effective = {**defaults, **run.parameters}
+        for name, path in data_parameters(effective, root).items():
+            if not path.exists():
+                _miniature(effective[name], path, demo)
+    out = root / "reports"
+    code = cli.main(["--config", str(root / "reports.yaml"), "--output-root", str(out), "--run-id", "t", "--jobs", "2"])
+    return root, out / "t", code
+
+
+def test_default_batch_runs_on_miniature_data(default_batch):
+    _, batch, code = default_batch
+    runs = yaml.safe_load((batch / "manifest.json").read_text())["runs"]
+    failed = {r["name"]: r["error"] for r in runs if r["status"] != "ok"}
+    assert code == 0 and not failed, failed
+    assert (batch / "index.html").is_file()
+
+
+def test_hello_report_csv_interface(default_batch):
+    _, batch, _ = default_batch
+    table = pd.read_csv(batch / "hello_demo" / "customers_by_segment.csv")
+    assert list(table.columns) == ["segment", "touch_model", "customers", "share", "share_ci_low", "share_ci_high"]
+    assert (table["customers"] >= 10).all()
+    assert np.allclose(table.groupby("segment")["share"].sum(), 1.0, atol=0.05)  # small groups may be dropped
+    assert ((table["share_ci_low"] <= table["share"]) & (table["share"] <= table["share_ci_high"])).all()
+
+
+def _strings(obj) -> list[str]:
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for v in obj.values() for s in _strings(v)]
+    if isinstance(obj, list):
+        return [s for v in obj for s in _strings(v)]
+    return []
+
+
+def leaked_ids(path: Path, ids: set[str]) -> set[str]:
+    """Identifiers from ``ids`` that occur as whole tokens in the file (JSON strings decoded first,
+    so ``"C1\\nC2"`` in an .ipynb still shows both)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix in (".ipynb", ".json"):
+        text = "\n".join(_strings(json.loads(text)))
+    return set(re.findall(r"[A-Za-z0-9_-]{5,}", text)) & ids
+
+
+def test_leak_detector_finds_planted_identifiers(tmp_path):
+    nb = tmp_path / "n.ipynb"
+    nb.write_text(json.dumps({"cells": [{"outputs": [{"text": ["   C0000001\nC0000002\n"]}]}]}))
+    html = tmp_path / "r.html"
+    html.write_text("<td>7590-VHVEG</td><img src='data:image/png;base64,AAAC0000003AAA'>")
+    assert leaked_ids(nb, {"C0000001", "C0000002"}) == {"C0000001", "C0000002"}
+    assert leaked_ids(html, {"7590-VHVEG", "C0000003"}) == {"7590-VHVEG"}
+
+
+def test_no_customer_identifier_in_any_output(default_batch):
+    root, batch, _ = default_batch
+    ids: set[str] = set()
+    for table in (root / "data").rglob("*.csv"):
+        header = pd.read_csv(table, nrows=0).columns
+        id_cols = [c for c in header if ID_COLUMNS.match(c)]
+        if id_cols:
+            values = pd.read_csv(table, usecols=id_cols, dtype=str).stack().astype(str)
+            ids |= {v for v in values if len(v) >= 5}  # short codes like "1" are not identifiers
+    assert len(ids) > 100, "the test found no identifiers to look for"
+    outputs = [p for p in batch.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".html" for p in outputs) and any(p.suffix == ".csv" for p in outputs)
+    leaks = {}
+    for p in outputs:
+        found = leaked_ids(p, ids)
+        if found:
+            leaks[p.relative_to(batch).as_posix()] = sorted(found)[:5]
+    assert not leaks, f"customer identifiers in outputs: {leaks}"
