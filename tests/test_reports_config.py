@@ -210,7 +210,7 @@ def test_progress_on_terminal_redraws_a_status_line():
     progress = runner.Progress(2, stream=out, tty=True)
     progress.started("a")
     progress.finished("a", "ok", 1.0)
-    assert "\r\x1b[K[1/2] ok 1 · failed 0 · running 0" in out.getvalue()
+    assert "\r\x1b[K[1/2] ok 1, failed 0, running 0" in out.getvalue()
 
 
 def test_latest_is_a_symlink_or_a_copy_when_symlinks_fail(tmp_path, monkeypatch):

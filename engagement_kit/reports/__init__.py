@@ -54,6 +54,14 @@ def _error(lines: list[str]) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``engagement-kit report``; returns the exit code."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("interrupted: kernels stopped, no report was changed", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     from .config import ConfigError, check_runs, load_config, select_runs
     from .params import ParameterError, describe
 
@@ -77,19 +85,15 @@ def run(args: argparse.Namespace) -> int:
 
     from .runner import run_batch
 
-    try:
-        result = run_batch(
-            runs,
-            config_path=args.config,
-            output_root=args.output_root,
-            run_id=args.run_id,
-            jobs=args.jobs,
-            force=args.force,
-            with_code=args.with_code,
-        )
-    except KeyboardInterrupt:
-        print("interrupted: kernels stopped, no report was changed", file=sys.stderr)
-        return 130
+    result = run_batch(
+        runs,
+        config_path=args.config,
+        output_root=args.output_root,
+        run_id=args.run_id,
+        jobs=args.jobs,
+        force=args.force,
+        with_code=args.with_code,
+    )
     n = len(result.manifest.runs)
     print(f"{n - len(result.failures)} of {n} runs ok -> {result.batch_dir / 'index.html'}")
     for rec in result.failures:

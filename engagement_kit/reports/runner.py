@@ -225,8 +225,8 @@ class Progress:
         now = time.time()
         running = ", ".join(f"{n} {now - t:.0f}s" for n, t in list(self.running.items())[:4])
         self.stream.write(
-            f"\r\x1b[K[{self.ok + self.failed}/{self.total}] ok {self.ok} · failed {self.failed} · "
-            f"running {len(self.running)}" + (f" ({running})" if running else "") + f" · {now - self.t0:.0f}s elapsed"
+            f"\r\x1b[K[{self.ok + self.failed}/{self.total}] ok {self.ok}, failed {self.failed}, "
+            f"running {len(self.running)}" + (f" ({running})" if running else "") + f", {now - self.t0:.0f}s elapsed"
         )
         self.stream.flush()
 
