@@ -23,6 +23,7 @@ import os
 import queue
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -87,6 +88,8 @@ def _kernel_env() -> None:
 
 
 _KM_CLASS: Any = None
+_KERNEL_LOG: Path | None = None  # where the next kernel's own stdout/stderr go
+KERNEL_LOG = "kernel.log"
 
 
 def _kernel_manager_class() -> type:
@@ -109,6 +112,16 @@ def _kernel_manager_class() -> type:
                 if self.transport != "ipc":
                     return "127.0.0.1"
                 return os.path.join(tempfile.gettempdir(), f"ek-kernel-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+            async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+                # The kernel process's own output (start-up warnings, the interrupt that
+                # jupyter_client sends before every shutdown, crash messages) goes to a log
+                # file instead of the terminal; the cells' output is in the notebook.
+                if _KERNEL_LOG is None:
+                    return await super()._async_launch_kernel(kernel_cmd, **kw)
+                with open(_KERNEL_LOG, "ab") as log:
+                    kw.update(stdout=log, stderr=subprocess.STDOUT)
+                    return await super()._async_launch_kernel(kernel_cmd, **kw)
 
         _KM_CLASS = IpcKernelManager
     return _KM_CLASS
@@ -140,6 +153,8 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
     timings: dict[str, float] = {}
     status, error = "ok", None
 
+    global _KERNEL_LOG
+    _KERNEL_LOG = run_dir / KERNEL_LOG
     nb = load_notebook_node(job["notebook"])  # papermill's reader adds the metadata it expects
     nb = parameterize_notebook(nb, params, kernel_name=KERNEL_NAME, language="python")
     timings["inject"] = time.perf_counter() - t0
@@ -184,11 +199,14 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
         if status == "ok":
             status, error = "failed", {"cell": None, "ename": f"HTML export: {type(exc).__name__}", "evalue": str(exc)}
     timings["html"] = time.perf_counter() - t2
+    log = run_dir / KERNEL_LOG
+    if log.exists() and (status == "ok" or log.stat().st_size == 0):
+        log.unlink()  # kept only to explain a failure
     timings["total"] = time.perf_counter() - t0
     outputs = sorted(
         p.relative_to(run_dir).as_posix()
         for p in run_dir.rglob("*")
-        if p.is_file() and p.name not in ("notebook.ipynb", "report.html")
+        if p.is_file() and p.name not in ("notebook.ipynb", "report.html", KERNEL_LOG)
     )
     return {
         "status": status,
@@ -268,6 +286,17 @@ class BatchResult:
     batch_dir: Path
     manifest: BatchManifest
     failures: list[RunRecord] = field(default_factory=list)
+
+
+def _pool_context() -> Any:
+    """``forkserver`` with papermill and nbconvert preloaded where available (workers fork warm
+    from one process that imported them once), else ``spawn``. Never plain ``fork``: the
+    parent may hold threads."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["engagement_kit.reports.warm"])
+    return ctx
 
 
 def _kill_pool(executor: ProcessPoolExecutor) -> None:
@@ -434,7 +463,7 @@ def run_batch(
             )
         if jobs_todo:
             n_workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_todo)))
-            ctx = multiprocessing.get_context("spawn")
+            ctx = _pool_context()
             events = ctx.Queue()
             executor = ProcessPoolExecutor(
                 max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(events, with_code)
