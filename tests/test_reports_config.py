@@ -239,3 +239,17 @@ def test_notebooks_are_stored_without_outputs_and_take_output_dir(path):
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
     assert "output_dir" in [p.name for p in parameters_of(nb)]
     json.loads(path.read_text())  # valid JSON on disk
+
+
+def test_data_folders_are_checked_and_fingerprinted(tmp_path):
+    write_notebook(tmp_path / "nb.ipynb", 'data_dir = "data/demo"  # tables\noutput_dir = "."')
+    runs = expand_entry({"name": "a", "notebook": "nb.ipynb"}, 0, tmp_path)
+    with pytest.raises(ConfigError, match="data folder data/demo not found .create the demo data"):
+        check_runs(runs)
+    (tmp_path / "data" / "demo").mkdir(parents=True)
+    (tmp_path / "data" / "demo" / "a.csv").write_text("x\n1\n")
+    check_runs(runs)
+    assert runs[0].data == {"data_dir": tmp_path / "data" / "demo"}  # output_dir is not data
+    before = fingerprint(tmp_path / "data" / "demo", "data_dir")
+    (tmp_path / "data" / "demo" / "a.csv").write_text("x\n2\n")
+    assert fingerprint(tmp_path / "data" / "demo", "data_dir").sha256 != before.sha256

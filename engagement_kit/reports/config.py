@@ -253,13 +253,14 @@ def select_runs(runs: list[RunSpec], only: list[str] | None) -> list[RunSpec]:
 
 
 def _looks_like_data(name: str, value: Any) -> bool:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or name in RESERVED:
         return False
-    return name.endswith("_path") or value.lower().endswith(DATA_SUFFIXES)
+    return name.endswith(("_path", "_dir")) or value.lower().endswith(DATA_SUFFIXES)
 
 
 def data_parameters(params: dict[str, Any], root: Path) -> dict[str, Path]:
-    """The data files among ``params``: names ending in ``_path`` or values ending in a data suffix."""
+    """The data among ``params``: names ending in ``_path`` (a file) or ``_dir`` (a folder of
+    data files), or values ending in a data suffix; ``output_dir`` excluded."""
     out = {}
     for name, value in params.items():
         if _looks_like_data(name, value):
@@ -300,8 +301,10 @@ def check_runs(runs: list[RunSpec]) -> None:
         run.effective = {**defaults, **run.parameters}
         run.data = data_parameters(run.effective, run.root)
         for name, path in run.data.items():
-            if not path.is_file():
+            folder = name.endswith("_dir")
+            if not (path.is_dir() if folder else path.is_file()):
                 hint = " (create the demo data with `make demo`)" if "data/demo" in str(run.effective[name]) else ""
-                problems.append(f"{where}: parameter {name!r}: data file {run.effective[name]} not found{hint}")
+                what = "data folder" if folder else "data file"
+                problems.append(f"{where}: parameter {name!r}: {what} {run.effective[name]} not found{hint}")
     if problems:
         raise ConfigError(problems)

@@ -95,9 +95,23 @@ def _rows(path: Path) -> int | None:
     return None
 
 
+def _folder_fingerprint(p: Path, parameter: str, shown_as: str) -> DataFingerprint:
+    h = hashlib.sha256()
+    total = 0
+    for f in sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")):
+        h.update(f"{f.relative_to(p).as_posix()}\0{_sha256(f)}\n".encode())
+        total += f.stat().st_size
+    return DataFingerprint(parameter=parameter, path=shown_as, sha256=h.hexdigest(), rows=None, bytes=total)
+
+
 def fingerprint(path: str | Path, parameter: str = "", shown_as: str | None = None) -> DataFingerprint:
-    """sha256, row count (tables pyarrow can read; else None) and size of a data file."""
+    """sha256, row count (tables pyarrow can read; else None) and size of a data file.
+
+    For a folder: sha256 over its files' relative names and hashes, their total size, no rows.
+    """
     p = Path(path)
+    if p.is_dir():
+        return _folder_fingerprint(p, parameter, shown_as if shown_as is not None else str(path))
     return DataFingerprint(
         parameter=parameter,
         path=shown_as if shown_as is not None else str(path),
