@@ -253,3 +253,13 @@ def test_data_folders_are_checked_and_fingerprinted(tmp_path):
     before = fingerprint(tmp_path / "data" / "demo", "data_dir")
     (tmp_path / "data" / "demo" / "a.csv").write_text("x\n2\n")
     assert fingerprint(tmp_path / "data" / "demo", "data_dir").sha256 != before.sha256
+
+
+def test_batch_folder_moved_aside_by_a_dead_process_is_restored(tmp_path):
+    dead_pid = 2**22 + 12345  # above the default pid_max: never a live process
+    (tmp_path / f".trash-nightly-{dead_pid}").mkdir()
+    (tmp_path / f".trash-nightly-{dead_pid}" / "index.html").write_text("good")
+    (tmp_path / f".staging-nightly-{dead_pid}").mkdir()
+    runner._clean_stale_staging(tmp_path)
+    assert (tmp_path / "nightly" / "index.html").read_text() == "good"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nightly"]

@@ -321,6 +321,8 @@ def _kill_pool(executor: ProcessPoolExecutor) -> None:
 
 
 def _clean_stale_staging(output_root: Path) -> None:
+    """Remove staging folders of batches whose process is gone; restore a batch folder that
+    was moved aside for its replacement when the process died between the two renames."""
     import psutil
 
     for d in output_root.glob(".staging-*"):
@@ -329,6 +331,14 @@ def _clean_stale_staging(output_root: Path) -> None:
         except (IndexError, ValueError):
             continue
         if not psutil.pid_exists(pid) or pid == os.getpid():
+            shutil.rmtree(d, ignore_errors=True)
+    for d in output_root.glob(".trash-*"):  # a batch folder being replaced when its process died
+        name, _, pid_text = d.name.removeprefix(".trash-").rpartition("-")
+        if pid_text.isdigit() and psutil.pid_exists(int(pid_text)) and int(pid_text) != os.getpid():
+            continue
+        if name and not (output_root / name).exists():
+            os.replace(d, output_root / name)  # the replacement never arrived: restore the old one
+        else:
             shutil.rmtree(d, ignore_errors=True)
 
 
