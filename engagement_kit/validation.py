@@ -7,7 +7,7 @@ problems are collected before anything is raised, so one run tells the data owne
 everything that needs correcting.
 
 Row numbers are 1-based data rows: row 1 is the first row after the header, that is
-line 2 of a CSV file (or position 0 of a DataFrame).
+line 2 of a CSV file (or position 0 of a DataFrame); blank lines are skipped.
 
 Accepted and coerced (not problems): booleans written TRUE/FALSE, true/false, yes/no,
 Y/N, T/F, 1/0; numbers and dates written as text; ids read as numbers (turned into
@@ -207,6 +207,14 @@ class _Report:
 
 
 def _as_text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        # work on the (few) categories, not the rows; the column stays categorical
+        cats = pd.Index(s.cat.categories.astype("str"))
+        clean = cats.str.strip()
+        if clean.equals(cats) and not (clean == "").any() and not clean.duplicated().any():
+            out = s if s.cat.categories.equals(cats) else s.cat.rename_categories(cats)
+            return out, s.isna().to_numpy(dtype=bool)
+        s = s.astype("str")
     if pd.api.types.is_float_dtype(s.dtype):
         finite = s.dropna()
         if len(finite) and (finite % 1 == 0).all():
@@ -548,26 +556,42 @@ def _check_column(
     return out
 
 
+def _codes(s: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes (-1 = missing) and labels of a label column (categorical: free)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy(), [str(c) for c in s.cat.categories]
+    codes, uniques = pd.factorize(s)
+    return codes, [str(u) for u in uniques]
+
+
 def _check_stages(data: pd.DataFrame, rep: _Report) -> None:
     """Each event's stage must be a stage of its framework."""
     fw, st = data["framework"], data["stage"]
-    bad = np.zeros(len(data), dtype=bool)
-    for name, framework in FRAMEWORKS.items():
-        in_fw = (fw == name).to_numpy(dtype=bool)
-        if in_fw.any():
-            bad = bad | (in_fw & ~st.isin(framework.stage_names).to_numpy(dtype=bool) & st.notna().to_numpy())
+    # one pass over the rows: label codes, then a small (framework x stage) lookup table
+    f_codes, f_labels = _codes(fw)
+    s_codes, s_labels = _codes(st)
+    valid = np.ones((len(f_labels) + 1, len(s_labels) + 1), dtype=bool)  # code -1: missing
+    for i, f in enumerate(f_labels):
+        if f in FRAMEWORKS:
+            stages = set(FRAMEWORKS[f].stage_names)
+            valid[i, : len(s_labels)] = [lab in stages for lab in s_labels]
+    bad = ~valid[f_codes, s_codes]
     if not bad.any():
         return
-    pairs = (fw[bad] + " / " + st[bad]).rename(None)
+    pairs = (fw[bad].astype("str") + " / " + st[bad].astype("str")).rename(None)
     fixes = []
     for name in pd.unique(fw[bad])[:3]:
         stages = FRAMEWORKS[name].stage_names
         wrong = pd.unique(st[bad & (fw == name).to_numpy(dtype=bool)])[:3]
-        near = [f"'{w}' -> '{_closest(w, stages)}'" for w in wrong if _closest(w, stages)]
-        fixes.append(
-            (f"recode {', '.join(near)}; " if near else "")
-            + f"the stages of {name} are {', '.join(stages)}"
-        )
+        hints = []
+        for w in wrong:
+            elsewhere = [f for f, fr in FRAMEWORKS.items() if w in fr.stage_names]
+            near = _closest(w, stages, cutoff=0.75)
+            if elsewhere:
+                hints.append(f"'{w}' is a stage of {' and '.join(elsewhere)}, not of {name}")
+            elif near is not None:
+                hints.append(f"recode '{w}' -> '{near}'")
+        fixes.append("; ".join([*hints, f"the stages of {name} are {', '.join(stages)}"]))
     rep.add(
         "stage",
         "unknown_stage",
