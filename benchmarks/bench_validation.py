@@ -3,7 +3,8 @@
 The tables are built as ``read_csv`` returns them (every label, id and date as text),
 the worst case for validation since everything has to be parsed; the events table is
 also timed with categorical labels and parsed timestamps (as the simulator and
-Parquet files give them). Prints seconds per table.
+Parquet files give them), and the customers table once more with 1% of its rows
+broken (the problem-reporting path). Prints seconds per table.
 
     python benchmarks/bench_validation.py [--customers N] [--events N]
 """
@@ -69,6 +70,15 @@ def main() -> None:
 
     customers = customers_table(args.customers, rng)
     timed("customers (text columns, as read from CSV)", customers, "customers")
+
+    broken = customers.copy()
+    hit = rng.random(len(broken)) < 0.01  # 1% of rows broken in every checked way
+    broken.loc[hit, "customer_id"] = "C0000000"
+    broken.loc[hit, "touch_model"] = "hi_touch"
+    broken.loc[hit, "signup_date"] = "31/12/2024"
+    broken.loc[hit, "prior_revenue"] = -1.0
+    timed("customers with 1% bad rows in 4 columns", broken, "customers")
+    del broken
 
     events = events_table(args.events, args.customers, rng)
     timed("events (text columns, as read from CSV)", events, "events")

@@ -23,8 +23,8 @@ Example
 ...     print(p.column, p.rows, p.code)
 customer_id (1, 2) duplicate_id
 touch_model (2,) unknown_label
->>> check(bad.iloc[:1], "customers").dtypes["signup_date"]
-dtype('<M8[us]')
+>>> pd.api.types.is_datetime64_dtype(check(bad.iloc[:1], "customers")["signup_date"])
+True
 """
 
 from __future__ import annotations
@@ -219,12 +219,7 @@ def _as_text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
         finite = s.dropna()
         if len(finite) and (finite % 1 == 0).all():
             s = s.astype("Int64")  # ids read as numbers: 1.0 -> '1'
-    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
-        text = s.astype("str")
-    elif isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
-        text = s.astype("str") if s.dtype == object else s
-    else:
-        text = s.astype("str")
+    text = s if isinstance(s.dtype, pd.StringDtype) else s.astype("str")
     missing = text.isna()
     stripped = text.str.strip()
     blank = stripped.eq("").fillna(False).to_numpy(dtype=bool)
@@ -243,9 +238,9 @@ def _as_number(s: pd.Series, col: Column, rep: _Report) -> tuple[pd.Series, np.n
     else:
         num = pd.to_numeric(s, errors="coerce").astype("float64")
         bad = num.isna().to_numpy() & ~missing
-        if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
-            # ' ' or '' count as missing, not as wrong values
-            blank = s.astype("str").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+        if bad.any():  # ' ' or '' count as missing, not as wrong values
+            blank = np.zeros_like(bad)
+            blank[bad] = s[bad].astype("str").str.strip().eq("").to_numpy(dtype=bool)
             missing = missing | blank
             bad = bad & ~blank
         if bad.any():
@@ -357,8 +352,9 @@ def _as_datetime(
         if isinstance(parsed.dtype, pd.DatetimeTZDtype):
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
         bad = parsed.isna().to_numpy() & ~missing
-        if bad.any() and (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
-            blank = s.astype("str").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+        if bad.any():  # ' ' or '' count as missing, not as wrong values
+            blank = np.zeros_like(bad)
+            blank[bad] = s[bad].astype("str").str.strip().eq("").to_numpy(dtype=bool)
             missing = missing | blank
             bad = bad & ~blank
         if bad.any():
