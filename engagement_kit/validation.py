@@ -440,6 +440,18 @@ def _check_columns(df: pd.DataFrame, contract: Contract, rep: _Report) -> list[s
             "give every column a distinct name (only the first copy was checked)",
         )
     present = set(names)
+    # read_csv renames a repeated header 'nps' to 'nps.1': the file had duplicate names
+    for n in names:
+        m = re.fullmatch(r"(.+)\.(\d+)", n)
+        if m and m.group(1) in present:
+            rep.add(
+                m.group(1),
+                "duplicate_column",
+                f"the column name '{m.group(1)}' appears more than once (the copy was read as '{n}')",
+                f"give every column a distinct name: rename or drop the second '{m.group(1)}'",
+            )
+            present.discard(n)
+    names = [n for n in names if n in present]
     pattern = re.compile(contract.item_pattern) if contract.item_pattern else None
     items = [n for n in dict.fromkeys(names) if pattern is not None and pattern.match(n)]
     known = {c.name for c in contract.columns}

@@ -50,6 +50,7 @@ BAD_CASES = [
     ("survey_csat_out_of_range.csv", "survey", {}, "out_of_range", "csat", (1,), "CSAT answers are 1-5"),
     ("survey_misspelled_item.csv", "survey", {}, "unknown_column", "enthusiasim_3", (),
      "rename column 'enthusiasim_3' to 'enthusiasm_3'"),
+    ("survey_duplicate_column.csv", "survey", {}, "duplicate_column", "nps", (), "rename or drop the second 'nps'"),
     ("dsce_out_of_range.csv", "dsce", {}, "out_of_range", "journey", (2,), "dsce_range"),
     ("events_unknown_stage.csv", "events", {}, "unknown_stage", "stage", (2,),
      "'retention' is a stage of aarrr, not of aidae"),
@@ -89,6 +90,7 @@ def test_every_class_of_bad_input_has_a_file_in_the_corpus():
     assert {c[3] for c in BAD_CASES} >= {
         "missing_column", "unknown_column", "wrong_type", "out_of_range", "duplicate_id", "unknown_label",
         "unknown_stage", "missing_values", "all_missing", "empty_table", "empty_arm", "future_date", "unreadable",
+        "duplicate_column",
     }
 
 
@@ -235,6 +237,20 @@ def test_numeric_ids_become_strings_and_leading_zeros_survive(tmp_path):
     path = tmp_path / "customers.csv"
     path.write_text("customer_id,segment,touch_model,signup_date\n007,a,no_touch,2024-01-01\n", encoding="utf-8")
     assert read_table(path, "customers")["customer_id"].tolist() == ["007"]
+
+
+def test_rows_are_positions_whatever_the_index():
+    data = pd.read_csv(BAD / "customers_bad_date.csv").set_axis(["x", "x", "y"])
+    (p,) = validate(data, "customers")
+    assert p.rows == (2, 3)
+    good = pd.read_csv(GOOD / "outcomes_text_booleans.csv").set_axis([5, 5, 3, 1, 0])
+    assert check(good, "outcomes")["retained"].tolist() == [True, False, True, False, False]
+
+
+def test_utf8_byte_order_mark_is_not_part_of_the_first_column_name(tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_bytes((GOOD / "customers.csv").read_text(encoding="utf-8").encode("utf-8-sig"))
+    assert read_table(path, "customers").columns[0] == "customer_id"
 
 
 def test_timezone_aware_timestamps_are_accepted():
