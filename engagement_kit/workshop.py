@@ -352,3 +352,14 @@ def simulated_power(
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, (a - b) / n_per_arm / se, 0.0)
     return float((2 * stats.norm.sf(np.abs(z)) < alpha).mean())
+
+
+def check_power(answer: Any, n_per_arm: int, baseline: float, mde: float, alpha: float = 0.05) -> CheckResult:
+    """02: power of a two-arm test with ``n_per_arm`` customers per arm (answer 0..1)."""
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
+    es = proportion_effectsize(baseline + mde, baseline)
+    truth = float(NormalIndPower().power(effect_size=es, nobs1=n_per_arm, alpha=alpha, ratio=1.0))
+    hint = "Power is a share between 0 and 1: the chance the test detects the lift."
+    return check_close(answer, truth, 0.03, f"power with {n_per_arm:,} per arm", hint)
