@@ -56,6 +56,8 @@ class CheckResult:
     def __str__(self) -> str:
         return ("✅ " if self.ok else "❌ ") + self.message
 
+    __repr__ = __str__
+
     def _repr_markdown_(self) -> str:  # shown nicely in JupyterLab
         return str(self)
 
@@ -363,3 +365,19 @@ def check_power(answer: Any, n_per_arm: int, baseline: float, mde: float, alpha:
     truth = float(NormalIndPower().power(effect_size=es, nobs1=n_per_arm, alpha=alpha, ratio=1.0))
     hint = "Power is a share between 0 and 1: the chance the test detects the lift."
     return check_close(answer, truth, 0.03, f"power with {n_per_arm:,} per arm", hint)
+
+
+# --------------------------------------------------------------------------------------
+# CLI: engagement-kit workshop
+# --------------------------------------------------------------------------------------
+def add_arguments(parser) -> None:
+    parser.add_argument("--out", default="workshop_kit", help="folder to write the kit into (default workshop_kit)")
+    parser.add_argument("--no-handout", action="store_true", help="skip executing the solutions into handout.html")
+
+
+def run(args) -> int:
+    from .io import project_root
+
+    out = build_workshop(args.out, root=project_root(), handout=not args.no_handout)
+    print(f"workshop kit ready in {out} (copy the whole folder for offline use)")
+    return 0
