@@ -111,7 +111,8 @@ def main() -> None:
             pl_walls.append(wall)
             records += recs
     t = {k: statistics.mean(r["timings"][k] for r in records) for k in records[0]["timings"]}
-    print(f"report pipeline benchmark: {args.runs} runs, {os.cpu_count()} cores, command: {' '.join(Path(c).name for c in cmd)}")
+    command = " ".join(Path(c).name for c in cmd)
+    print(f"report pipeline benchmark: {args.runs} runs, {os.cpu_count()} cores, command: {command}")
     print("\nper-run time inside a worker (mean over runs, seconds)")
     print(f"  notebook's own compute (sum of cell times)   {t['compute']:6.2f}")
     print(f"  kernel start + messaging + shutdown          {t['execute'] - t['compute']:6.2f}")

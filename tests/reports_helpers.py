@@ -51,7 +51,8 @@ def make_project(root: Path, runs: list[dict]) -> Path:
     write_notebook(
         root / "notebooks" / "data.ipynb",
         'table_path = "data/t.csv"  # a table\noutput_dir = "."  # results',
-        "import pathlib\npathlib.Path(output_dir, 'rows.csv').write_text('rows\\n' + str(len(open(table_path).readlines()) - 1))",
+        "import pathlib\nrows = len(open(table_path).readlines()) - 1\n"
+        "pathlib.Path(output_dir, 'rows.csv').write_text('rows\\n' + str(rows))",
     )
     (root / "data").mkdir(exist_ok=True)
     (root / "data" / "t.csv").write_text("customer_id,x\nC1,1\nC2,2\n")

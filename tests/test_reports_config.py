@@ -42,7 +42,8 @@ def test_parameter_types_are_checked_against_defaults(tmp_path):
     assert check_parameters(declared, {"alpha": 1, "n": 4, "flag": True, "name": "y"}) == []
     problems = check_parameters(declared, {"alpah": 0.1, "n": 2.5, "flag": 1, "name": 3})
     assert "unknown parameter 'alpah' (did you mean 'alpha'?)" in problems[0]
-    assert "'n' must be int" in problems[1] and "'flag' must be bool" in problems[2] and "'name' must be str" in problems[3]
+    assert "'n' must be int" in problems[1] and "'flag' must be bool" in problems[2]
+    assert "'name' must be str" in problems[3]
     assert check_parameters(declared, {"n": True}) != []  # a bool is not an int here
 
 

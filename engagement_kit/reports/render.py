@@ -81,6 +81,16 @@ code{font-size:.85rem} .err{color:#cf222e;font-size:.85rem}
 """
 
 
+def _fmt_cell(text: str) -> str:
+    """Numbers with a fraction to 4 significant digits (the CSV keeps full precision)."""
+    if "." not in text:
+        return text
+    try:
+        return f"{float(text):.4g}"
+    except ValueError:
+        return text
+
+
 def _fmt_value(v: Any) -> str:
     return json.dumps(v) if not isinstance(v, str) else v
 
@@ -102,7 +112,7 @@ def index_html(manifest: BatchManifest, batch_dir: Path) -> str:
         if kf:
             name, table = kf
             head = "".join(f"<th>{e(c)}</th>" for c in table[0]) if table else ""
-            body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in table[1:])
+            body = "".join("<tr>" + "".join(f"<td>{e(_fmt_cell(c))}</td>" for c in row) + "</tr>" for row in table[1:])
             figures = f'<div class="meta">{e(name)}</div><table class="kf"><tr>{head}</tr>{body}</table>'
         else:
             figures = ""

@@ -378,6 +378,10 @@ def _promote(staging: Path, final: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+def _failure(ename: str, exc: BaseException) -> dict[str, Any]:
+    return {"status": "failed", "error": {"cell": None, "ename": ename, "evalue": str(exc)}}
+
+
 def _fingerprints(run: RunSpec, memo: dict[Path, DataFingerprint]) -> list[DataFingerprint]:
     out = []
     for name, path in run.data.items():
@@ -493,9 +497,9 @@ def run_batch(
                     try:
                         result = fut.result()
                     except BrokenProcessPool as exc:  # the worker died (out of memory, signal)
-                        result = {"status": "failed", "error": {"cell": None, "ename": "WorkerCrashed", "evalue": str(exc)}}
+                        result = _failure("WorkerCrashed", exc)
                     except Exception as exc:  # a bug outside the notebook: this run fails, the batch goes on
-                        result = {"status": "failed", "error": {"cell": None, "ename": type(exc).__name__, "evalue": str(exc)}}
+                        result = _failure(type(exc).__name__, exc)
                     for k, v in result.items():
                         setattr(rec, k, v)
                     progress.finished(rec.name, rec.status, rec.duration_s)
