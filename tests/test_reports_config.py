@@ -272,3 +272,14 @@ def test_batch_folder_moved_aside_by_a_dead_process_is_restored(tmp_path):
     runner._clean_stale_staging(tmp_path)
     assert (tmp_path / "nightly" / "index.html").read_text() == "good"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nightly"]
+
+
+def test_html_hides_code_unless_with_code():
+    from engagement_kit.reports.render import notebook_to_html
+
+    cell = nbformat.v4.new_code_cell("secret_formula = 6 * 7", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "42"}, execution_count=1)]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title"), cell])
+    hidden, shown = notebook_to_html(nb), notebook_to_html(nb, with_code=True)
+    assert "Title" in hidden and "42" in hidden and "secret_formula" not in hidden
+    assert "secret_formula" in shown
