@@ -1,8 +1,10 @@
 """Executing a report batch: a warm process pool, each run in its own kernel.
 
-Each worker process imports papermill and nbconvert once and then executes notebooks
-through papermill's Python API, each in a fresh ``python3`` kernel started with the
-project root as working directory, and exports the HTML in-process. Everything is
+Worker processes fork warm from a ``multiprocessing`` fork server that imported papermill
+and nbconvert once; each worker executes notebooks through papermill's Python API, each
+in a fresh ``python3`` kernel (talking over IPC sockets) started with the project root as
+working directory, and exports the HTML in-process. That avoids a Python start-up and the
+papermill/nbconvert imports per run, the main cost of calling the ``papermill`` CLI. Everything is
 written into a staging folder ``<output root>/.staging-<run id>-<pid>/`` and renamed to
 ``<output root>/<run id>/`` when the batch is complete, so an interrupted batch never
 leaves a half-written report where a good one was.
