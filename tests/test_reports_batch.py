@@ -28,17 +28,21 @@ def manifest_of(batch: Path) -> dict:
 
 
 def test_failing_notebook_fails_its_run_only_exit_1_and_latest_stays(tmp_path, capsys):
-    cfg = make_project(
+    ok_a = {"name": "ok_a", "notebook": "notebooks/ok.ipynb", "parameters": {"label": "a"}}
+    cfg = make_project(tmp_path, [ok_a])
+    out = tmp_path / "reports"
+    assert cli.main(["--config", str(cfg), "--output-root", str(out), "--run-id", "good"]) == 0
+    assert os.readlink(out / "latest") == "good"
+    assert cli.main(["--config", str(cfg), "--output-root", str(out), "--run-id", "part", "--only", "ok_a"]) == 0
+    assert os.readlink(out / "latest") == "good"  # a subset (--only) never becomes `latest`
+    make_project(
         tmp_path,
         [
-            {"name": "ok_a", "notebook": "notebooks/ok.ipynb", "parameters": {"label": "a"}},
+            ok_a,
             {"name": "broken", "notebook": "notebooks/fail.ipynb"},
             {"name": "ok_b", "notebook": "notebooks/ok.ipynb", "parameters": {"label": "b", "n": 7}},
         ],
     )
-    out = tmp_path / "reports"
-    assert cli.main(["--config", str(cfg), "--output-root", str(out), "--run-id", "good", "--only", "ok_a"]) == 0
-    assert os.readlink(out / "latest") == "good"
     capsys.readouterr()
 
     code = cli.main(["--config", str(cfg), "--output-root", str(out), "--run-id", "bad", "--jobs", "2", "--force"])

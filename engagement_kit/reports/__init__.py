@@ -93,6 +93,7 @@ def _run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         force=args.force,
         with_code=args.with_code,
+        update_latest=not args.only,  # `latest` shows a complete batch, never a subset
     )
     n = len(result.manifest.runs)
     print(f"{n - len(result.failures)} of {n} runs ok -> {result.batch_dir / 'index.html'}")

@@ -428,6 +428,12 @@ def run_batch(
     )
     progress = progress or Progress(len(runs))
     executor: ProcessPoolExecutor | None = None
+    ctx = _pool_context()
+    if ctx.get_start_method() == "forkserver":
+        # the fork server imports papermill and nbconvert while we fingerprint the data
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
     try:
         packages = package_versions()
         code = code_hash()
@@ -479,7 +485,6 @@ def run_batch(
             )
         if jobs_todo:
             n_workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_todo)))
-            ctx = _pool_context()
             events = ctx.Queue()
             executor = ProcessPoolExecutor(
                 max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(events, with_code)
