@@ -126,6 +126,7 @@ def test_interrupted_batch_leaves_previous_report_intact_and_stops_kernels(tmp_p
     cmd = [sys.executable, "-m", "engagement_kit.reports", "--config", str(cfg), "--output-root", str(out),
            "--run-id", "nightly"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env["ENGAGEMENT_KIT_FRESH_KERNELS"] = "1"  # this test also covers kernels started from scratch
     subprocess.run(cmd, check=True, env=env, capture_output=True, timeout=120)
     good = files_of(out / "nightly")
 
@@ -154,3 +155,27 @@ def test_interrupted_batch_leaves_previous_report_intact_and_stops_kernels(tmp_p
     assert files_of(out / "nightly") == good
     assert os.readlink(out / "latest") == "nightly"
     assert not list(out.glob(".staging-*"))
+
+
+def test_warm_kernels_share_no_state_between_runs(tmp_path):
+    from reports_helpers import write_notebook
+
+    write_notebook(
+        tmp_path / "notebooks" / "state.ipynb",
+        'output_dir = "."  # results',
+        "import os, pathlib, numpy as np, pandas as pd\n"
+        "seen = hasattr(pd, '_ek_marker')\n"
+        "pd._ek_marker = True\n"
+        "pathlib.Path(output_dir, 'state.csv').write_text(\n"
+        "    f'seen,draw,pid,cwd\\n{seen},{np.random.random()},{os.getpid()},{os.getcwd()}\\n')",
+    )
+    (tmp_path / "reports.yaml").write_text(
+        "runs:\n  - name: s\n    notebook: notebooks/state.ipynb\n    grid:\n      output_note: {a: {}, b: {}}\n"
+    )
+    out = tmp_path / "reports"
+    assert cli.main(["--config", str(tmp_path / "reports.yaml"), "--output-root", str(out), "--jobs", "1"]) == 0
+    rows = [(out / "latest" / name / "state.csv").read_text().splitlines()[1].split(",") for name in ("s_a", "s_b")]
+    assert [r[0] for r in rows] == ["False", "False"]  # run b does not see what run a did
+    assert rows[0][1] != rows[1][1]  # nor the same random stream
+    assert rows[0][2] != rows[1][2]  # a kernel process of its own
+    assert rows[0][3] == rows[1][3] == str(tmp_path)  # started in the project folder

@@ -58,6 +58,7 @@ KERNEL_NAME = "python3"
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # folder holding engagement_kit/
 
 _EVENTS: Any = None  # the worker's queue of ("start", name, time) events
+_TEMPLATE: Any = None  # the worker's KernelTemplate (warm kernels), if enabled
 
 
 def default_run_id() -> str:
@@ -68,9 +69,14 @@ def default_run_id() -> str:
 # --------------------------------------------------------------------------- worker side
 def _init_worker(events: Any, with_code: bool) -> None:
     """Pool initializer: ignore Ctrl-C (the parent shuts us down), import the heavy parts once."""
-    global _EVENTS
+    global _EVENTS, _TEMPLATE
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _EVENTS = events
+    _kernel_env()
+    from . import kernel_template
+
+    if kernel_template.enabled():
+        _TEMPLATE = kernel_template.KernelTemplate()  # imports while we do
     import logging
 
     import papermill  # noqa: F401
@@ -119,6 +125,20 @@ def _kernel_manager_class() -> type:
                 # The kernel process's own output (start-up warnings, the interrupt that
                 # jupyter_client sends before every shutdown, crash messages) goes to a log
                 # file instead of the terminal; the cells' output is in the notebook.
+                log_path = str(_KERNEL_LOG or os.devnull)
+                if _TEMPLATE is not None:
+                    from .kernel_template import ForkedKernel
+
+                    try:
+                        pid = _TEMPLATE.fork_kernel(self.connection_file, str(kw.get("cwd") or os.getcwd()), log_path)
+                    except OSError:
+                        pass  # start this kernel from scratch
+                    else:
+                        prov = self.provisioner
+                        prov.process, prov.pid, prov.pgid = ForkedKernel(pid), pid, pid
+                        prov.cwd = kw.get("cwd") or os.getcwd()
+                        self._reconcile_connection_info(prov.connection_info)
+                        return None
                 if _KERNEL_LOG is None:
                     return await super()._async_launch_kernel(kernel_cmd, **kw)
                 with open(_KERNEL_LOG, "ab") as log:
@@ -318,8 +338,9 @@ def _kill_pool(executor: ProcessPoolExecutor) -> None:
         p.join(timeout=5)
         if p.is_alive():
             p.kill()
-        for socket_file in Path(tempfile.gettempdir()).glob(f"ek-kernel-{p.pid}-*"):
-            socket_file.unlink(missing_ok=True)  # the killed kernels' IPC sockets
+        for pattern in (f"ek-kernel-{p.pid}-*", f"ek-template-{p.pid}-*"):
+            for socket_file in Path(tempfile.gettempdir()).glob(pattern):
+                socket_file.unlink(missing_ok=True)  # the killed kernels' and template's sockets
 
 
 def _clean_stale_staging(output_root: Path) -> None:
@@ -334,6 +355,10 @@ def _clean_stale_staging(output_root: Path) -> None:
             continue
         if not psutil.pid_exists(pid) or pid == os.getpid():
             shutil.rmtree(d, ignore_errors=True)
+    for sock in Path(tempfile.gettempdir()).glob("ek-[kt]e[rm]*-*-*"):  # sockets of killed workers
+        parts = sock.name.split("-")
+        if len(parts) >= 4 and parts[2].isdigit() and not psutil.pid_exists(int(parts[2])):
+            sock.unlink(missing_ok=True)
     for d in output_root.glob(".trash-*"):  # a batch folder being replaced when its process died
         name, _, pid_text = d.name.removeprefix(".trash-").rpartition("-")
         if pid_text.isdigit() and psutil.pid_exists(int(pid_text)) and int(pid_text) != os.getpid():
