@@ -445,10 +445,11 @@ def group_summary(
 
     ``scores`` is the output of :func:`dsce_index` joined with the group columns.
     One block of rows overall (group_col 'all') and one per column in
-    ``group_cols``; ``component`` is a component name or an index column. The
-    gaps of alternative index columns (e.g. ``index_fitted``) are taken against
-    ``target_index`` rescaled with the same weights, i.e. ``100 - index`` only
-    when targets are the top of the scale; they are reported for ``index`` only.
+    ``group_cols``; ``component`` is a component name or an index column.
+    Targets and gaps are reported for the components and for ``index`` (the
+    chosen weights); the alternative index columns (``index_equal``,
+    ``index_fitted``) carry scores only, with target and gap left empty. A group
+    of one account has no interval (ci columns empty), as a t interval needs two.
     """
     components = list(components)
     frame = scores.copy()

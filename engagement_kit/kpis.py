@@ -321,7 +321,8 @@ def mean_by_group(
     For heavy-tailed money columns the t interval relies on the central limit
     theorem; it is fine for the group sizes of a scorecard (hundreds) but not for
     a handful of accounts. With ``allow_missing`` missing values are skipped
-    (survey non-response); otherwise they are an error.
+    (survey non-response); otherwise they are an error. A group with a single
+    value has no interval: ci_low and ci_high are NaN there (by design, not an error).
 
     >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]})
     >>> r = mean_by_group(df, "x").iloc[0]
