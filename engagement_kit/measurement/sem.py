@@ -246,39 +246,45 @@ class _Model:
             total += self.w[g] * f
         return total
 
-    def _dmoments(self, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per group: dSigma (q, p, p) and dmu (q, p) by central differences (exact: quadratic)."""
-        q = x.size
-        out = []
-        for g in range(self.G):
-            ds = np.zeros((q, self.p, self.p))
-            dm = np.zeros((q, self.p))
-            out.append((ds, dm))
+    def group_params(self, g: int) -> np.ndarray:
+        """Indices of the free parameters that enter group ``g``."""
+        idx = np.concatenate([self.L_idx[g].ravel(), self.P_idx[g].ravel(), self.T_idx[g], self.N_idx[g],
+                              self.K_idx[g]])
+        return np.unique(idx[idx >= 0])
+
+    def _dmoments(self, x: np.ndarray, g: int, par: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """dSigma (k, p, p) and dmu (k, p) of group g w.r.t. parameters ``par``, by central
+        differences (exact: every moment is at most quadratic in a single parameter)."""
         h = 1e-4
-        for k in range(q):
-            e = np.zeros(q)
+        ds = np.empty((par.size, self.p, self.p))
+        dm = np.empty((par.size, self.p))
+        for i, k in enumerate(par):
+            e = np.zeros(x.size)
             e[k] = h
-            for g in range(self.G):
-                s1, m1 = self.implied(x + e, g)
-                s0, m0 = self.implied(x - e, g)
-                out[g][0][k] = (s1 - s0) / (2 * h)
-                out[g][1][k] = (m1 - m0) / (2 * h)
-        return out
+            s1, m1 = self.implied(x + e, g)
+            s0, m0 = self.implied(x - e, g)
+            ds[i] = (s1 - s0) / (2 * h)
+            dm[i] = (m1 - m0) / (2 * h)
+        return ds, dm
 
     def gradient_information(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gradient of F and its expected Hessian H (information = N/2 H)."""
         grad = np.zeros(x.size)
         hess = np.zeros((x.size, x.size))
-        for g, (ds, dm) in enumerate(self._dmoments(x)):
-            mo = self.moments[g]
+        for g, mo in enumerate(self.moments):
+            par = self.group_params(g)
+            ds, dm = self._dmoments(x, g, par)
             s, mu = self.implied(x, g)
             inv = np.linalg.inv(s)
             d = mo.mean - mu
             wmat = mo.cov + np.outer(d, d)
             gmat = inv - inv @ wmat @ inv
-            grad += self.w[g] * (np.einsum("ij,kij->k", gmat, ds) - 2 * dm @ (inv @ d))
-            a = np.einsum("ij,kjl->kil", inv, ds)  # Sigma^-1 dSigma_k
-            hess += self.w[g] * (np.einsum("aij,bji->ab", a, a) + 2 * dm @ inv @ dm.T)
+            k = par.size
+            grad[par] += self.w[g] * (ds.reshape(k, -1) @ gmat.ravel() - 2 * dm @ (inv @ d))
+            a = np.matmul(inv, ds)  # Sigma^-1 dSigma_k
+            # tr(A_a A_b) = vec(A_a) . vec(A_b'), one matrix product
+            tr = a.reshape(k, -1) @ a.transpose(0, 2, 1).reshape(k, -1).T
+            hess[np.ix_(par, par)] += self.w[g] * (tr + 2 * dm @ inv @ dm.T)
         return grad, hess
 
     def start(self) -> np.ndarray:
@@ -313,7 +319,21 @@ def _baseline_chi2(moments: list[GroupMoments]) -> float:
     return float(total)
 
 
-def fit_cfa_ml(
+def fit_cfa_ml(*args, **kwargs) -> CFAEstimate:
+    """Fit a (multi-group) CFA by ML; ``equal`` may hold ``"loadings"`` and ``"intercepts"``.
+
+    Arguments: ``moments`` (from :func:`group_moments`), ``pattern`` (boolean items x
+    factors, True = the item loads on the factor), ``items``, ``factors``, ``equal``.
+    BLAS runs single-threaded here: the matrices are small, and multi-threaded BLAS on
+    a busy machine made each solve ~40x slower.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _fit_cfa_ml(*args, **kwargs)
+
+
+def _fit_cfa_ml(
     moments: list[GroupMoments],
     pattern: np.ndarray,
     items: list[str],
@@ -322,10 +342,6 @@ def fit_cfa_ml(
     max_iter: int = 200,
     tol: float = 1e-10,
 ) -> CFAEstimate:
-    """Fit a (multi-group) CFA by ML; ``equal`` may hold ``"loadings"`` and ``"intercepts"``.
-
-    ``pattern`` is a boolean items x factors matrix (True = the item loads on the factor).
-    """
     pattern = np.asarray(pattern, dtype=bool)
     p, m = pattern.shape
     if (pattern.sum(axis=0) == 0).any():
