@@ -420,9 +420,12 @@ def mediation(
     fb = sm.OLS(Z[:, y_col], XB).fit(cov_type="HC3")
     fc = sm.OLS(Z[:, y_col], XA).fit(cov_type="HC3")
     a, b, c, cp_ = fa.params[1], fb.params[m_col], fc.params[1], fb.params[1]
+    from threadpoolctl import threadpool_limits
+
     rng = np.random.default_rng(seed)
     boots = []
     done = 0
+    limiter = threadpool_limits(1)  # many small solves: threads only add contention
     while done < n_boot:
         k = min(chunk, n_boot - done)
         idx = rng.integers(0, n, size=(k, n))
@@ -430,6 +433,7 @@ def mediation(
         ab, bb = _bootstrap_paths(Z, counts.astype(float))
         boots.append(ab * bb)
         done += k
+    limiter.restore_original_limits()
     ind = np.concatenate(boots)
     lo, hi = np.quantile(ind, [alpha / 2, 1 - alpha / 2])
     return MediationResult(

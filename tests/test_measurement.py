@@ -128,3 +128,32 @@ def test_constant_item_warns():
     df = _items().assign(q3=4.0)
     with pytest.warns(MeasurementWarning, match=r"\['q3'\] are constant"):
         score_scales(df, {"a": ["q1", "q2", "q3"]})
+
+
+def test_measurement_plots_draw_what_they_are_given():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from engagement_kit.plots import measurement as mp
+
+    items = _items(n=100, k=3, seed=8)
+    ax = mp.item_distributions(items, ["q1", "q2", "q3"], 1, 7)
+    # one bar per item and answer level; the shares of each item sum to 1
+    assert len(ax.patches) == 3 * 7
+    widths = np.array([p.get_width() for p in ax.patches]).reshape(7, 3)
+    np.testing.assert_allclose(widths.sum(axis=0), 1.0)
+    ax = mp.correlation_heatmap(items, ["q1", "q2", "q3"])
+    assert ax.get_title() == "Correlations"
+    load = pd.DataFrame({"scale": ["a", "a", "b"], "item": ["q1", "q2", "q3"], "std_loading": [0.7, 0.6, 0.8],
+                         "ci_low": [0.6, 0.5, 0.7], "ci_high": [0.8, 0.7, 0.9]})
+    assert [t.get_text() for t in mp.loadings_plot(load).get_yticklabels()] == ["q1", "q2", "q3"]
+    hyp = pd.DataFrame({"id": ["H1", "H2"], "term": ["x", "z"], "estimate": [0.3, -0.1], "ci_low": [0.1, -0.3],
+                        "ci_high": [0.5, 0.1], "verdict": ["supported", "not supported"]})
+    assert len(mp.hypothesis_forest(hyp).get_yticklabels()) == 2
+    med = pd.Series({"treatment": "t", "mediator": "m", "outcome": "y", "a": 0.5, "b": 0.4, "c": 0.4,
+                     "c_prime": 0.2, "indirect": 0.2, "indirect_ci_low": 0.1, "indirect_ci_high": 0.3})
+    texts = [t.get_text() for t in mp.mediation_diagram(med).texts]
+    assert "a = 0.500" in texts and any("indirect a*b = 0.200" in t for t in texts)
+    plt.close("all")

@@ -32,12 +32,12 @@ from .data import add_promoter, load_survey_table
 from .factors import CFAResult, EFAResult, cfa, efa, fit_indices, htmt, parallel_analysis, rmsea_ci, srmr, validity
 from .invariance import INVARIANCE_COLUMNS, measurement_invariance
 from .reliability import cronbach_alpha, item_statistics, omega_total, reliability
-from .scales import MeasurementWarning, check_scales, prepare_items, reverse_score, score_scales
+from .scales import MeasurementWarning, check_scales, prepare_items, reverse_score, scale_means, score_scales
 from .sem import NotIdentifiedError
 
 __all__ = [
     "add_promoter", "load_survey_table", "CFAResult", "EFAResult", "cfa", "efa", "fit_indices", "htmt",
     "parallel_analysis", "rmsea_ci", "srmr", "validity", "INVARIANCE_COLUMNS", "measurement_invariance",
     "cronbach_alpha", "item_statistics", "omega_total", "reliability", "MeasurementWarning", "check_scales",
-    "prepare_items", "reverse_score", "score_scales", "NotIdentifiedError",
+    "prepare_items", "reverse_score", "scale_means", "score_scales", "NotIdentifiedError",
 ]

@@ -286,11 +286,18 @@ def efa(
     ``n_factors=None`` chooses the number by parallel analysis (seeded). Listwise
     deletion of incomplete rows.
     """
+    from threadpoolctl import threadpool_limits
+
+    x = prepare_items(data, {"all": list(items)}, reverse_items, likert_min, likert_max).dropna()
+    with threadpool_limits(1):  # small matrices: multi-threaded BLAS only adds contention
+        return _efa(x, n_factors, rotation, seed)
+
+
+def _efa(x: pd.DataFrame, n_factors: int | None, rotation: str, seed: int) -> EFAResult:
     from factor_analyzer.factor_analyzer import calculate_bartlett_sphericity, calculate_kmo
     from factor_analyzer.rotator import Rotator
     from sklearn.decomposition import FactorAnalysis
 
-    x = prepare_items(data, {"all": list(items)}, reverse_items, likert_min, likert_max).dropna()
     if n_factors is None:
         n_factors = parallel_analysis(x, seed=seed)
     with warnings.catch_warnings():

@@ -37,6 +37,7 @@ __all__ = [
     "reverse_score",
     "prepare_items",
     "score_scales",
+    "scale_means",
 ]
 
 Scales = Mapping[str, list[str]]
@@ -176,3 +177,12 @@ def score_scales(
             score = score * len(its)
         out[scale] = score.where(answered >= min_answered * len(its))
     return out
+
+
+def scale_means(scores: pd.DataFrame, scales: Iterable[str], group_col: str | None = None) -> pd.DataFrame:
+    """Scale-score mean and SD per group (``group, scale, n, mean, sd``); one group ``all`` if none."""
+    scales = list(scales)
+    d = scores.assign(_g="all") if group_col is None else scores.rename(columns={group_col: "_g"})
+    long = d.melt(id_vars="_g", value_vars=scales, var_name="scale", value_name="score").dropna()
+    out = long.groupby(["_g", "scale"], sort=False)["score"].agg(n="count", mean="mean", sd="std").reset_index()
+    return out.rename(columns={"_g": "group"})
