@@ -189,18 +189,19 @@ def test_family_error_rate_under_simulated_null_is_at_most_alpha():
     from engagement_kit.simulate import simulate
 
     zeros = {arm: {d: 0.0 for d in DIMENSION_NAMES} for arm in TOUCH_MODEL_NAMES if arm != "no_touch"}
+    reps, n = 60, 800
+    # customers are i.i.d., so disjoint blocks of one large simulation are independent replicates
+    sim = simulate(n_customers=reps * n, seed=500, dimension_effects=zeros, frameworks=["aarrr"],
+                   include_types=False, truth=False)
+    df_all = sim.survey.merge(sim.outcomes, on="customer_id").merge(sim.customers, on="customer_id")
+    outcome_cols = [c for c in sim.outcomes.columns if c != "customer_id"] + ["nps", "csat"]
     rejections = []
-    reps = 60
     for r in range(reps):
-        sim = simulate(n_customers=800, seed=500 + r, dimension_effects=zeros, frameworks=["aarrr"],
-                       include_types=False, truth=False)
+        df = df_all.iloc[r * n : (r + 1) * n].reset_index(drop=True)
         rng = np.random.default_rng(r)
-        out = sim.outcomes.drop(columns="customer_id").iloc[rng.permutation(len(sim.outcomes))]
-        out.insert(0, "customer_id", sim.outcomes["customer_id"].to_numpy())
-        df = add_promoter(sim.survey.merge(out, on="customer_id").merge(sim.customers, on="customer_id"))
-        df["promoter"] = df["promoter"].sample(frac=1.0, random_state=r).to_numpy()  # NPS is a survey column
-        df["csat"] = df["csat"].sample(frac=1.0, random_state=r + 1).to_numpy()
-        scores = score_scales(df, DEFAULT_SCALES, REVERSE_KEYED_ITEMS,
+        perm = rng.permutation(n)
+        df[outcome_cols] = df[outcome_cols].iloc[perm].to_numpy()  # outcomes independent of the survey items
+        scores = score_scales(add_promoter(df), DEFAULT_SCALES, REVERSE_KEYED_ITEMS,
                               keep=["touch_model", "segment", "retained", "churned", "churn_time", "csat",
                                     "referrals", "promoter"])
         res = run_hypotheses(scores, default_hypotheses(scores.columns))

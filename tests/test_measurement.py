@@ -33,7 +33,7 @@ def _items(n=200, k=4, seed=0, loading=0.7):
 
 
 def test_alpha_equals_hoyt_anova_reference_to_1e_6():
-    items = _items(n=150, seed=3)
+    items = _items(n=60, seed=3)
     long = items.reset_index(names="person").melt(id_vars="person", var_name="item", value_name="y")
     table = anova_lm(smf.ols("y ~ C(person) + C(item)", data=long).fit())
     ms_person = table.loc["C(person)", "mean_sq"]

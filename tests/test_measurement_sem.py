@@ -112,10 +112,13 @@ def test_true_loadings_inside_ci_in_90_percent_of_replicates():
     from engagement_kit.schema import DEFAULT_SCALES, REVERSE_KEYED_ITEMS
     from engagement_kit.simulate import simulate
 
+    reps, n = 8, 1500
+    # customers are i.i.d., so disjoint blocks of one simulation are independent replicates
+    sim = simulate(n_customers=reps * n, seed=100, item_scale="continuous", frameworks=["aarrr"], include_types=False)
     hits = []
-    for seed in range(8):
-        sim = simulate(n_customers=1500, seed=100 + seed, item_scale="continuous", frameworks=["aarrr"])
-        res = cfa(sim.survey, DEFAULT_SCALES, REVERSE_KEYED_ITEMS, likert_min=None, likert_max=None)
+    for r in range(reps):
+        block = sim.survey.iloc[r * n : (r + 1) * n]
+        res = cfa(block, DEFAULT_SCALES, REVERSE_KEYED_ITEMS, likert_min=None, likert_max=None)
         m = res.loadings.merge(sim.truth.loadings, on=["scale", "item"])
         hits.append((m["ci_low"] <= m["loading_pooled"]) & (m["loading_pooled"] <= m["ci_high"]))
     coverage = pd.concat(hits).mean()
