@@ -514,7 +514,7 @@ def moderation(
     >>> df = pd.DataFrame({"x": rng.normal(size=500), "w": rng.normal(size=500)})
     >>> df["y"] = df.x + 0.5 * df.x * df.w + rng.normal(size=500)
     >>> res = moderation(df, outcome="y", predictor="x", moderator="w")
-    >>> round(res.interaction["estimate"].iloc[0], 1)
+    >>> round(float(res.interaction["estimate"].iloc[0]), 1)
     0.5
     """
     import statsmodels.api as sm

@@ -11,7 +11,7 @@ Example
 >>> from engagement_kit.simulate import simulate
 >>> import tempfile
 >>> with tempfile.TemporaryDirectory() as d:
-...     simulate(n_customers=300, seed=3, frameworks=["aarrr"]).write(d)
+...     _ = simulate(n_customers=300, seed=3, frameworks=["aarrr"]).write(d)
 ...     df = load_survey_table(d)
 >>> {"enthusiasm_1", "retained", "touch_model", "promoter"} <= set(df.columns)
 True

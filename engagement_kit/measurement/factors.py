@@ -26,7 +26,7 @@ Example
 >>> hs = holzinger39.get_data()
 >>> scales = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
 >>> res = cfa(hs, scales, likert_min=None, likert_max=None)
->>> round(res.fit["chi2"].iloc[0], 3), int(res.fit["df"].iloc[0])
+>>> round(float(res.fit["chi2"].iloc[0]), 3), int(res.fit["df"].iloc[0])
 (85.306, 24)
 """
 

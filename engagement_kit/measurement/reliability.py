@@ -22,7 +22,7 @@ Example
 >>> f = rng.normal(size=500)
 >>> df = pd.DataFrame({f"q{i}": f + rng.normal(size=500) for i in range(1, 5)})
 >>> round(cronbach_alpha(df[["q1", "q2", "q3", "q4"]]).alpha, 2)
-0.8
+0.81
 """
 
 from __future__ import annotations
