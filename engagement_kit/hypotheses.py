@@ -280,13 +280,15 @@ def default_hypotheses(
     """The articles' claims (DOMAIN.md section 3) as hypotheses, for the columns present.
 
     Dimensions and types must be scale-score columns (see
-    :func:`engagement_kit.measurement.score_scales`); ``promoter`` is NPS >= 9.
+    :func:`engagement_kit.measurement.score_scales`); ``promoter`` is NPS >= 9. Any scale
+    passed in ``dimensions`` gets a touch-model hypothesis (``H5_<scale>``), so custom
+    scales are covered too; the named claims (H1-H4) need the default dimension names.
     """
     from .frameworks import DIMENSION_NAMES, ENGAGEMENT_TYPE_NAMES
 
     cols = set(columns)
-    dims = [d for d in (dimensions or DIMENSION_NAMES) if d in cols]
-    tps = [t for t in (types or ENGAGEMENT_TYPE_NAMES) if t in cols]
+    dims = [d for d in (DIMENSION_NAMES if dimensions is None else dimensions) if d in cols]
+    tps = [t for t in (ENGAGEMENT_TYPE_NAMES if types is None else types) if t in cols]
     cov = tuple(c for c in covariates if c in cols)
     H: list[Hypothesis] = []
 
