@@ -54,9 +54,13 @@ lab: $(STAMP) $(DEMO)
 	$(PY) -m ipykernel install --sys-prefix --name engagement-kit --display-name "Python (engagement-kit)" >/dev/null
 	$(BIN)/jupyter lab notebooks/
 
+workshop: $(STAMP) $(DEMO)
+	$(BIN)/engagement-kit workshop --out workshop_kit
+
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) data/demo/* reports/* .pytest_cache
+	rm -rf $(VENV) .pytest_cache workshop_kit
+	find data/demo reports -mindepth 1 ! -name README.md -delete 2>/dev/null || true

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("engagement_kit.simulate", "write a simulated data set with known ground truth"),
     "validate": ("engagement_kit.validation", "check a table against its data contract"),
     "report": ("engagement_kit.reports", "run the report batch (papermill) into reports/"),
+    "workshop": ("engagement_kit.workshop", "build the offline teaching-workshop folder"),
 }
 
 
