@@ -95,7 +95,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from .frameworks import DSCE_COMPONENT_NAMES, DSCE_COMPONENTS
-from .kpis import kpi_table, mean_by_group
+from .kpis import kpi_table
 from .schema import DSCE_MAX, DSCE_MIN
 from .survival import cox, event_flag
 
@@ -452,40 +452,50 @@ def group_summary(
     of one account has no interval (ci columns empty), as a t interval needs two.
     """
     components = list(components)
+    index_cols = list(index_cols)
     frame = scores.copy()
-    measures: list[tuple[str, str, str | None]] = []  # (label, score col, gap col)
     for c in components:
         frame[f"target_{c}__"] = frame[f"score_{c}"] + frame[f"gap_{c}"]
-        measures.append((c, f"score_{c}", f"gap_{c}"))
-    for ic in index_cols:
-        measures.append((ic, ic, "gap" if ic == "index" else None))
     frame["target_index__"] = frame["index"] + frame["gap"]
+    labels = components + index_cols
+    score_cols = [f"score_{c}" for c in components] + index_cols
+    with_gap = components + ["index"]
+    gap_cols = [f"gap_{c}" for c in components] + ["gap"]
+    target_cols = [f"target_{c}__" for c in components] + ["target_index__"]
+    crit = stats.t.ppf
     rows = []
     for g in [None, *group_cols]:
-        for label, scol, gcol in measures:
-            sc = mean_by_group(frame, scol, g, alpha, allow_missing=True)
-            part = pd.DataFrame(
-                {
-                    "group_col": g or "all",
-                    "group": sc[g].astype(str) if g else "all",
-                    "component": label,
-                    "n": sc["n"],
-                    "score": sc["estimate"],
-                    "score_ci_low": sc["ci_low"],
-                    "score_ci_high": sc["ci_high"],
-                }
-            )
-            if gcol is not None:
-                tcol = "target_index__" if label == "index" else f"target_{label}__"
-                tg = mean_by_group(frame, tcol, g, alpha, allow_missing=True)
-                gp = mean_by_group(frame, gcol, g, alpha, allow_missing=True)
-                part["target"] = tg["estimate"].to_numpy()
-                part["gap"] = gp["estimate"].to_numpy()
-                part["gap_ci_low"] = gp["ci_low"].to_numpy()
-                part["gap_ci_high"] = gp["ci_high"].to_numpy()
-            else:
-                part[["target", "gap", "gap_ci_low", "gap_ci_high"]] = np.nan
-            rows.append(part)
+        if g is not None and frame[g].isna().any():
+            raise ValueError(f"group column {g!r} has missing values; fill or drop them first")
+        key = np.full(len(frame), "all", dtype=object) if g is None else frame[g].astype(str).to_numpy()
+        # one pass per grouping: count, mean and SD of every measure (t interval as in kpis.mean_by_group)
+        agg = frame[score_cols + gap_cols + target_cols].groupby(key, sort=True).agg(["count", "mean", "std"])
+        n, mean, sd = (agg.xs(stat, axis=1, level=1) for stat in ("count", "mean", "std"))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            half = crit(1 - alpha / 2, n - 1) * sd / np.sqrt(n)
+        groups = agg.index.to_numpy()
+        long = pd.DataFrame(
+            {
+                "group_col": g or "all",
+                "group": np.repeat(groups, len(labels)),
+                "component": np.tile(labels, len(groups)),
+                "n": n[score_cols].to_numpy().ravel().astype(int),
+                "score": mean[score_cols].to_numpy().ravel(),
+                "score_ci_low": (mean[score_cols] - half[score_cols]).to_numpy().ravel(),
+                "score_ci_high": (mean[score_cols] + half[score_cols]).to_numpy().ravel(),
+            }
+        )
+        gaps = pd.DataFrame(
+            {
+                "group": np.repeat(groups, len(with_gap)),
+                "component": np.tile(with_gap, len(groups)),
+                "target": mean[target_cols].to_numpy().ravel(),
+                "gap": mean[gap_cols].to_numpy().ravel(),
+                "gap_ci_low": (mean[gap_cols] - half[gap_cols]).to_numpy().ravel(),
+                "gap_ci_high": (mean[gap_cols] + half[gap_cols]).to_numpy().ravel(),
+            }
+        )
+        rows.append(long.merge(gaps, on=["group", "component"], how="left"))
     return pd.concat(rows, ignore_index=True)[list(SEGMENT_COLUMNS)]
 
 
