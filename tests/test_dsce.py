@@ -292,3 +292,18 @@ def test_plots_return_axes_and_figures(sim):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_drivers_reject_constant_components_and_unknown_models(sim):
+    merged = dsce.merge_accounts(sim.dsce, ("outcomes", sim.outcomes), ("customers", sim.customers))
+    with pytest.raises(ValueError, match="same rating for every account"):
+        dsce.drivers(merged.assign(journey=3))
+    with pytest.raises(ValueError, match="churn_model"):
+        dsce.drivers(merged, outcomes=["churn"], churn_model="weibull")
+    with pytest.raises(KeyError, match="touch_model"):
+        dsce.drivers(merged.drop(columns=["touch_model"]))
+
+
+def test_scorecard_stops_on_accounts_without_outcomes(sim):
+    with pytest.raises(dsce.DSCEInputError, match="absent from outcomes"):
+        dsce.scorecard(sim.dsce, sim.outcomes.iloc[10:], sim.customers)

@@ -284,3 +284,8 @@ def test_clv_delta_ci_coverage():
     print(f"CLV delta-method coverage: {coverage:.4f}")
     assert 0.935 <= coverage <= 0.965
 
+
+
+def test_kpi_table_without_any_kpi_column_is_an_error():
+    with pytest.raises(ValueError, match="no KPI column"):
+        kpi_table(pd.DataFrame({"customer_id": ["A"], "segment": ["smb"]}), "segment")
