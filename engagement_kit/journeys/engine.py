@@ -273,7 +273,8 @@ class Engine:
         Events are ordered by timestamp, then stage order. Each customer adds one
         ``(entry) -> first stage`` and one ``last stage -> (exit)`` transition.
         Returns arm, from_stage, to_stage, from_order, to_order (0 for entry,
-        n_stages + 1 for exit), n.
+        n_stages + 1 for exit), n (transitions), n_customers (customers making it at least once),
+        n_from_customers (customers with any transition out of from_stage, i.e. who reached it).
         """
         fw = get_framework(framework)
         join, arm = self._arm_expr(arm_col)
@@ -287,9 +288,13 @@ class Engine:
                          coalesce(next_stage, '(exit)') AS to_stage,
                          coalesce(next_order, {len(fw.stages) + 1}) AS to_order FROM w
                   UNION ALL
-                  SELECT customer_id, '(entry)', 0, stage, stage_order FROM w WHERE prev_stage IS NULL)
-            SELECT {arm} AS arm, from_stage, to_stage, from_order, to_order, count(*) AS n
-            FROM t {join} GROUP BY ALL ORDER BY arm, from_order, to_order"""
+                  SELECT customer_id, '(entry)', 0, stage, stage_order FROM w WHERE prev_stage IS NULL),
+            ta AS (SELECT {arm} AS arm, t.* FROM t {join}),
+            fc AS (SELECT arm, from_stage, count(DISTINCT customer_id) AS n_from_customers FROM ta GROUP BY ALL)
+            SELECT arm, from_stage, to_stage, from_order, to_order, count(*) AS n,
+                   count(DISTINCT customer_id) AS n_customers, any_value(n_from_customers) AS n_from_customers
+            FROM ta JOIN fc USING (arm, from_stage) GROUP BY arm, from_stage, to_stage, from_order, to_order
+            ORDER BY arm, from_order, to_order"""
         return self.query(sql)
 
     def path_counts(

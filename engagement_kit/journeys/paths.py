@@ -107,13 +107,23 @@ def top_paths(
     return p[["framework", "arm", "rank", "path", "n_customers", "share"]]
 
 
-def loops(trans: pd.DataFrame) -> pd.DataFrame:
-    """Loops back and repeats per arm: n transitions and their share of all stage-to-stage moves.
+def loops(trans: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Loops back and repeats per arm.
 
-    Columns: framework, arm, from_stage, to_stage, kind, n, share_of_moves.
+    ``share_of_moves`` = loop transitions / all stage-to-stage moves of the arm;
+    ``loop_rate`` = customers who made the loop at least once / customers who
+    reached ``from_stage`` (entered it; for the decision journey's last stage,
+    the probability of a first loyalty loop). Wilson interval on ``loop_rate``.
+    Columns: framework, arm, from_stage, to_stage, kind, n, n_customers,
+    share_of_moves, n_at_from, loop_rate, ci_low, ci_high.
     """
     moves = trans[~trans["kind"].isin(["entry", "exit"])]
     total = moves.groupby("arm")["n"].sum()
     lp = moves[moves["kind"].isin(["back", "repeat"])].copy()
     lp["share_of_moves"] = lp["n"] / lp["arm"].map(total)
-    return lp[["framework", "arm", "from_stage", "to_stage", "kind", "n", "share_of_moves"]].reset_index(drop=True)
+    lp["n_at_from"] = lp["n_from_customers"]
+    lp["loop_rate"] = lp["n_customers"] / lp["n_at_from"]
+    lp["ci_low"], lp["ci_high"] = _wilson(lp["n_customers"], lp["n_at_from"], alpha)
+    cols = ["framework", "arm", "from_stage", "to_stage", "kind", "n", "n_customers", "share_of_moves",
+            "n_at_from", "loop_rate", "ci_low", "ci_high"]  # fmt: skip
+    return lp[cols].reset_index(drop=True)
