@@ -392,7 +392,7 @@ def test_aa_funnel_tests_keep_familywise_error_near_alpha():
     """A/A: all arms share the stage probabilities; Holm over stages x arms keeps FWER <= alpha."""
     rng = np.random.default_rng(123)
     stages = FRAMEWORKS["laer"].stage_names
-    n, reps, rejections = 1500, 150, 0
+    n, reps, rejections = 1200, 100, 0
     eng = J.Engine()
     cu = pd.DataFrame({"customer_id": np.arange(n), "touch_model": np.array(ARMS)[np.arange(n) % 3]})
     eng.register("customers", cu)

@@ -21,6 +21,7 @@ from .funnels import FUNNEL_COLUMNS, FunnelResult, funnel, funnel_from_counts, t
 from .lifecycle import lifecycle_kpis
 from .paths import loops, top_paths, transition_matrix, transitions
 from .quality import DataQuality, check_events
+from .report import TABLE_COLUMNS, write_table
 
 __all__ = [
     "Engine",
@@ -41,4 +42,6 @@ __all__ = [
     "ChurnResult",
     "churn_survival",
     "load_telco_churn",
+    "TABLE_COLUMNS",
+    "write_table",
 ]
