@@ -86,6 +86,7 @@ class Engine:
         self.con.execute("SET preserve_insertion_order = false")
         self._tables: set[str] = set()
         rows = [(f, s.name, s.order, len(fw.stages)) for f, fw in FRAMEWORKS.items() for s in fw.stages]
+        # the stage table is used by the data-quality checks only
         self.con.register(
             "_stage_map_df",
             pd.DataFrame(rows, columns=["framework", "stage", "stage_order", "n_stages"]),
@@ -150,24 +151,50 @@ class Engine:
             )
         return "JOIN customers c USING (customer_id)", f"CAST(c.{_ident(arm_col)} AS VARCHAR)"
 
+    @staticmethod
+    def _order_case(frameworks: Sequence[str]) -> tuple[str, str]:
+        """SQL CASE expressions (stage_order, framework code) from the framework list.
+
+        A CASE over the (dictionary-encoded) stage column is much cheaper than a
+        join with the stage table on 10^8 rows; unknown stages map to NULL.
+        """
+        fw_case, st_case = [], []
+        for i, f in enumerate(frameworks):
+            stages = " ".join(f"WHEN {_sql_str(s.name)} THEN {s.order}" for s in get_framework(f).stages)
+            st_case.append(f"WHEN {_sql_str(f)} THEN CASE CAST(stage AS VARCHAR) {stages} END")
+            fw_case.append(f"WHEN {_sql_str(f)} THEN {i}")
+        fw_col = "CAST(framework AS VARCHAR)"
+        return (
+            f"CASE {fw_col} {' '.join(st_case)} END",
+            f"CASE {fw_col} {' '.join(fw_case)} END",
+        )
+
     def _stage_events(self, frameworks: Sequence[str]) -> str:
-        """SQL of the usable events: known stage, non-missing timestamp, one framework list."""
-        fws = ", ".join(_sql_str(get_framework(f).name) for f in frameworks)
+        """SQL of the usable events: known stage, non-missing timestamp and customer id.
+
+        Columns: customer_id, fw_code (index into ``frameworks``), framework, stage,
+        stage_order, ts.
+        """
+        frameworks = [get_framework(f).name for f in frameworks]
+        order, code = self._order_case(frameworks)
+        fws = ", ".join(_sql_str(f) for f in frameworks)
         return f"""
-            SELECT e.customer_id, m.framework, m.stage, m.stage_order, m.n_stages,
-                   CAST(e.timestamp AS TIMESTAMP) AS ts
-            FROM events e
-            JOIN _stage_map m
-              ON CAST(e.framework AS VARCHAR) = m.framework AND CAST(e.stage AS VARCHAR) = m.stage
-            WHERE m.framework IN ({fws}) AND e.timestamp IS NOT NULL AND e.customer_id IS NOT NULL"""
+            SELECT * FROM (
+                SELECT customer_id, {code} AS fw_code, CAST(framework AS VARCHAR) AS framework,
+                       CAST(stage AS VARCHAR) AS stage, {order} AS stage_order, CAST(timestamp AS TIMESTAMP) AS ts
+                FROM events
+                WHERE CAST(framework AS VARCHAR) IN ({fws}) AND timestamp IS NOT NULL AND customer_id IS NOT NULL)
+            WHERE stage_order IS NOT NULL"""
 
     def _first_reach_sql(self, frameworks: Sequence[str]) -> str:
         """Per (framework, customer): first arrival ``t_k`` at each stage, any-order flags
         ``a_k`` and ordered flags ``o_k`` (stages 1..k all reached, first arrivals in
         non-decreasing time order)."""
+        frameworks = [get_framework(f).name for f in frameworks]
         k_max = max(len(get_framework(f).stages) for f in frameworks)
+        # min(CASE ...) is faster than min(...) FILTER (...) in DuckDB for many groups
         firsts = ",\n".join(
-            f"min(ts) FILTER (WHERE stage_order = {k}) AS t{k}" for k in range(1, k_max + 1)
+            f"min(CASE WHEN stage_order = {k} THEN ts END) AS t{k}" for k in range(1, k_max + 1)
         )
         ordered = ["t1 IS NOT NULL AS o1"]
         cond = "t1 IS NOT NULL"
@@ -175,11 +202,15 @@ class Engine:
             cond = f"{cond} AND coalesce(t{k} >= t{k - 1}, false)"
             ordered.append(f"({cond}) AS o{k}")
         anys = [f"t{k} IS NOT NULL AS a{k}" for k in range(1, k_max + 1)]
+        # one integer group key per framework (grouping on the framework string is slower)
+        keys = "customer_id" if len(frameworks) == 1 else "fw_code, customer_id"
+        names = " ".join(f"WHEN {i} THEN {_sql_str(f)}" for i, f in enumerate(frameworks))
+        fw_name = _sql_str(frameworks[0]) if len(frameworks) == 1 else f"CASE fw_code {names} END"
         return f"""
             WITH ev AS ({self._stage_events(frameworks)}),
-            fr AS (SELECT framework, customer_id, any_value(n_stages) AS n_stages, {firsts}
-                   FROM ev GROUP BY framework, customer_id)
-            SELECT *, {", ".join(anys)}, {", ".join(ordered)} FROM fr"""
+            fr AS (SELECT {keys}, {firsts} FROM ev GROUP BY {keys})
+            SELECT {fw_name} AS framework, customer_id, t1{"".join(f", t{k}" for k in range(2, k_max + 1))},
+                   {", ".join(anys)}, {", ".join(ordered)} FROM fr"""
 
     # --------------------------------------------------------------- aggregates
     def funnel_counts(
@@ -195,14 +226,18 @@ class Engine:
         equal to n_any).
         """
         frameworks = [get_framework(f).name for f in frameworks]
+        if len(frameworks) > 1:
+            # one query per framework: each aggregates over customers only (an integer or
+            # id key), which keeps the hash table and the peak memory small on 10^8 events
+            return pd.concat([self.funnel_counts([f], arm_col) for f in frameworks], ignore_index=True)
         k_max = max(len(get_framework(f).stages) for f in frameworks)
         join, arm = self._arm_expr(arm_col)
         sums = []
         for k in range(1, k_max + 1):
             prev = f"a{k - 1} AND " if k > 1 else ""
             sums.append(
-                f"count(*) FILTER (WHERE a{k}) AS n_any_{k}, count(*) FILTER (WHERE o{k}) AS n_ordered_{k}, "
-                f"count(*) FILTER (WHERE {prev}a{k}) AS n_any_prev_{k}"
+                f"sum(a{k}::INTEGER) AS n_any_{k}, sum(o{k}::INTEGER) AS n_ordered_{k}, "
+                f"sum(({prev}a{k})::INTEGER) AS n_any_prev_{k}"
             )
         sql = f"""
             WITH f AS ({self._first_reach_sql(frameworks)})
