@@ -392,7 +392,7 @@ class Engine:
             raise KeyError(f"column(s) {missing} are in neither outcomes nor customers; available: {sorted(have)}")
         join, arm = self._arm_expr(arm_col)
         cols = ", ".join(_ident(c) for c in columns)
-        return self.query(f"SELECT {arm} AS arm, {cols} FROM outcomes {join.replace('c USING', 'c USING')}")
+        return self.query(f"SELECT {arm} AS arm, {cols} FROM outcomes {join}")
 
     def quality_counts(
         self, frameworks: Sequence[str] | None = None, observation_end: Any = None

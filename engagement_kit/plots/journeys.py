@@ -70,6 +70,7 @@ def transition_heatmap(
     sns.heatmap(m, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, cbar_kws={"label": label(value)}, ax=ax)
     ax.set_xlabel("to stage")
     ax.set_ylabel("from stage")
+    ax.tick_params(axis="x", rotation=30)
     ax.set_title(f"Transitions: {label(arm) if arm else 'all arms'}")
     return ax
 
