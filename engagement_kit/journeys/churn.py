@@ -133,7 +133,7 @@ def load_telco_churn(path: str | Path) -> tuple[pd.DataFrame, DataQuality]:
         [{"check": "blank_value", "framework": None, "stage": "TotalCharges", "n_rows": int(blank.sum()),
           "n_customers": int(blank.sum())}]  # fmt: skip
     )
-    dq = DataQuality.from_counts(q[q["n_rows"] > 0], n_events=0)
+    dq = DataQuality.from_counts(q[q["n_rows"] > 0], n_events=len(df))
     if not dq.table.empty:
         dq.table["rule"] = "TotalCharges blank with tenure 0 (not billed yet): set to 0"
     return df, dq

@@ -49,7 +49,8 @@ class DataQuality:
 
     ``table`` has one row per check (and framework/stage where it applies):
     check, framework, stage, n_rows, n_customers, share_of_rows, rule.
-    ``n_events`` is the number of rows of the events table (0 without events).
+    ``n_events`` is the number of rows of the checked table (the events table, or
+    the churn table for :func:`~engagement_kit.journeys.churn.load_telco_churn`).
     """
 
     table: pd.DataFrame
