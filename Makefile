@@ -54,6 +54,9 @@ lab: $(STAMP) $(DEMO)
 	$(PY) -m ipykernel install --sys-prefix --name engagement-kit --display-name "Python (engagement-kit)" >/dev/null
 	$(BIN)/jupyter lab notebooks/
 
+workshop: $(STAMP) $(DEMO)
+	$(BIN)/engagement-kit workshop --out workshop_kit
+
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -19,10 +19,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("engagement_kit.simulate", "write a simulated data set with known ground truth"),
     "validate": ("engagement_kit.validation", "check a table against its data contract"),
     "report": ("engagement_kit.reports", "run the report batch (papermill) into reports/"),
+    "workshop": ("engagement_kit.workshop", "build the offline teaching-workshop folder"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only`` set, just that sub-command's module is imported."""
     parser = argparse.ArgumentParser(
         prog="engagement-kit",
         description="Customer-engagement research toolkit.",
@@ -32,15 +34,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"engagement-kit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+        if only is None or name == only:
+            module = importlib.import_module(module_name)
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()

@@ -1,0 +1,383 @@
+"""Teaching workshop: exercise checks, teaching simulations, and the learner-kit builder.
+
+The workshop notebooks in ``notebooks/workshop/`` are the single source: each
+exercise has a cell tagged ``exercise`` (the learner's starting point, usually
+``answer = None``) followed by a cell tagged ``solution``. :func:`learner_version`
+removes the solution cells; the source notebook itself is the solutions version.
+
+Checks compare a learner's answer with the truth the simulator knows, and say
+in plain words what is right or what to look at again. They never raise on a
+wrong answer: a learner sees a message, not a traceback.
+
+Example
+-------
+>>> r = check_close(0.52, truth=0.5, tolerance=0.05, what="the share")
+>>> r.ok
+True
+>>> check_close(None, truth=0.5, tolerance=0.05, what="the share").ok
+False
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CheckResult",
+    "check_close",
+    "check_choice",
+    "peeking_false_positive_rate",
+    "learner_version",
+    "build_workshop",
+    "WORKSHOP_DIR",
+]
+
+WORKSHOP_DIR = Path("notebooks") / "workshop"
+SOLUTION_TAG = "solution"
+EXERCISE_TAG = "exercise"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on one answer: ``ok`` and a message for the learner."""
+
+    ok: bool
+    message: str
+
+    def __str__(self) -> str:
+        return ("✅ " if self.ok else "❌ ") + self.message
+
+    __repr__ = __str__
+
+    def _repr_markdown_(self) -> str:  # shown nicely in JupyterLab
+        return str(self)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _number(answer: Any) -> float | None:
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
+
+
+def check_close(
+    answer: Any,
+    truth: float,
+    tolerance: float,
+    what: str,
+    hint: str = "",
+    relative: bool = False,
+) -> CheckResult:
+    """Accept a number within ``tolerance`` of ``truth`` (absolute, or relative to it).
+
+    >>> check_close(110, truth=100, tolerance=0.05, what="n", relative=True).ok
+    False
+    """
+    value = _number(answer)
+    if value is None:
+        return CheckResult(False, f"No answer yet for {what}: put a number in `answer` and run the cell again.")
+    allowed = tolerance * abs(truth) if relative else tolerance
+    if abs(value - truth) <= allowed:
+        return CheckResult(True, f"Right: {what} is about {truth:.4g} (you said {value:.4g}).")
+    direction = "high" if value > truth else "low"
+    return CheckResult(False, f"Not quite: your {what} ({value:.4g}) is too {direction}. {hint}".strip())
+
+
+def check_choice(answer: Any, correct: str, options: dict[str, str], what: str) -> CheckResult:
+    """Accept one option of a multiple-choice question (case-insensitive letter or text).
+
+    >>> check_choice("b", "b", {"a": "no", "b": "yes"}, "question 1").ok
+    True
+    """
+    if answer is None:
+        return CheckResult(False, f"No answer yet for {what}: set `answer` to one of {sorted(options)}.")
+    key = str(answer).strip().lower()
+    if key not in options:
+        return CheckResult(False, f"Choose one of {sorted(options)} for {what}.")
+    if key == correct:
+        return CheckResult(True, f"Right: {options[key]}")
+    return CheckResult(False, f"Not this one: {options[key]}")
+
+
+def peeking_false_positive_rate(
+    n_experiments: int = 2_000,
+    n_per_arm: int = 1_000,
+    n_looks: int = 10,
+    alpha: float = 0.05,
+    base_rate: float = 0.10,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Simulate A/A tests that are checked ``n_looks`` times as data comes in.
+
+    Both arms have the same conversion rate, so every "significant" result is a
+    false positive. Returns the false-positive rate when looking once at the end
+    and when stopping at the first look with p < alpha. Vectorised: cumulative
+    conversions per look, a two-proportion z-test at every look at once.
+
+    >>> r = peeking_false_positive_rate(n_experiments=500, n_looks=5, seed=1)
+    >>> r["peeking"] > r["single_look"]
+    True
+    """
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    looks = np.linspace(n_per_arm / n_looks, n_per_arm, n_looks).round().astype(int)
+    increments = np.diff(np.concatenate([[0], looks]))
+    # conversions added between looks, per experiment and arm: binomial draws, no per-customer loop
+    a = rng.binomial(increments[None, :], base_rate, size=(n_experiments, n_looks)).cumsum(axis=1)
+    b = rng.binomial(increments[None, :], base_rate, size=(n_experiments, n_looks)).cumsum(axis=1)
+    n = looks[None, :]
+    pooled = (a + b) / (2 * n)
+    se = np.sqrt(pooled * (1 - pooled) * 2 / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, (a / n - b / n) / se, 0.0)
+    significant = 2 * stats.norm.sf(np.abs(z)) < alpha
+    return {
+        "single_look": float(significant[:, -1].mean()),
+        "peeking": float(significant.any(axis=1).mean()),
+        "n_looks": float(n_looks),
+        "alpha": alpha,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# learner material
+# --------------------------------------------------------------------------------------
+def _tags(cell: dict) -> set[str]:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def learner_version(nb: dict) -> dict:
+    """A copy of a workshop notebook without its ``solution`` cells and outputs."""
+    out = json.loads(json.dumps(nb))
+    out["cells"] = [c for c in out["cells"] if SOLUTION_TAG not in _tags(c)]
+    for c in out["cells"]:
+        if c.get("cell_type") == "code":
+            c["outputs"], c["execution_count"] = [], None
+    return out
+
+
+def solutions_version(nb: dict) -> dict:
+    """A copy without the learner stubs (``exercise`` cells), for the handout."""
+    out = json.loads(json.dumps(nb))
+    out["cells"] = [c for c in out["cells"] if EXERCISE_TAG not in _tags(c)]
+    return out
+
+
+def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = True) -> Path:
+    """Prepare the offline workshop folder.
+
+    ``out_dir`` gets ``notebooks/`` (learner versions), ``data/`` (the demo and
+    real data sets), ``handout.html`` (the solutions, executed and rendered),
+    ``requirements.txt`` (the exact package versions of this environment) and a
+    ``README.md`` with the offline instructions. Built in a temporary folder and
+    moved into place, so a failed build leaves an earlier kit intact.
+    """
+    import nbformat
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    root = Path(root).resolve()
+    out = Path(out_dir).resolve()
+    sources = sorted((root / WORKSHOP_DIR).glob("[0-9]*.ipynb"))
+    if not sources:
+        raise FileNotFoundError(f"no workshop notebooks in {root / WORKSHOP_DIR}")
+    tmp = Path(tempfile.mkdtemp(prefix=".workshop-", dir=out.parent if out.parent.exists() else None))
+    try:
+        (tmp / "notebooks").mkdir()
+        for src in sources:
+            nb = json.loads(src.read_text())
+            (tmp / "notebooks" / src.name).write_text(json.dumps(learner_version(nb), indent=1) + "\n")
+        for sub in ("demo", "real"):
+            if (root / "data" / sub).is_dir():
+                shutil.copytree(root / "data" / sub, tmp / "data" / sub, ignore=shutil.ignore_patterns(".*"))
+        if handout:
+            exporter = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True)
+            bodies = []
+            for src in sources:
+                sol = tmp / f"_solutions_{src.name}"
+                sol.write_text(json.dumps(solutions_version(json.loads(src.read_text()))))
+                executed = tmp / f"_executed_{src.name}"
+                pm.execute_notebook(str(sol), str(executed), cwd=str(root), progress_bar=False, kernel_name="python3")
+                body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+                bodies.append(body)
+                sol.unlink()
+                executed.unlink()
+            (tmp / "handout.html").write_text(_join_html(bodies))
+        freeze = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"], capture_output=True, text=True)
+        (tmp / "requirements.txt").write_text(freeze.stdout)
+        (tmp / "README.md").write_text(_KIT_README)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _join_html(bodies: list[str]) -> str:
+    # Each nbconvert page is a full HTML document; keep the first head and all bodies.
+    if len(bodies) == 1:
+        return bodies[0]
+    head, _, first = bodies[0].partition("<body")
+    parts = [head, "<body", first.rsplit("</body>", 1)[0]]
+    for b in bodies[1:]:
+        inner = b.split("<body", 1)[1].split(">", 1)[1].rsplit("</body>", 1)[0]
+        parts.append('<hr style="margin:3em 0">' + inner)
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+_KIT_README = """# engagement-kit workshop: from engagement claims to evidence
+
+This folder works offline. Open the notebooks in `notebooks/` with JupyterLab, in order:
+
+1. `01_why_randomise.ipynb`
+2. `02_how_many_customers.ipynb`
+3. `03_measuring_a_dimension.ipynb`
+4. `04_does_engagement_drive_loyalty.ipynb`
+5. `05_the_desired_state.ipynb`
+
+Each exercise has a cell with `answer = None`: replace `None` with your answer and run the
+check cell below it. `handout.html` has the worked solutions: try first, then compare.
+
+Set-up (do it before the workshop, while you have a network): from a clone of engagement-kit,
+`make lab` creates the environment and opens JupyterLab. `requirements.txt` lists the exact
+versions used to build this kit (`pip install -r requirements.txt`).
+"""
+
+
+# --------------------------------------------------------------------------------------
+# checks per workshop notebook (the expected answers are computed here, out of sight)
+# --------------------------------------------------------------------------------------
+def _mean_diff(data, outcome: str, arm_col: str, arm: str, control: str) -> float:
+    means = data.groupby(arm_col, observed=True)[outcome].mean()
+    return float(means[arm] - means[control])
+
+
+def check_naive_difference(answer: Any, data, outcome: str = "revenue", arm: str = "high_touch", control: str = "no_touch") -> CheckResult:
+    """01: the naive difference in mean ``outcome``, ``arm`` minus ``control``."""
+    truth = _mean_diff(data, outcome, "touch_model", arm, control)
+    hint = "Compute the mean per touch model, then subtract the no-touch mean from the high-touch mean."
+    return check_close(answer, truth, 0.01, f"naive difference in mean {outcome}", hint, relative=True)
+
+
+def check_segment_difference(answer: Any, data, segment: str, outcome: str = "revenue", arm: str = "high_touch", control: str = "no_touch") -> CheckResult:
+    """01: the difference within one segment only."""
+    truth = _mean_diff(data[data["segment"] == segment], outcome, "touch_model", arm, control)
+    hint = f"Keep only the rows of segment '{segment}' before you compare the means."
+    return check_close(answer, truth, 0.01, f"difference within {segment}", hint, relative=True)
+
+
+def check_why_naive_misleads(answer: Any) -> CheckResult:
+    """01: multiple choice on confounding."""
+    return check_choice(
+        answer,
+        "b",
+        {
+            "a": "High-touch works that well? The segment tables say otherwise: within a segment the gap is much smaller.",
+            "b": "High-touch customers are mostly enterprise customers, who spend more whatever the touch model. "
+            "The segment is a confounder: it drives both who gets high-touch and how much they spend.",
+            "c": "Chance does not produce a gap this large with 20,000 customers; look at the segment mix instead.",
+        },
+        "why the naive comparison misleads",
+    )
+
+
+def check_truth_in_interval(answer: Any, ci_low: float, ci_high: float, truth: float) -> CheckResult:
+    """01/02: is the true effect inside the confidence interval? (answer 'yes' or 'no')."""
+    inside = ci_low <= truth <= ci_high
+    correct = "yes" if inside else "no"
+    return check_choice(
+        answer,
+        correct,
+        {
+            correct: f"the true effect {truth:.4g} is {'inside' if inside else 'outside'} [{ci_low:.4g}, {ci_high:.4g}].",
+            ("no" if inside else "yes"): "compare the true effect with the two ends of the interval again.",
+        },
+        "whether the interval covers the truth",
+    )
+
+
+def check_sample_size(answer: Any, baseline: float, mde: float, alpha: float = 0.05, power: float = 0.8) -> CheckResult:
+    """02: customers per arm to detect ``baseline`` -> ``baseline + mde`` (two-sided)."""
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
+    es = proportion_effectsize(baseline + mde, baseline)
+    truth = float(np.ceil(NormalIndPower().solve_power(effect_size=es, alpha=alpha, power=power, ratio=1.0)))
+    hint = "Use the power function with the baseline rate, the smallest lift you care about, alpha and power."
+    return check_close(answer, truth, 0.05, "customers per arm", hint, relative=True)
+
+
+def check_peeking_rate(answer: Any, n_looks: int, alpha: float = 0.05, seed: int = 0) -> CheckResult:
+    """02: the false-positive rate when stopping at the first significant look."""
+    truth = peeking_false_positive_rate(n_experiments=4_000, n_looks=n_looks, alpha=alpha, seed=seed + 1)["peeking"]
+    hint = "Run the peeking simulation and read the share of A/A tests stopped as 'significant'."
+    return check_close(answer, truth, 0.03, f"false-positive rate with {n_looks} looks", hint)
+
+
+def simulated_power(
+    n_per_arm: int,
+    baseline: float,
+    mde: float,
+    alpha: float = 0.05,
+    n_experiments: int = 2_000,
+    seed: int = 0,
+) -> float:
+    """Share of simulated A/B tests (true lift ``mde``) that a two-proportion z-test detects.
+
+    >>> round(simulated_power(2_000, 0.10, 0.0, n_experiments=4_000, seed=2), 2) <= 0.07
+    True
+    """
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    a = rng.binomial(n_per_arm, baseline + mde, n_experiments)
+    b = rng.binomial(n_per_arm, baseline, n_experiments)
+    pooled = (a + b) / (2 * n_per_arm)
+    se = np.sqrt(pooled * (1 - pooled) * 2 / n_per_arm)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, (a - b) / n_per_arm / se, 0.0)
+    return float((2 * stats.norm.sf(np.abs(z)) < alpha).mean())
+
+
+def check_power(answer: Any, n_per_arm: int, baseline: float, mde: float, alpha: float = 0.05) -> CheckResult:
+    """02: power of a two-arm test with ``n_per_arm`` customers per arm (answer 0..1)."""
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
+    es = proportion_effectsize(baseline + mde, baseline)
+    truth = float(NormalIndPower().power(effect_size=es, nobs1=n_per_arm, alpha=alpha, ratio=1.0))
+    hint = "Power is a share between 0 and 1: the chance the test detects the lift."
+    return check_close(answer, truth, 0.03, f"power with {n_per_arm:,} per arm", hint)
+
+
+# --------------------------------------------------------------------------------------
+# CLI: engagement-kit workshop
+# --------------------------------------------------------------------------------------
+def add_arguments(parser) -> None:
+    parser.add_argument("--out", default="workshop_kit", help="folder to write the kit into (default workshop_kit)")
+    parser.add_argument("--no-handout", action="store_true", help="skip executing the solutions into handout.html")
+
+
+def run(args) -> int:
+    from .io import project_root
+
+    out = build_workshop(args.out, root=project_root(), handout=not args.no_handout)
+    print(f"workshop kit ready in {out} (copy the whole folder for offline use)")
+    return 0
