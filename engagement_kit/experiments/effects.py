@@ -36,7 +36,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from .aggregate import Aggregates, MetricSpec, aggregate, covariate_matrix, factorize, metric_values, parse_metrics
-from .tests import cuped_moments, mean_diff, ratio_moments
+from .tests import bootstrap_diff, cuped_moments, mann_whitney_p, mean_diff, ols_hc1, ratio_moments
 
 __all__ = ["EFFECT_COLUMNS", "analyze", "comparisons", "adjust_pvalues"]
 
@@ -234,25 +234,17 @@ def _raw_effects(
         )
         r = {key: np.atleast_1d(val).reshape(1, 1) for key, val in r.items()}
         if method == "mann_whitney":
-            r["p_value"] = np.array([[stats.mannwhitneyu(y1, y0, alternative="two-sided").pvalue]])
-        else:  # bootstrap: resample each arm, percentile CI (in chunks to bound memory)
-            d = np.empty(n_boot)
-            chunk = max(1, int(2e7 // max(len(y1) + len(y0), 1)))
-            for s in range(0, n_boot, chunk):
-                b = min(chunk, n_boot - s)
-                b1 = y1[rng.integers(0, len(y1), size=(b, len(y1)))].mean(axis=1)
-                b0 = y0[rng.integers(0, len(y0), size=(b, len(y0)))].mean(axis=1)
-                d[s : s + b] = b1 - b0
-            lo, hi = np.quantile(d, [alpha / 2, 1 - alpha / 2])
-            p = min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean()))
-            ratio = (y1.mean() + d - r["diff"][0, 0]) / y0.mean() - 1 if y0.mean() != 0 else np.full(n_boot, np.nan)
+            r["p_value"] = np.atleast_1d(mann_whitney_p(y1, y0)).reshape(1, 1)
+        else:  # bootstrap: resample each arm, percentile CI
+            bs = bootstrap_diff(y1, y0, n_boot, alpha, rng)
+            if np.all(bs["means0"] != 0):
+                rlo, rhi = np.quantile(bs["means1"] / bs["means0"] - 1, [alpha / 2, 1 - alpha / 2])
+            else:
+                rlo = rhi = np.nan
             r.update(
-                ci_low=np.array([[lo]]),
-                ci_high=np.array([[hi]]),
-                p_value=np.array([[p]]),
-                rel_ci_low=np.array([[np.quantile(ratio, alpha / 2)]]),
-                rel_ci_high=np.array([[np.quantile(ratio, 1 - alpha / 2)]]),
-                se=np.array([[d.std(ddof=1)]]),
+                ci_low=np.array([[bs["ci_low"]]]), ci_high=np.array([[bs["ci_high"]]]),
+                p_value=np.array([[bs["p_value"]]]), se=np.array([[bs["se"]]]),
+                rel_ci_low=np.array([[rlo]]), rel_ci_high=np.array([[rhi]]),
             )
         frames.append(
             _frame(spec, arms, ["all"], [(k, c)], [[len(y1)]], [[len(y0)]], [[y1.mean()]], [[y0.mean()]], r, method)
@@ -275,12 +267,8 @@ def _ancova_effects(
     mean_x = Xc.mean(axis=0)
     X = np.column_stack([np.ones(ok.sum())] + [(codes == k).astype(float) for k in others] + [Xc - mean_x])
     yy = y[ok]
-    n, q = X.shape
-    xtx_inv = np.linalg.pinv(X.T @ X)
-    beta = xtx_inv @ (X.T @ yy)
-    e = yy - X @ beta
-    Xe = X * e[:, None]
-    V = xtx_inv @ (Xe.T @ Xe) @ xtx_inv * n / (n - q)  # HC1 = HC0 * n / (n - k)
+    q = X.shape[1]
+    beta, V = ols_hc1(yy, X)
     zq = stats.norm.ppf(1 - alpha / 2)
     frames = []
     counts = np.bincount(codes, minlength=len(arms))

@@ -203,3 +203,60 @@ def cuped_moments(
             )
             out.append((m_adj, np.maximum(ss, 0.0) / (n - 1)))
     return out, theta
+
+
+# ---------------------------------------------------------------- raw-row methods (batched)
+
+
+def ols_hc1(y: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """OLS coefficients and their HC1 covariance; batched over leading axes.
+
+    ``y`` ``(..., n)``, ``Z`` ``(..., n, q)``. HC1 = ``n/(n-q) (Z'Z)^-1 Z' diag(e^2) Z (Z'Z)^-1``,
+    statsmodels' ``fit(cov_type="HC1")``. Written with einsum (not statsmodels) so that
+    thousands of simulated experiments are fitted in one call.
+    """
+    n, q = Z.shape[-2], Z.shape[-1]
+    zz_inv = np.linalg.pinv(np.einsum("...ni,...nj->...ij", Z, Z))
+    beta = np.einsum("...ij,...nj,...n->...i", zz_inv, Z, y)
+    e = y - np.einsum("...ni,...i->...n", Z, beta)
+    meat = np.einsum("...ni,...n,...nj->...ij", Z, e * e, Z)
+    V = zz_inv @ meat @ zz_inv * (n / (n - q))
+    return beta, V
+
+
+def mann_whitney_p(y1: np.ndarray, y0: np.ndarray) -> np.ndarray:
+    """Two-sided Mann-Whitney U p-value (scipy ``mannwhitneyu``, asymptotic with tie
+    correction for large samples), batched over leading axes."""
+    return np.asarray(stats.mannwhitneyu(y1, y0, alternative="two-sided", axis=-1).pvalue)
+
+
+def bootstrap_diff(
+    y1: np.ndarray, y0: np.ndarray, n_boot: int, alpha: float, rng: np.random.Generator, max_cells: float = 2e7
+) -> dict[str, np.ndarray]:
+    """Percentile bootstrap of ``mean(y1) - mean(y0)`` (each arm resampled with replacement),
+    batched over leading axes (``y1`` ``(..., n1)``, ``y0`` ``(..., n0)``), in chunks of at
+    most ``max_cells`` resampled values to bound memory.
+
+    Returns ``ci_low``, ``ci_high``, ``p_value`` (2 x the smaller share of bootstrap
+    differences on either side of 0, capped at 1), ``se``, and the bootstrap means of each
+    arm ``means1``/``means0`` ``(..., n_boot)``.
+    """
+    y1, y0 = np.asarray(y1, float), np.asarray(y0, float)
+    batch = y1.shape[:-1]
+    n1, n0 = y1.shape[-1], y0.shape[-1]
+    flat1, flat0 = y1.reshape(-1, n1), y0.reshape(-1, n0)
+    B = flat1.shape[0]
+    b1, b0 = np.empty((B, n_boot)), np.empty((B, n_boot))
+    per = max(1, int(max_cells // ((n1 + n0) * max(B, 1))))
+    rows = np.arange(B)[:, None, None]
+    for s in range(0, n_boot, per):
+        b = min(per, n_boot - s)
+        b1[:, s : s + b] = flat1[rows, rng.integers(0, n1, size=(B, b, n1))].mean(axis=-1)
+        b0[:, s : s + b] = flat0[rows, rng.integers(0, n0, size=(B, b, n0))].mean(axis=-1)
+    d = b1 - b0
+    lo, hi = np.quantile(d, [alpha / 2, 1 - alpha / 2], axis=-1)
+    p = np.minimum(1.0, 2 * np.minimum((d <= 0).mean(axis=-1), (d >= 0).mean(axis=-1)))
+    out = {"ci_low": lo, "ci_high": hi, "p_value": p, "se": d.std(axis=-1, ddof=1)}
+    out = {k: v.reshape(batch) for k, v in out.items()}
+    out["means1"], out["means0"] = b1.reshape(batch + (n_boot,)), b0.reshape(batch + (n_boot,))
+    return out
