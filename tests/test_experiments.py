@@ -19,6 +19,7 @@ from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from statsmodels.stats import proportion as sm_prop
 
 from engagement_kit.experiments import (
+    adjust_pvalues,
     DesignWarning,
     analyze,
     balance,
@@ -437,3 +438,20 @@ def test_missing_metric_values_warn_and_are_excluded(small):
         eff = analyze(df, "arm", "c", {"y": "continuous"})
     assert eff.n_arm.item() + eff.n_control.item() == 450
     assert not eff[["diff", "ci_low", "ci_high", "p_value", "p_adjusted"]].isna().any().any()
+
+
+@pytest.mark.parametrize("correction", ["holm", "fdr_bh", "bonferroni"])
+def test_many_family_adjustment_equals_multipletests(correction):
+    # the vectorised path (> 50 families) must equal statsmodels family by family
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(9)
+    fam = rng.integers(0, 120, 1500)
+    p = rng.uniform(size=1500) ** 3
+    p[::97] = np.nan
+    eff = pd.DataFrame({"segment": fam, "method": "welch", "p_value": p})
+    got = adjust_pvalues(eff, correction, by=["segment", "method"]).to_numpy()
+    for f in np.unique(fam):
+        m = (fam == f) & ~np.isnan(p)
+        np.testing.assert_allclose(got[m], multipletests(p[m], method=correction)[1], rtol=1e-12)
+    assert np.isnan(got[np.isnan(p)]).all()
