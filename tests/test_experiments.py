@@ -442,7 +442,7 @@ def test_missing_metric_values_warn_and_are_excluded(small):
 
 @pytest.mark.parametrize("correction", ["holm", "fdr_bh", "bonferroni"])
 def test_many_family_adjustment_equals_multipletests(correction):
-    # the vectorised path (> 50 families) must equal statsmodels family by family
+    # the vectorised path (every family at once) must equal statsmodels family by family
     from statsmodels.stats.multitest import multipletests
 
     rng = np.random.default_rng(9)

@@ -155,8 +155,18 @@ def _numeric(data: pd.DataFrame, column: str, metric: str) -> np.ndarray:
     return s.to_numpy(dtype=float, na_value=np.nan)
 
 
+def _is_plain_int(s: pd.Series) -> bool:
+    """numpy integer/bool dtype: no missing values, no fractions (validation can skip those checks)."""
+    return isinstance(s.dtype, np.dtype) and s.dtype.kind in "iub"
+
+
 def _binary(data: pd.DataFrame, column: str, metric: str) -> np.ndarray:
     s = data[column]
+    if _is_plain_int(s):
+        y = s.to_numpy(dtype=float)
+        lo, hi = (y.min(), y.max()) if len(y) else (0.0, 0.0)
+        if lo >= 0 and hi <= 1:  # integers within [0, 1] are 0/1
+            return y
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
         y = s.to_numpy(dtype=float, na_value=np.nan)
     else:
@@ -200,7 +210,10 @@ def metric_values(data: pd.DataFrame, spec: MetricSpec) -> dict[str, np.ndarray]
         return {"y": _numeric(data, spec.column, spec.name)}
     if spec.kind == "count":
         y = _numeric(data, spec.column, spec.name)
-        bad = ~np.isnan(y) & ((y < 0) | (y != np.round(y)))
+        if _is_plain_int(data[spec.column]):
+            bad = y < 0 if y.min(initial=0) < 0 else np.zeros(0, bool)
+        else:
+            bad = ~np.isnan(y) & ((y < 0) | (y != np.round(y)))
         if bad.any():
             raise ValueError(
                 f"metric {spec.name!r} is declared count but column {spec.column!r} has negative or "
@@ -228,8 +241,10 @@ def covariate_matrix(data: pd.DataFrame, covariates: list[str] | None) -> np.nda
     """Covariates as an ``(n, p)`` float array; errors for missing/non-numeric/NaN columns."""
     if not covariates:
         return None
-    cols = []
-    for c in covariates:
+    # stored covariate-major (p, n) and returned as its (n, p) transpose, so that each
+    # column X[:, i] is contiguous for the per-column aggregation passes
+    Xt = np.empty((len(covariates), len(data)))
+    for i, c in enumerate(covariates):
         if c not in data.columns:
             raise KeyError(f"covariate {c!r} is not in the data; columns are {list(data.columns)}")
         s = data[c]
@@ -248,8 +263,8 @@ def covariate_matrix(data: pd.DataFrame, covariates: list[str] | None) -> np.nda
                 f"{list(data.index[nan][:5])}); impute them (e.g. with the pre-period mean plus "
                 f"a missing-indicator covariate) or drop the covariate"
             )
-        cols.append(x)
-    return np.column_stack(cols)
+        Xt[i] = x
+    return Xt.T
 
 
 @dataclass
@@ -300,6 +315,12 @@ def _sums(codes: np.ndarray, size: int, w: np.ndarray | None) -> np.ndarray:
     return np.bincount(codes, weights=w, minlength=size).astype(float)
 
 
+def _product_sums(codes: np.ndarray, size: int, a: np.ndarray, b: np.ndarray, buf: np.ndarray) -> np.ndarray:
+    """Per-cell sums of ``a * b`` using a reused buffer (no 80 MB allocation per product)."""
+    np.multiply(a, b, out=buf)
+    return _sums(codes, size, buf)
+
+
 def aggregate(
     data: pd.DataFrame,
     arm_col: str,
@@ -332,6 +353,8 @@ def aggregate(
     X = covariate_matrix(data, covariates)
     p = 0 if X is None else X.shape[1]
     rows = _sums(codes, size, None).reshape(shape)
+    buf = np.empty(len(data))
+    Xc = None if X is None else [np.ascontiguousarray(X[:, i]) for i in range(p)]
 
     base_x: tuple | None = None
 
@@ -339,10 +362,10 @@ def aggregate(
         sx = np.empty((size, p))
         sxx = np.empty((size, p, p))
         for i in range(p):
-            xi = X[:, i] if mask_w is None else X[:, i] * mask_w
+            xi = Xc[i] if mask_w is None else Xc[i] * mask_w
             sx[:, i] = _sums(codes, size, xi)
             for j in range(i, p):
-                sxx[:, i, j] = sxx[:, j, i] = _sums(codes, size, xi * X[:, j])
+                sxx[:, i, j] = sxx[:, j, i] = _product_sums(codes, size, xi, Xc[j], buf)
         return sx.reshape(shape + (p,)), sxx.reshape(shape + (p, p))
 
     out = Aggregates(arms=arms, groups=groups, covariates=list(covariates or []), rows=rows)
@@ -377,10 +400,10 @@ def aggregate(
                 kind=spec.kind,
                 n=n,
                 s1=_sums(codes, size, num).reshape(shape),
-                s2=_sums(codes, size, num * num).reshape(shape),
+                s2=_product_sums(codes, size, num, num, buf).reshape(shape),
                 d1=_sums(codes, size, den).reshape(shape),
-                d2=_sums(codes, size, den * den).reshape(shape),
-                nd=_sums(codes, size, num * den).reshape(shape),
+                d2=_product_sums(codes, size, den, den, buf).reshape(shape),
+                nd=_product_sums(codes, size, num, den, buf).reshape(shape),
             )
         else:
             if n_miss:
@@ -389,7 +412,7 @@ def aggregate(
                 kind=spec.kind,
                 n=n,
                 s1=_sums(codes, size, y).reshape(shape),
-                s2=_sums(codes, size, y * y).reshape(shape),
+                s2=_product_sums(codes, size, y, y, buf).reshape(shape),
             )
             if p:
                 if w is None:
@@ -398,7 +421,7 @@ def aggregate(
                     ms.sx, ms.sxx = base_x
                 else:
                     ms.sx, ms.sxx = covariate_sums(w)
-                ms.sxy = np.stack([_sums(codes, size, X[:, i] * y) for i in range(p)], axis=-1).reshape(
+                ms.sxy = np.stack([_product_sums(codes, size, Xc[i], y, buf) for i in range(p)], axis=-1).reshape(
                     shape + (p,)
                 )
         out.stats[spec.name] = ms
