@@ -62,4 +62,5 @@ bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) data/demo/* reports/* .pytest_cache
+	rm -rf $(VENV) .pytest_cache workshop_kit
+	find data/demo reports -mindepth 1 ! -name README.md -delete 2>/dev/null || true

@@ -1,16 +1,37 @@
 """Reading tables and finding files.
 
+:func:`read_table` reads CSV, Parquet and Excel files with ids as text and checks
+them against their contract (:mod:`engagement_kit.validation`); a file that cannot
+be read at all is reported the same way, as a :class:`~engagement_kit.validation.ValidationError`.
+
 Example
 -------
 >>> resolve_path("data/demo/customers.csv").name
 'customers.csv'
+>>> fp = file_fingerprint("data/real/telco_churn/telco_churn.csv")
+>>> fp["rows"], fp["bytes"]
+(7043, 970457)
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+import zipfile
 from pathlib import Path
+from typing import Any
 
-__all__ = ["project_root", "resolve_path"]
+import pandas as pd
+
+from .schema import CONTRACTS
+from .validation import Problem, ValidationError, check
+
+__all__ = ["project_root", "resolve_path", "read_table", "file_fingerprint"]
+
+_COMPRESSION = {".gz", ".bz2", ".zip", ".xz", ".zst"}
+_CSV = {".csv", ".txt", ".tsv"}
+_PARQUET = {".parquet", ".pq"}
+_EXCEL = {".xlsx", ".xlsm"}
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -35,3 +56,162 @@ def resolve_path(path: str | Path) -> Path:
     if p.is_absolute() or p.exists():
         return p
     return project_root() / p
+
+
+def _file_format(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSION:
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    if last in _CSV:
+        return "csv"
+    if last in _PARQUET:
+        return "parquet"
+    if last in _EXCEL:
+        return "excel"
+    return last or "(none)"
+
+
+def _unreadable(table: str, source: str, message: str, fix: str, rows: tuple[int, ...] = ()) -> ValidationError:
+    problem = Problem(table, None, rows, message, fix, "unreadable", len(rows))
+    return ValidationError([problem], source=source)
+
+
+def _read_raw(path: str | Path, kind: str | None, *, sep: str | None = None, sheet_name: Any = 0) -> pd.DataFrame:
+    """The file as a DataFrame with id columns as text; unreadable files raise ValidationError."""
+    p = resolve_path(path)
+    table = kind or p.name
+    source = str(path)
+    if not p.is_file():
+        raise _unreadable(
+            table,
+            source,
+            f"file not found: {p}",
+            "check the path (relative paths are taken from the cwd, then from the repository root)",
+        )
+    ids = [c.name for c in CONTRACTS[kind].columns if c.kind == "id"] if kind in CONTRACTS else ["customer_id"]
+    fmt = _file_format(p)
+    if fmt == "csv":
+        delimiter = sep or ("\t" if ".tsv" in [s.lower() for s in p.suffixes] else ",")
+        try:
+            df = pd.read_csv(p, sep=delimiter, dtype={c: "str" for c in ids}, encoding="utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise _unreadable(
+                table,
+                source,
+                f"the file is not UTF-8 text (byte {err.object[err.start:err.start + 1]!r} at "
+                f"position {err.start}); it may be in another encoding, or not a CSV file at all",
+                "save it as UTF-8 (Excel: 'CSV UTF-8 (comma delimited)'); an Excel or Parquet file "
+                "needs its own extension (.xlsx, .parquet)",
+            ) from None
+        except pd.errors.EmptyDataError:
+            raise _unreadable(
+                table, source, "the file is empty (not even a header row)", "export the table again"
+            ) from None
+        except pd.errors.ParserError as err:
+            m = re.search(r"line (\d+), saw (\d+)", str(err))
+            rows = (int(m.group(1)) - 1,) if m else ()
+            detail = str(err).split("C error: ")[-1].strip()
+            raise _unreadable(
+                table,
+                source,
+                f"the file is not a valid CSV table ({detail})",
+                "every line needs as many fields as the header: quote values that contain the "
+                f"separator {delimiter!r}, or remove the stray separators",
+                rows,
+            ) from None
+        if df.shape[1] == 1 and sep is None:
+            header = str(df.columns[0])
+            for other in (";", "\t", "|"):
+                if other in header:
+                    raise _unreadable(
+                        table,
+                        source,
+                        f"only one column was read, and its header contains {other!r}: the file "
+                        f"uses {other!r} as the separator",
+                        f"save the file with ',' as the separator, or pass sep={other!r}",
+                    )
+    elif fmt == "parquet":
+        try:
+            df = pd.read_parquet(p)
+        except Exception as err:  # pyarrow raises several types for a corrupt file
+            raise _unreadable(
+                table,
+                source,
+                f"the file is not a readable Parquet file ({type(err).__name__}: {err})",
+                "write it again with pandas.DataFrame.to_parquet, or save it as CSV",
+            ) from None
+    elif fmt == "excel":
+        try:
+            df = pd.read_excel(p, sheet_name=sheet_name, dtype={c: "str" for c in ids}, engine="openpyxl")
+        except (zipfile.BadZipFile, ValueError, KeyError, OSError) as err:
+            raise _unreadable(
+                table,
+                source,
+                f"the file is not a readable .xlsx workbook ({type(err).__name__}: {err})",
+                "open it in Excel and save it as .xlsx (or as CSV UTF-8)",
+            ) from None
+    else:
+        raise _unreadable(
+            table,
+            source,
+            f"unknown file type {fmt!r}",
+            "save the table as CSV (.csv), Parquet (.parquet) or Excel (.xlsx)",
+        )
+    for c in ids:
+        if c in df.columns and not (df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype)):
+            df[c] = df[c].astype("str")
+    return df
+
+
+def read_table(
+    path: str | Path,
+    kind: str | None = None,
+    validate: bool = True,
+    *,
+    sep: str | None = None,
+    sheet_name: Any = 0,
+    **validate_options: Any,
+) -> pd.DataFrame:
+    """Read a CSV, Parquet or Excel table, ids as text, checked against its contract.
+
+    With ``kind`` (customers, survey, events, outcomes, dsce) and ``validate=True``
+    the table is checked and coerced by :func:`engagement_kit.validation.check`
+    (``validate_options``: arms, likert_range, dsce_range, today, max_rows); every
+    problem, an unreadable file included, raises one ``ValidationError``.
+
+    Example
+    -------
+    >>> hill = read_table("data/real/hillstrom/hillstrom.csv")
+    >>> hill.shape
+    (64000, 12)
+    """
+    df = _read_raw(path, kind, sep=sep, sheet_name=sheet_name)
+    if kind is None or not validate:
+        return df
+    try:
+        return check(df, kind, **validate_options)
+    except ValidationError as err:
+        raise ValidationError(err.problems, source=f"{path} ({kind})") from None
+
+
+def file_fingerprint(path: str | Path) -> dict[str, Any]:
+    """``{"sha256", "rows", "bytes"}`` of a data file: which exact file a report used.
+
+    ``rows`` counts data rows (header excluded), read by the table reader so quoted
+    line breaks are handled; Parquet row counts come from the file metadata.
+    """
+    p = resolve_path(path)
+    digest = hashlib.sha256()
+    with p.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    if _file_format(p) == "parquet":
+        import pyarrow.parquet as pq
+
+        rows = pq.ParquetFile(p).metadata.num_rows
+    elif _file_format(p) == "csv":
+        rows = len(pd.read_csv(p, usecols=[0], dtype="str", encoding="utf-8-sig"))
+    else:
+        rows = len(_read_raw(p, None))
+    return {"sha256": digest.hexdigest(), "rows": int(rows), "bytes": p.stat().st_size}

@@ -136,7 +136,7 @@ CONTRACTS: dict[str, Contract] = {
         kind="survey",
         description=(
             "One row per respondent: Likert items for the five dimensions "
-            "(<dimension>_<k>, optionally the four types <type>_<k>), NPS 0-10, CSAT 1-5."
+            "(`<dimension>_<k>`, optionally the four types `<type>_<k>`), NPS 0-10, CSAT 1-5."
         ),
         columns=(
             _ID,
@@ -194,7 +194,7 @@ CONTRACTS: dict[str, Contract] = {
         kind="dsce",
         description=(
             "One row per account (an account is a customer): ratings of the eight DSCE "
-            "components on a declared scale (default 1-5); optional target_<component> "
+            "components on a declared scale (default 1-5); optional `target_<component>` "
             "columns hold the desired state."
         ),
         columns=(_ID,)
@@ -217,3 +217,84 @@ CONTRACTS: dict[str, Contract] = {
 }
 
 TABLE_KINDS: tuple[str, ...] = tuple(CONTRACTS)
+
+
+def _values_text(col: Column) -> str:
+    """The 'values' cell of the data dictionary for one column."""
+    if col.allowed is not None:
+        text = ", ".join(f"`{a}`" for a in col.allowed)
+    elif col.name == "stage":
+        text = "a stage of the row's `framework` (table below)"
+    elif col.kind == "bool":
+        text = "True/False (TRUE/FALSE, yes/no, Y/N, 1/0 accepted)"
+    elif col.kind == "date":
+        text = "YYYY-MM-DD, not in the future"
+    elif col.kind == "datetime":
+        text = "YYYY-MM-DD HH:MM:SS, not in the future"
+    elif col.min is not None and col.max is not None:
+        text = f"{col.min:g} to {col.max:g}"
+    elif col.min is not None:
+        text = f">= {col.min:g}"
+    elif col.kind == "id":
+        text = "text"
+    else:
+        text = "any"
+    if col.unit:
+        text += f" ({col.unit})"
+    if col.nullable:
+        text += "; may be blank"
+    return text
+
+
+def _required_text(col: Column) -> str:
+    text = "yes" if col.required else "no"
+    return text + (", unique" if col.unique else "")
+
+
+def data_dictionary_markdown() -> str:
+    """The data dictionary of the five contract tables as Markdown (``data/README.md``
+    embeds it; a test keeps the two identical).
+
+    Example
+    -------
+    >>> print(data_dictionary_markdown().splitlines()[0])
+    ### `customers`
+    """
+    from .frameworks import FRAMEWORKS
+
+    out: list[str] = []
+    for contract in CONTRACTS.values():
+        out += [f"### `{contract.kind}`", "", contract.description, ""]
+        out += ["| column | kind | required | values | description |", "|---|---|---|---|---|"]
+        for col in contract.columns:
+            out.append(
+                f"| `{col.name}` | {col.kind} | {_required_text(col)} | {_values_text(col)} | {col.description} |"
+            )
+        if contract.kind == "survey":
+            scale = f"{contract.item_min:g} to {contract.item_max:g}; may be blank"
+            for dim, items in DEFAULT_SCALES.items():
+                reverse = [i for i in items if i in REVERSE_KEYED_ITEMS]
+                out.append(
+                    f"| `{items[0]}` .. `{items[-1]}` | Likert item | at least one item column | {scale} | "
+                    f"Items of the {dim} dimension; reverse-keyed: {', '.join(f'`{r}`' for r in reverse)}. |"
+                )
+            for typ, items in TYPE_SCALES.items():
+                out.append(
+                    f"| `{typ}_1` .. `{typ}_{len(items)}` | Likert item | no | {scale} | "
+                    f"Optional items of the {typ} engagement type. |"
+                )
+            out += [
+                "",
+                f"Item columns are recognised by the pattern `{contract.item_pattern}`; "
+                "a different answer scale is declared with `likert_range=(min, max)`.",
+            ]
+        if contract.kind == "events":
+            out += ["", "Stages of each framework, in order (`stage` must be one of its framework's):", ""]
+            out += ["| framework | stages |", "|---|---|"]
+            for name, fw in FRAMEWORKS.items():
+                loop = f" (non-linear; loops back to `{fw.loop_to}`)" if fw.loop_to else ""
+                out.append(f"| `{name}` | {' → '.join(f'`{s}`' for s in fw.stage_names)}{loop} |")
+        if contract.kind == "dsce":
+            out += ["", "A different rating scale is declared with `dsce_range=(min, max)`."]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"

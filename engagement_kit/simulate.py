@@ -20,6 +20,8 @@ The structural model
   reverse-keyed (``-x*``); Likert 1..7 by fixed thresholds.
   ``item_scale="continuous"`` keeps ``4 + 1.5 x*`` unrounded, where the
   standardised loadings are exactly ``truth.loadings.loading`` (within arm).
+  The four engagement types (``<type>_1..3``) have latents that correlate 0.6
+  with a mix of their source dimensions (:data:`TYPE_SOURCES`): related, not the same.
 * DSCE component latents are independent ``N(0, 1)`` plus arm and segment
   shifts; ratings 1..5 by thresholds.
 * Churn: exponential hazard ``h0[segment] exp(beta_arm - .35 attention
@@ -124,6 +126,7 @@ TYPE_SOURCES: dict[str, dict[str, float]] = {
     "behavioural": {"interaction": 1.0},
     "transactional": {"v": 1.0},
 }
+TYPE_SOURCE_WEIGHT = 0.6  # correlation of a type's latent with its source combination
 LIKERT_THRESHOLDS = np.array([-1.6, -1.0, -0.4, 0.2, 0.8, 1.4])
 LATENT_V_LOADING = 0.4
 LATENT_CORRELATION = 0.4
@@ -766,6 +769,8 @@ def simulate(
             src = TYPE_SOURCES[t_name]
             lat = sum(w * (pop.v if s == "v" else eta[:, DIMENSION_NAMES.index(s)]) for s, w in src.items())
             lat = (lat - lat.mean()) / lat.std()
+            # a type is related to, not the same as, the dimensions it draws on
+            lat = TYPE_SOURCE_WEIGHT * lat + np.sqrt(1 - TYPE_SOURCE_WEIGHT**2) * rng.standard_normal(n)
             for k, col in enumerate(_likert(rng, lat, TYPE_LOADINGS, item_scale, reverse_last=False), start=1):
                 survey_cols[f"{t_name}_{k}"] = col
     survey_cols["nps"] = nps_answer

@@ -381,3 +381,118 @@ def run(args) -> int:
     out = build_workshop(args.out, root=project_root(), handout=not args.no_handout)
     print(f"workshop kit ready in {out} (copy the whole folder for offline use)")
     return 0
+
+
+# ---- 03 measuring a dimension ---------------------------------------------------------
+def _reverse_scored(data, items: list[str], reverse: list[str], likert_min: float = 1, likert_max: float = 7):
+    x = data[items].astype(float).copy()
+    for it in reverse:
+        if it in x:
+            x[it] = likert_min + likert_max - x[it]
+    return x
+
+
+def check_scale_correlation(answer: Any, survey, latents, scale: str, items: list[str], reverse: list[str]) -> CheckResult:
+    """03: correlation of the (reverse-scored) scale mean with the true latent score."""
+    score = _reverse_scored(survey, items, reverse).mean(axis=1)
+    truth_lat = latents.set_index("customer_id").loc[survey["customer_id"], scale].to_numpy()
+    truth = float(np.corrcoef(score.to_numpy(), truth_lat)[0, 1])
+    hint = "Did you reverse-score the negatively worded item (8 minus the answer) before averaging?"
+    return check_close(answer, truth, 0.01, f"correlation of the {scale} score with the true {scale}", hint)
+
+
+def check_alpha(answer: Any, survey, items: list[str], reverse: list[str]) -> CheckResult:
+    """03: Cronbach's alpha, k/(k-1) (1 - sum of item variances / variance of the sum)."""
+    x = _reverse_scored(survey, items, reverse).dropna()
+    k = x.shape[1]
+    truth = float(k / (k - 1) * (1 - x.var(ddof=1).sum() / x.sum(axis=1).var(ddof=1)))
+    hint = "Read the alpha column of the reliability table for this scale (items reverse-scored)."
+    return check_close(answer, truth, 0.005, "Cronbach's alpha", hint)
+
+
+def check_which_model_fits(answer: Any) -> CheckResult:
+    """03: the five-dimension model fits; one general factor does not."""
+    return check_choice(
+        answer,
+        "b",
+        {
+            "a": "One general 'engagement' factor: look again at its CFI (far below .95) and RMSEA (far above .06).",
+            "b": "The five-dimension model: CFI above .95 and RMSEA below .06, while one general factor fits badly. "
+            "The items measure five related but distinct dimensions.",
+        },
+        "which model fits",
+    )
+
+
+# ---- 04 does engagement drive loyalty --------------------------------------------------
+def check_indirect_effect(answer: Any, data, treatment: str, mediator: str, outcome: str) -> CheckResult:
+    """04: indirect effect a*b; a from mediator ~ treatment, b from outcome ~ treatment + mediator."""
+    d = data[[treatment, mediator, outcome]].astype(float).dropna()
+    one = np.ones(len(d))
+    a = np.linalg.lstsq(np.column_stack([one, d[treatment]]), d[mediator], rcond=None)[0][1]
+    b = np.linalg.lstsq(np.column_stack([one, d[treatment], d[mediator]]), d[outcome], rcond=None)[0][2]
+    hint = "Multiply path a (treatment -> mediator) by path b (mediator -> outcome, with the treatment in the model)."
+    return check_close(answer, float(a * b), 0.02, "indirect effect a x b", hint, relative=True)
+
+
+def check_survey_correlation_is_not_proof(answer: Any) -> CheckResult:
+    """04: a survey association is not a causal effect."""
+    return check_choice(
+        answer,
+        "b",
+        {
+            "a": "Not proven: nobody assigned identification at random. Customers who identify with the brand "
+            "differ in other ways too (here: their value to the business), and that drives referrals as well.",
+            "b": "Right: the survey shows an association. Valuable customers both identify more and refer more; "
+            "only an experiment that changes identification would show its effect.",
+        },
+        "whether the survey proves the claim",
+    )
+
+
+def check_randomised_path(answer: Any) -> CheckResult:
+    """04: only path a (touch model -> dimension) is randomised."""
+    return check_choice(
+        answer,
+        "a",
+        {
+            "a": "Right: the touch model was assigned at random, so path a is an experimental effect. Path b "
+            "compares customers with different dimension scores: observational.",
+            "b": "Path b compares customers whose dimension scores differ: nobody randomised those scores.",
+            "c": "Only the touch model was randomised; the mediator was not.",
+        },
+        "which path is randomised",
+    )
+
+
+# ---- 05 the desired state ------------------------------------------------------------
+def check_component_score(answer: Any, rating: float, scale_min: float = 1, scale_max: float = 5) -> CheckResult:
+    """05: a rating as a 0-100 score: 100 (rating - min) / (max - min)."""
+    truth = 100 * (rating - scale_min) / (scale_max - scale_min)
+    hint = f"The bottom of the scale ({scale_min}) is 0 and the top ({scale_max}) is 100."
+    return check_close(answer, truth, 0.5, f"score of a rating of {rating}", hint)
+
+
+def check_account_index(answer: Any, ratings: dict, scale_min: float = 1, scale_max: float = 5) -> CheckResult:
+    """05: the equal-weight index of one account: the mean of its eight 0-100 scores."""
+    r = np.array([float(v) for v in ratings.values()])
+    truth = float(np.mean(100 * (r - scale_min) / (scale_max - scale_min)))
+    hint = "Turn each rating into a 0-100 score first, then average the eight scores."
+    return check_close(answer, truth, 0.5, "the account's DSCE index", hint)
+
+
+def check_largest_gap(answer: Any, summary, group: str) -> CheckResult:
+    """05: the component with the largest mean gap in one group of a ``group_summary`` table."""
+    rows = summary[(summary["group"] == group) & summary["component"].isin(_dsce_components())]
+    truth = str(rows.sort_values("gap", ascending=False)["component"].iloc[0])
+    if answer is None:
+        return CheckResult(False, "No answer yet: put the component's name (a string) in `answer`.")
+    if str(answer).strip() == truth:
+        return CheckResult(True, f"Right: '{truth}' is furthest from the desired state in {group}.")
+    return CheckResult(False, f"Not this one: look for the darkest cell in the '{group}' column (the largest gap).")
+
+
+def _dsce_components() -> tuple[str, ...]:
+    from .frameworks import DSCE_COMPONENT_NAMES
+
+    return DSCE_COMPONENT_NAMES

@@ -1,0 +1,816 @@
+"""Data validation: check a table against its contract and report every problem at once.
+
+The contracts (which columns a table has, their kinds and ranges) live in
+:mod:`engagement_kit.schema`; this module checks a DataFrame against them. Every
+problem names the table, the column, the first offending rows and the fix, and all
+problems are collected before anything is raised, so one run tells the data owner
+everything that needs correcting.
+
+Row numbers are 1-based data rows: row 1 is the first row after the header, that is
+line 2 of a CSV file (or position 0 of a DataFrame); blank lines are skipped.
+
+Accepted and coerced (not problems): booleans written TRUE/FALSE, true/false, yes/no,
+Y/N, T/F, 1/0; numbers and dates written as text; ids read as numbers (turned into
+strings); leading/trailing spaces around labels and ids.
+
+Example
+-------
+>>> import pandas as pd
+>>> bad = pd.DataFrame({"customer_id": ["C1", "C1"], "segment": ["smb", "smb"],
+...                     "touch_model": ["high_touch", "hi_touch"],
+...                     "signup_date": ["2024-01-05", "2024-02-01"]})
+>>> for p in validate(bad, "customers"):
+...     print(p.column, p.rows, p.code)
+customer_id (1, 2) duplicate_id
+touch_model (2,) unknown_label
+>>> pd.api.types.is_datetime64_dtype(check(bad.iloc[:1], "customers")["signup_date"])
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .frameworks import FRAMEWORKS
+from .schema import CONTRACTS, DEFAULT_SCALES, TABLE_KINDS, TYPE_SCALES, Column, Contract
+
+__all__ = [
+    "Problem",
+    "ValidationError",
+    "validate",
+    "check",
+    "problems_frame",
+    "add_arguments",
+    "run",
+]
+
+#: How many offending row numbers a problem lists (the count of all is in ``n_rows``).
+MAX_ROWS_LISTED = 5
+
+_TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0")
+_FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0")
+
+_NUMBER_FIX = (
+    "write plain numbers with '.' as the decimal separator "
+    "(no units, currency signs, thousands separators or text)"
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a table.
+
+    Attributes
+    ----------
+    table : the table kind (or file) the problem is in, e.g. ``"customers"``.
+    column : the column concerned; None for problems of the whole table.
+    rows : the first offending data rows (1-based; row 1 = line 2 of a CSV file);
+        empty when the problem is not about particular rows.
+    message : what is wrong.
+    fix : what to do about it.
+    code : the class of problem (``missing_column``, ``unknown_column``,
+        ``wrong_type``, ``out_of_range``, ``duplicate_id``, ``unknown_label``,
+        ``unknown_stage``, ``missing_values``, ``all_missing``, ``empty_table``,
+        ``empty_arm``, ``future_date``, ``duplicate_column``, ``no_items``,
+        ``not_a_table``, ``unreadable``).
+    n_rows : how many rows are affected in total (``rows`` lists the first few).
+    """
+
+    table: str
+    column: str | None
+    rows: tuple[int, ...]
+    message: str
+    fix: str
+    code: str = "invalid"
+    n_rows: int = 0
+
+    def __str__(self) -> str:
+        where = self.table if self.column is None else f"{self.table}.{self.column}"
+        rows = ""
+        if self.rows:
+            more = ", ..." if self.n_rows > len(self.rows) else ""
+            label = "row" if len(self.rows) == 1 and not more else "rows"
+            rows = f" [{label} {', '.join(map(str, self.rows))}{more}]"
+        return f"{where}: {self.message}{rows}. Fix: {self.fix}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class ValidationError(ValueError):
+    """A table broke its contract; ``.problems`` lists every :class:`Problem` found."""
+
+    def __init__(self, problems: Sequence[Problem], source: str | None = None) -> None:
+        self.problems: list[Problem] = list(problems)
+        self.source = source
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        n = len(self.problems)
+        what = self.source or (self.problems[0].table if self.problems else "table")
+        head = f"{n} problem{'s' if n != 1 else ''} in {what}:"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+    def __str__(self) -> str:
+        return self._text()
+
+
+def problems_frame(problems: Sequence[Problem]) -> pd.DataFrame:
+    """The problems as a tidy DataFrame (one row each; columns as :class:`Problem`)."""
+    cols = [f.name for f in dataclasses.fields(Problem)]
+    return pd.DataFrame([p.to_dict() for p in problems], columns=cols)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _norm_name(name: str) -> str:
+    """Compare names loosely: case, spaces, hyphens and dots do not matter."""
+    return re.sub(r"[\s\-.]+", "_", str(name).strip().lower())
+
+
+def _closest(name: str, candidates: Sequence[str], cutoff: float = 0.6) -> str | None:
+    """The candidate most similar to ``name`` (difflib ratio on normalised names)."""
+    if not candidates:
+        return None
+    keyed = {_norm_name(c): c for c in candidates}
+    match = difflib.get_close_matches(_norm_name(name), list(keyed), n=1, cutoff=cutoff)
+    return keyed[match[0]] if match else None
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _examples(values: pd.Series, k: int = 3) -> str:
+    """The first ``k`` distinct offending values, with counts when repeated."""
+    counts = values.value_counts(sort=False, dropna=False)
+    first = pd.unique(values)[:k]
+    parts = [f"{_fmt(v)}" + (f" x{counts[v]}" if counts.get(v, 1) > 1 else "") for v in first]
+    more = ", ..." if values.nunique(dropna=False) > k else ""
+    return ", ".join(parts) + more
+
+
+def _n(count: int | np.ndarray, noun: str = "row") -> str:
+    """'1 row', '3 rows' (a boolean mask counts its True values)."""
+    k = int(np.sum(count)) if isinstance(count, np.ndarray) else int(count)
+    return f"{k:,} {noun}{'' if k == 1 else 's'}"
+
+
+def _range_text(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"{_fmt(float(lo))}-{_fmt(float(hi))}"
+    if lo is not None:
+        return f">= {_fmt(float(lo))}"
+    return f"<= {_fmt(float(hi))}"
+
+
+class _Report:
+    """Collects the problems of one table."""
+
+    def __init__(self, table: str, max_rows: int) -> None:
+        self.table = table
+        self.max_rows = max_rows
+        self.problems: list[Problem] = []
+
+    def add(
+        self,
+        column: str | None,
+        code: str,
+        message: str,
+        fix: str,
+        mask: np.ndarray | pd.Series | None = None,
+    ) -> None:
+        rows: tuple[int, ...] = ()
+        n = 0
+        if mask is not None:
+            idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+            n = int(idx.size)
+            rows = tuple(int(i) + 1 for i in idx[: self.max_rows])
+        self.problems.append(Problem(self.table, column, rows, message, fix, code, n))
+
+
+# --------------------------------------------------------------------- coercions
+# Each takes the raw column and returns (coerced column, mask of values that were
+# missing in the input). Problems with the values are added to the report.
+
+
+def _as_text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        # work on the (few) categories, not the rows; the column stays categorical
+        cats = pd.Index(s.cat.categories.astype("str"))
+        clean = cats.str.strip()
+        if clean.equals(cats) and not (clean == "").any() and not clean.duplicated().any():
+            out = s if s.cat.categories.equals(cats) else s.cat.rename_categories(cats)
+            return out, s.isna().to_numpy(dtype=bool)
+        s = s.astype("str")
+    if pd.api.types.is_float_dtype(s.dtype):
+        finite = s.dropna()
+        if len(finite) and (finite % 1 == 0).all():
+            s = s.astype("Int64")  # ids read as numbers: 1.0 -> '1'
+    text = s if isinstance(s.dtype, pd.StringDtype) else s.astype("str")
+    missing = text.isna()
+    stripped = text.str.strip()
+    blank = stripped.eq("").fillna(False).to_numpy(dtype=bool)
+    if blank.any():
+        stripped = stripped.mask(blank)
+    missing = missing.to_numpy(dtype=bool) | blank
+    return stripped, missing
+
+
+def _as_number(s: pd.Series, col: Column, rep: _Report) -> tuple[pd.Series, np.ndarray]:
+    missing = s.isna().to_numpy(dtype=bool)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        num = s.astype("float64")
+    elif pd.api.types.is_numeric_dtype(s.dtype):
+        num = s.astype("float64")
+    else:
+        num = pd.to_numeric(s, errors="coerce").astype("float64")
+        bad = num.isna().to_numpy() & ~missing
+        if bad.any():  # ' ' or '' count as missing, not as wrong values
+            blank = np.zeros_like(bad)
+            blank[bad] = s[bad].astype("str").str.strip().eq("").to_numpy(dtype=bool)
+            missing = missing | blank
+            bad = bad & ~blank
+        if bad.any():
+            rep.add(
+                col.name,
+                "wrong_type",
+                f"not a number in {_n(bad)} ({_examples(s[bad])})",
+                _NUMBER_FIX,
+                bad,
+            )
+    if col.kind == "int":
+        frac = (num % 1 != 0).to_numpy() & ~np.isnan(num.to_numpy())
+        if frac.any():
+            rep.add(
+                col.name,
+                "wrong_type",
+                f"not a whole number in {_n(frac)} ({_examples(num[frac])})",
+                f"'{col.name}' holds whole numbers: round or correct these values",
+                frac,
+            )
+            num = num.mask(frac)
+    return num, missing
+
+
+def _range_fix(col: Column) -> str:
+    rng = _range_text(col.min, col.max)
+    if col.name.startswith("target_") or col.description.startswith("Rating of component"):
+        return (
+            f"DSCE ratings are on a {rng} scale: correct the values, or declare the scale "
+            f"you used with dsce_range=(min, max) (CLI: --dsce-range MIN MAX)"
+        )
+    if col.name == "nps":
+        return f"NPS answers are {rng} (likelihood to recommend): correct or blank them"
+    if col.name == "csat":
+        return f"CSAT answers are {rng}: correct or blank them (recode other scales to {rng})"
+    if col.kind in ("float", "int") and col.min == 0 and col.max is None:
+        return f"'{col.name}' cannot be negative: correct these values"
+    return f"values of '{col.name}' must be {rng}: correct or remove them"
+
+
+def _check_range(num: pd.Series, col: Column, rep: _Report, fix: str | None = None) -> pd.Series:
+    if col.min is None and col.max is None:
+        return num
+    arr = num.to_numpy()
+    out = np.zeros(arr.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        if col.min is not None:
+            out = out | (arr < col.min)
+        if col.max is not None:
+            out = out | (arr > col.max)
+    if out.any():
+        bad = num[out]
+        rep.add(
+            col.name,
+            "out_of_range",
+            f"outside {_range_text(col.min, col.max)} in {_n(out)} "
+            f"(found {_fmt(float(bad.min()))} to {_fmt(float(bad.max()))})",
+            fix or _range_fix(col),
+            out,
+        )
+    return num
+
+
+def _as_bool(s: pd.Series, col: Column, rep: _Report) -> tuple[pd.Series, np.ndarray]:
+    missing = s.isna().to_numpy(dtype=bool)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s, missing
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        true = (s == 1).to_numpy(dtype=bool)
+        false = (s == 0).to_numpy(dtype=bool)
+    else:
+        t = s.astype("str").str.strip().str.lower()
+        blank = t.eq("").fillna(False).to_numpy(dtype=bool)
+        missing = missing | blank
+        true = t.isin(_TRUE_WORDS).to_numpy(dtype=bool)
+        false = t.isin(_FALSE_WORDS).to_numpy(dtype=bool)
+    bad = ~(true | false | missing)
+    if bad.any():
+        rep.add(
+            col.name,
+            "wrong_type",
+            f"not true/false in {_n(bad)} ({_examples(s[bad])})",
+            f"write '{col.name}' as True/False (TRUE/FALSE, yes/no, Y/N and 1/0 are accepted too)",
+            bad,
+        )
+    if (missing | bad).any():
+        out = pd.Series(pd.array(np.where(true, True, False), dtype="boolean"), index=s.index)
+        out[missing | bad] = pd.NA
+    else:
+        out = pd.Series(true, index=s.index)
+    return out, missing
+
+
+def _as_datetime(
+    s: pd.Series, col: Column, rep: _Report, today: pd.Timestamp
+) -> tuple[pd.Series, np.ndarray]:
+    missing = s.isna().to_numpy(dtype=bool)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        parsed = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_dtype(s.dtype):
+        parsed = s
+    else:
+        if not (isinstance(s.dtype, pd.StringDtype) or s.dtype == object):
+            s = s.astype("str")
+        try:
+            parsed = pd.to_datetime(s, errors="coerce", format="ISO8601")
+        except (ValueError, TypeError):  # mixed time-zone offsets: bring all to UTC
+            parsed = pd.to_datetime(s, errors="coerce", format="ISO8601", utc=True)
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        bad = parsed.isna().to_numpy() & ~missing
+        if bad.any():  # ' ' or '' count as missing, not as wrong values
+            blank = np.zeros_like(bad)
+            blank[bad] = s[bad].astype("str").str.strip().eq("").to_numpy(dtype=bool)
+            missing = missing | blank
+            bad = bad & ~blank
+        if bad.any():
+            form = "YYYY-MM-DD" if col.kind == "date" else "YYYY-MM-DD HH:MM:SS"
+            rep.add(
+                col.name,
+                "wrong_type",
+                f"not a {'date' if col.kind == 'date' else 'timestamp'} in {_n(bad)} "
+                f"({_examples(s[bad])})",
+                f"write '{col.name}' as {form} (ISO 8601)",
+                bad,
+            )
+    cutoff = today.normalize() + pd.Timedelta(days=1)
+    future = (parsed >= cutoff).to_numpy(dtype=bool)
+    if future.any():
+        latest = parsed[future].max()
+        rep.add(
+            col.name,
+            "future_date",
+            f"after today ({today.date()}) in {_n(future)}, latest "
+            f"{latest.date() if col.kind == 'date' else latest}",
+            "correct the dates (a swapped day/month or a wrong year?); if the data are "
+            "dated ahead on purpose, pass today=... (CLI: --today YYYY-MM-DD)",
+            future,
+        )
+    return parsed, missing
+
+
+def _check_labels(
+    text: pd.Series, col: Column, allowed: Sequence[str], rep: _Report, fix_hint: str = ""
+) -> None:
+    bad = (~text.isin(list(allowed)) & text.notna()).to_numpy(dtype=bool)
+    if not bad.any():
+        return
+    bad_values = text[bad]
+    suggestions = []
+    for label in pd.unique(bad_values)[:5]:
+        near = _closest(label, allowed)
+        if near is not None:
+            suggestions.append(f"'{label}' -> '{near}'")
+    fix = "use one of " + ", ".join(repr(a) for a in allowed)
+    if suggestions:
+        fix = "recode " + ", ".join(suggestions) + "; " + fix
+    rep.add(
+        col.name,
+        "unknown_label",
+        f"unknown label in {_n(bad)} ({_examples(bad_values)})",
+        fix + fix_hint,
+        bad,
+    )
+
+
+# ------------------------------------------------------------------- the checks
+
+
+def _effective_contract(
+    kind: str,
+    likert_range: tuple[float, float] | None,
+    dsce_range: tuple[float, float] | None,
+) -> Contract:
+    contract = CONTRACTS[kind]
+    if likert_range is not None:
+        contract = dataclasses.replace(contract, item_min=likert_range[0], item_max=likert_range[1])
+    if dsce_range is not None and kind == "dsce":
+        cols = tuple(
+            dataclasses.replace(c, min=dsce_range[0], max=dsce_range[1]) if c.kind == "float" else c
+            for c in contract.columns
+            if c.name != "customer_id"
+        )
+        contract = dataclasses.replace(contract, columns=(contract.columns[0], *cols))
+    return contract
+
+
+def _check_columns(df: pd.DataFrame, contract: Contract, rep: _Report) -> list[str]:
+    """Missing, misspelled and duplicate column names. Returns the item columns."""
+    names = [str(c) for c in df.columns]
+    dups = sorted({n for n in names if names.count(n) > 1})
+    for n in dups:
+        rep.add(
+            n,
+            "duplicate_column",
+            f"the column name '{n}' appears {names.count(n)} times",
+            "give every column a distinct name (only the first copy was checked)",
+        )
+    present = set(names)
+    # read_csv renames a repeated header 'nps' to 'nps.1': the file had duplicate names
+    for n in names:
+        m = re.fullmatch(r"(.+)\.(\d+)", n)
+        if m and m.group(1) in present:
+            rep.add(
+                m.group(1),
+                "duplicate_column",
+                f"the column name '{m.group(1)}' appears more than once (the copy was read as '{n}')",
+                f"give every column a distinct name: rename or drop the second '{m.group(1)}'",
+            )
+            present.discard(n)
+    names = [n for n in names if n in present]
+    pattern = re.compile(contract.item_pattern) if contract.item_pattern else None
+    items = [n for n in dict.fromkeys(names) if pattern is not None and pattern.match(n)]
+    known = {c.name for c in contract.columns}
+    extra = [n for n in dict.fromkeys(names) if n not in known and n not in items]
+
+    for col in contract.columns:
+        if not col.required or col.name in present:
+            continue
+        near = _closest(col.name, extra)
+        if near is not None:
+            extra.remove(near)
+            rep.add(
+                col.name,
+                "missing_column",
+                f"required column '{col.name}' is missing; found '{near}' instead",
+                f"rename column '{near}' to '{col.name}'",
+            )
+        else:
+            rep.add(
+                col.name,
+                "missing_column",
+                f"required column '{col.name}' is missing",
+                f"add a column '{col.name}': {col.description}",
+            )
+
+    # extra columns that look like a misspelt optional column or survey item
+    candidates = [c.name for c in contract.columns if c.name not in present]
+    if pattern is not None:
+        default_items = [i for cols in (*DEFAULT_SCALES.values(), *TYPE_SCALES.values()) for i in cols]
+        candidates += [i for i in default_items if i not in present]
+    for n in extra:
+        near = _closest(n, candidates, cutoff=0.8)
+        if near is not None:
+            candidates.remove(near)
+            rep.add(
+                n,
+                "unknown_column",
+                f"column '{n}' is not in the {contract.kind} contract; it looks like '{near}'",
+                f"rename column '{n}' to '{near}' (or drop it if it is something else)",
+            )
+
+    if pattern is not None and not items:
+        rep.add(
+            None,
+            "no_items",
+            "no survey item columns found (expected names like 'enthusiasm_1', "
+            "'attention_2': <dimension>_<k>)",
+            "name the Likert item columns <dimension>_<k> with dimension one of "
+            + ", ".join(DEFAULT_SCALES),
+        )
+    return items
+
+
+def _check_column(
+    raw: pd.Series,
+    col: Column,
+    rep: _Report,
+    *,
+    today: pd.Timestamp,
+    allowed: Sequence[str] | None,
+    n: int,
+    range_fix: str | None = None,
+) -> pd.Series:
+    if n and raw.isna().all():
+        what = "required" if col.required else "optional: fill it in or drop it"
+        rep.add(
+            col.name,
+            "all_missing",
+            "the column is entirely empty",
+            f"fill in '{col.name}' ({what}): {col.description}",
+        )
+        return raw
+    if col.kind in ("id", "category"):
+        out, missing = _as_text(raw)
+        if allowed is not None:
+            hint = " (or declare your arms with arms=[...], CLI --arms)" if col.name == "touch_model" else ""
+            _check_labels(out, col, allowed, rep, hint)
+        if col.unique:
+            dup = (out.duplicated(keep=False) & out.notna()).to_numpy(dtype=bool)
+            if dup.any():
+                dup_vals = out[dup]
+                rep.add(
+                    col.name,
+                    "duplicate_id",
+                    f"duplicate ids in {_n(dup)} ({_n(dup_vals.nunique(), 'distinct id')}: "
+                    f"{_examples(dup_vals)})",
+                    f"keep one row per {col.name} (the {rep.table} table has one row per customer): "
+                    "remove or merge the duplicates",
+                    dup,
+                )
+    elif col.kind in ("float", "int"):
+        out, missing = _as_number(raw, col, rep)
+        out = _check_range(out, col, rep, range_fix)
+        if col.kind == "int" and not np.isnan(out.to_numpy()).any():
+            out = out.astype("int64")
+    elif col.kind == "bool":
+        out, missing = _as_bool(raw, col, rep)
+    elif col.kind in ("date", "datetime"):
+        out, missing = _as_datetime(raw, col, rep, today)
+    else:  # pragma: no cover - a contract with an unknown kind is a programming error
+        raise ValueError(f"unknown column kind {col.kind!r}")
+    if not col.nullable and missing.any() and n:
+        rep.add(
+            col.name,
+            "missing_values",
+            f"missing in {_n(missing)}",
+            f"fill in '{col.name}' on every row ({col.description})",
+            missing,
+        )
+    return out
+
+
+def _codes(s: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes (-1 = missing) and labels of a label column (categorical: free)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy(), [str(c) for c in s.cat.categories]
+    codes, uniques = pd.factorize(s)
+    return codes, [str(u) for u in uniques]
+
+
+def _check_stages(data: pd.DataFrame, rep: _Report) -> None:
+    """Each event's stage must be a stage of its framework."""
+    fw, st = data["framework"], data["stage"]
+    # one pass over the rows: label codes, then a small (framework x stage) lookup table
+    f_codes, f_labels = _codes(fw)
+    s_codes, s_labels = _codes(st)
+    valid = np.ones((len(f_labels) + 1, len(s_labels) + 1), dtype=bool)  # code -1: missing
+    for i, f in enumerate(f_labels):
+        if f in FRAMEWORKS:
+            stages = set(FRAMEWORKS[f].stage_names)
+            valid[i, : len(s_labels)] = [lab in stages for lab in s_labels]
+    bad = ~valid[f_codes, s_codes]
+    if not bad.any():
+        return
+    pairs = (fw[bad].astype("str") + " / " + st[bad].astype("str")).rename(None)
+    fixes = []
+    for name in pd.unique(fw[bad])[:3]:
+        stages = FRAMEWORKS[name].stage_names
+        wrong = pd.unique(st[bad & (fw == name).to_numpy(dtype=bool)])[:3]
+        hints = []
+        for w in wrong:
+            elsewhere = [f for f, fr in FRAMEWORKS.items() if w in fr.stage_names]
+            near = _closest(w, stages, cutoff=0.75)
+            if elsewhere:
+                hints.append(f"'{w}' is a stage of {' and '.join(elsewhere)}, not of {name}")
+            elif near is not None:
+                hints.append(f"recode '{w}' -> '{near}'")
+        fixes.append("; ".join([*hints, f"the stages of {name} are {', '.join(stages)}"]))
+    rep.add(
+        "stage",
+        "unknown_stage",
+        f"stage not in its framework in {_n(bad)} ({_examples(pairs)})",
+        "; ".join(fixes),
+        bad,
+    )
+
+
+def _validate(
+    data: Any,
+    kind: str,
+    *,
+    arms: Sequence[str] | None = None,
+    likert_range: tuple[float, float] | None = None,
+    dsce_range: tuple[float, float] | None = None,
+    today: Any = None,
+    table: str | None = None,
+    max_rows: int = MAX_ROWS_LISTED,
+) -> tuple[list[Problem], pd.DataFrame | None]:
+    if kind not in CONTRACTS:
+        raise ValueError(f"unknown table kind {kind!r}; kinds are {', '.join(TABLE_KINDS)}")
+    rep = _Report(table or kind, max_rows)
+    if not isinstance(data, pd.DataFrame):
+        rep.add(
+            None,
+            "not_a_table",
+            f"expected a table (pandas DataFrame), got {type(data).__name__}",
+            "read the file with engagement_kit.io.read_table, or pass a DataFrame",
+        )
+        return rep.problems, None
+    today_ts = pd.Timestamp.now() if today is None else pd.Timestamp(today)
+    contract = _effective_contract(kind, likert_range, dsce_range)
+    df = data
+    if not all(isinstance(c, str) for c in df.columns):
+        df = df.set_axis([str(c) for c in df.columns], axis=1)
+    if df.columns.duplicated().any():
+        df = df.loc[:, ~df.columns.duplicated()]
+    n = len(df)
+    if n == 0:
+        rep.add(
+            None,
+            "empty_table",
+            "the table has no rows",
+            "check that the right file was exported (only a header was found)",
+        )
+    items = _check_columns(data, contract, rep)
+    out = df.copy(deep=False)
+
+    for col in contract.columns:
+        if col.name not in df.columns:
+            continue
+        allowed = col.allowed
+        if col.name == "touch_model" and arms is not None:
+            allowed = tuple(arms)
+        out[col.name] = _check_column(df[col.name], col, rep, today=today_ts, allowed=allowed, n=n)
+
+    if items:
+        item_fix = (
+            f"Likert answers are on the {_range_text(contract.item_min, contract.item_max)} scale: "
+            "correct the values, or declare the scale you used with likert_range=(min, max) "
+            "(CLI: --likert-range MIN MAX)"
+        )
+        for name in items:
+            col = Column(
+                name,
+                "float",
+                "Likert item answer.",
+                required=False,
+                nullable=True,
+                min=contract.item_min,
+                max=contract.item_max,
+            )
+            out[name] = _check_column(
+                df[name], col, rep, today=today_ts, allowed=None, n=n, range_fix=item_fix
+            )
+
+    if kind == "events" and {"framework", "stage"} <= set(out.columns) and n:
+        if not (out["framework"].isna().all() or out["stage"].isna().all()):
+            _check_stages(out, rep)
+
+    if arms is not None and "touch_model" in out.columns and n:
+        seen = set(pd.unique(out["touch_model"].dropna()))
+        for arm in arms:
+            if arm not in seen:
+                rep.add(
+                    "touch_model",
+                    "empty_arm",
+                    f"arm '{arm}' has no rows",
+                    "check the spelling of the arm labels in the file, or leave the arm out of arms=",
+                )
+    return rep.problems, out
+
+
+def validate(
+    data: pd.DataFrame,
+    kind: str,
+    *,
+    arms: Sequence[str] | None = None,
+    likert_range: tuple[float, float] | None = None,
+    dsce_range: tuple[float, float] | None = None,
+    today: Any = None,
+    table: str | None = None,
+    max_rows: int = MAX_ROWS_LISTED,
+) -> list[Problem]:
+    """Every problem of ``data`` against the contract of ``kind`` (empty list: valid).
+
+    Parameters
+    ----------
+    data : the table (as read; text columns are coerced before checking).
+    kind : one of ``customers``, ``survey``, ``events``, ``outcomes``, ``dsce``.
+    arms : the expected arm labels of ``touch_model``. Replaces the default labels
+        (high_touch, low_touch, no_touch), and each arm must have rows.
+    likert_range : (min, max) of the survey item scale; default 1-7.
+    dsce_range : (min, max) of the DSCE rating scale; default 1-5.
+    today : dates after this day are reported as in the future; default today.
+    table : the name used in the messages; default ``kind``.
+    max_rows : how many offending row numbers each problem lists.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> survey = pd.DataFrame({"customer_id": ["C1"], "nps": [11], "csat": [4],
+    ...                        "survey_date": ["2024-03-01"], "enthusiasm_1": [5]})
+    >>> print(validate(survey, "survey")[0])  # doctest: +ELLIPSIS
+    survey.nps: outside 0-10 in 1 row (found 11 to 11) [row 1]. Fix: NPS answers are 0-10 ...
+    """
+    problems, _ = _validate(
+        data,
+        kind,
+        arms=arms,
+        likert_range=likert_range,
+        dsce_range=dsce_range,
+        today=today,
+        table=table,
+        max_rows=max_rows,
+    )
+    return problems
+
+
+def check(
+    data: pd.DataFrame,
+    kind: str,
+    *,
+    arms: Sequence[str] | None = None,
+    likert_range: tuple[float, float] | None = None,
+    dsce_range: tuple[float, float] | None = None,
+    today: Any = None,
+    table: str | None = None,
+    max_rows: int = MAX_ROWS_LISTED,
+) -> pd.DataFrame:
+    """The table with its contract columns coerced (ids and labels as text, dates as
+    datetime64, booleans as bool, counts as int64); raises :class:`ValidationError`
+    listing every problem. Options as :func:`validate`; other columns pass unchanged.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> out = pd.DataFrame({"customer_id": [1, 2], "retained": ["yes", "N"],
+    ...     "churn_time": [365, 40.5], "churned": ["FALSE", "TRUE"], "revenue": [10, 0],
+    ...     "expansion_revenue": [0, 0], "referrals": [1, 0]})
+    >>> check(out, "outcomes")[["customer_id", "retained", "churned"]].to_dict("list")
+    {'customer_id': ['1', '2'], 'retained': [True, False], 'churned': [False, True]}
+    """
+    problems, cleaned = _validate(
+        data,
+        kind,
+        arms=arms,
+        likert_range=likert_range,
+        dsce_range=dsce_range,
+        today=today,
+        table=table,
+        max_rows=max_rows,
+    )
+    if problems or cleaned is None:
+        raise ValidationError(problems, source=table)
+    return cleaned
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``engagement-kit validate KIND PATH``."""
+    parser.add_argument("kind", choices=TABLE_KINDS, metavar="KIND", help="table kind: " + ", ".join(TABLE_KINDS))
+    parser.add_argument("path", metavar="PATH", help="CSV, Parquet or Excel (.xlsx) file")
+    parser.add_argument("--arms", nargs="+", metavar="ARM", help="expected touch_model labels (each must have rows)")
+    parser.add_argument("--likert-range", nargs=2, type=float, metavar=("MIN", "MAX"), help="survey item scale (default 1 7)")
+    parser.add_argument("--dsce-range", nargs=2, type=float, metavar=("MIN", "MAX"), help="DSCE rating scale (default 1 5)")
+    parser.add_argument("--today", metavar="YYYY-MM-DD", help="dates after this day count as future (default: today)")
+    parser.add_argument("--max-rows", type=int, default=MAX_ROWS_LISTED, help="row numbers listed per problem")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the problems (exit code 2) or an OK line (exit code 0)."""
+    from .io import read_table
+
+    options = {
+        "arms": args.arms,
+        "likert_range": tuple(args.likert_range) if args.likert_range else None,
+        "dsce_range": tuple(args.dsce_range) if args.dsce_range else None,
+        "today": args.today,
+        "max_rows": args.max_rows,
+    }
+    try:
+        table = read_table(args.path, kind=args.kind, **options)
+    except ValidationError as err:
+        print(err)
+        return 2
+    print(
+        f"OK: {len(table):,} rows, {table.shape[1]} columns in {args.path} "
+        f"match the {args.kind} contract"
+    )
+    return 0
