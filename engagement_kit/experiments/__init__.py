@@ -30,6 +30,7 @@ from .effects import EFFECT_COLUMNS, adjust_pvalues, analyze, comparisons
 from .loader import load_experiment_table
 from .power import mde, power_at, power_curve, power_table, sample_size
 from .segments import interaction_test, segment_effects
+from .report import OUTPUT_COLUMNS, conclusions, output_folder, write_tables
 from .srm import DesignWarning, balance, srm
 from .value import value
 
@@ -56,4 +57,8 @@ __all__ = [
     "balance",
     "srm",
     "value",
+    "OUTPUT_COLUMNS",
+    "conclusions",
+    "output_folder",
+    "write_tables",
 ]

@@ -7,8 +7,9 @@ Columns (the interface written to ``effects.csv``):
 ratio of sums; CUPED/ANCOVA rows the covariate-adjusted means; time_to_event the
 Kaplan-Meier survival at the common horizon), ``diff`` (mean_arm - mean_control; for
 time_to_event the Cox hazard ratio arm/control), ``ci_low, ci_high`` (CI of diff /
-of the HR), ``rel_diff, rel_ci_low, rel_ci_high`` (mean_arm/mean_control - 1 and its
-CI; time_to_event HR - 1), ``p_value`` (two-sided), ``p_adjusted`` (multiplicity
+of the HR), ``rel_diff, rel_ci_low, rel_ci_high`` (diff / |mean_control|, i.e.
+mean_arm/mean_control - 1 for a positive control mean, and its CI; time_to_event HR - 1;
+NaN with a warning when the control mean is 0), ``p_value`` (two-sided), ``p_adjusted`` (multiplicity
 correction within each method over all metrics x comparisons [x segments]),
 ``method`` (welch, z_wald, z_nps, delta, cuped, ancova_hc1, mann_whitney, bootstrap,
 cox), ``se`` (standard error of diff; log-HR for cox), ``variance_reduction``

@@ -148,7 +148,7 @@ def power_table(
                     "metric": spec.name, "kind": spec.kind, "baseline": scale * base, "sd": scale * sd,
                     "n_per_arm_current": n_now, "n_comparisons": (K - 1) * len(specs),
                     "alpha_per_comparison": a, "power": power, "mde_current": scale * m_now,
-                    "mde_current_rel": m_now / base if base else np.nan,
+                    "mde_current_rel": m_now / abs(base) if base else np.nan,
                     "target_rel_mde": rel, "target_mde": scale * target, "n_per_arm_required": n_req,
                 }
             )

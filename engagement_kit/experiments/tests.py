@@ -17,7 +17,8 @@ Formulas
   the :mod:`engagement_kit.kpis` formula); Wald z on the difference, in points.
 - Ratio of means (``sum(num)/sum(den)``): delta method,
   ``Var(R) = (var_num - 2 R cov + R^2 var_den) / (n mean_den^2)``, normal quantiles.
-- Relative difference ``mean_arm / mean_control - 1``: CI on the log scale with the
+- Relative difference ``(mean_arm - mean_control) / |mean_control|`` (= ``mean_arm /
+  mean_control - 1`` for a positive control mean): CI on the log scale with the
   log-delta variances ``v/(n m^2)`` (as tea-tasting does) when both means are
   positive; otherwise the linear delta method. Undefined (NaN, with a warning)
   when the control mean is 0.
@@ -70,7 +71,7 @@ def relative_ci(
     alpha: float = 0.05,
     use_t: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Relative difference ``m1/m0 - 1`` with its CI (``vm`` = variance of each mean).
+    """Relative difference ``(m1 - m0)/|m0|`` with its CI (``vm`` = variance of each mean).
 
     Log scale when both means are positive (tea-tasting's interval: log-ratio
     variance ``vm1/m1^2 + vm0/m0^2`` with Welch df on those), else the linear
@@ -91,10 +92,15 @@ def relative_ci(
         lo = np.where(pos, ratio * np.exp(-half_log), ratio - q_lin * se_lin)
         hi = np.where(pos, ratio * np.exp(half_log), ratio + q_lin * se_lin)
         zero = m0 == 0
+        # a negative baseline (e.g. an NPS below 0): report the change relative to |baseline|,
+        # (m1 - m0) / |m0| = -(m1/m0 - 1), so that the sign says the direction of the change
+        neg = m0 < 0
+        rel, rlo, rhi = ratio - 1, lo - 1, hi - 1
+        rel, rlo, rhi = np.where(neg, -rel, rel), np.where(neg, -rhi, rlo), np.where(neg, -rlo, rhi)
         return (
-            np.where(zero, np.nan, ratio - 1),
-            np.where(zero, np.nan, lo - 1),
-            np.where(zero, np.nan, hi - 1),
+            np.where(zero, np.nan, rel),
+            np.where(zero, np.nan, rlo),
+            np.where(zero, np.nan, rhi),
         )
 
 
