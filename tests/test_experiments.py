@@ -284,7 +284,9 @@ def test_srm_matches_chisquare_and_warns():
 
 
 def test_balance_smd_and_warning(exp3):
-    b = balance(exp3, "arm", "No E-Mail", ["x1", "x2", "seg"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DesignWarning)  # a chance |SMD| of 0.10 in this fixture
+        b = balance(exp3, "arm", "No E-Mail", ["x1", "x2", "seg"])
     d1 = exp3.loc[exp3.arm == "Mens E-Mail", "x1"]
     d0 = exp3.loc[exp3.arm == "No E-Mail", "x1"]
     smd = (d1.mean() - d0.mean()) / np.sqrt((d1.var() + d0.var()) / 2)
@@ -446,9 +448,9 @@ def test_many_family_adjustment_equals_multipletests(correction):
     from statsmodels.stats.multitest import multipletests
 
     rng = np.random.default_rng(9)
-    fam = rng.integers(0, 120, 1500)
-    p = rng.uniform(size=1500) ** 3
-    p[::97] = np.nan
+    fam = rng.integers(0, 8, 400)
+    p = rng.uniform(size=400) ** 3
+    p[::37] = np.nan
     eff = pd.DataFrame({"segment": fam, "method": "welch", "p_value": p})
     got = adjust_pvalues(eff, correction, by=["segment", "method"]).to_numpy()
     for f in np.unique(fam):
