@@ -393,8 +393,13 @@ def test_missing_control_label_is_a_clear_error(small):
 
 def test_arm_with_no_rows_is_a_clear_error(small):
     cat = small.assign(arm=pd.Categorical(small.arm, categories=["c", "t", "ghost"]))
-    # unused categories are dropped, so the ghost arm cannot be the control ...
-    with pytest.raises(ValueError, match="not an arm"):
+    # a planned arm (category) without rows is left out with a warning naming it ...
+    with pytest.warns(UserWarning, match=r"categories with no rows \['ghost'\]"):
+        eff = analyze(cat, "arm", "c", {"y": "continuous"})
+    assert eff.arm.tolist() == ["t"]
+    # ... so it cannot be the control
+    with pytest.raises(ValueError, match="not an arm"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         analyze(cat, "arm", "ghost", {"y": "continuous"})
     # ... and an arm whose metric is all missing is an error naming the arm
     with pytest.raises(ValueError, match="arm 't' has no rows with a value of metric 'y'"):
@@ -457,3 +462,48 @@ def test_many_family_adjustment_equals_multipletests(correction):
         m = (fam == f) & ~np.isnan(p)
         np.testing.assert_allclose(got[m], multipletests(p[m], method=correction)[1], rtol=1e-12)
     assert np.isnan(got[np.isnan(p)]).all()
+
+
+def test_negative_baseline_relative_difference_has_the_sign_of_the_change():
+    # NPS below zero in the control: rel_diff = diff / |mean_control|
+    df = pd.DataFrame({"arm": ["c"] * 200 + ["t"] * 200,
+                       "nps": [0] * 120 + [10] * 80 + [0] * 60 + [10] * 140})
+    r = analyze(df, "arm", "c", {"nps": "nps"}).iloc[0]
+    assert r.mean_control == pytest.approx(-20.0) and r.mean_arm == pytest.approx(40.0)
+    assert r.rel_diff == pytest.approx(60.0 / 20.0)
+    assert r.rel_ci_low < r.rel_diff < r.rel_ci_high
+
+
+def test_loader_joins_demo_tables_and_reads_single_files(tmp_path):
+    from engagement_kit.experiments import load_experiment_table
+
+    pd.DataFrame({"customer_id": ["C1", "C2"], "touch_model": ["no_touch", "high_touch"]}).to_csv(
+        tmp_path / "customers.csv", index=False)
+    pd.DataFrame({"customer_id": ["C2", "C1"], "revenue": [5.0, 1.0]}).to_csv(tmp_path / "outcomes.csv", index=False)
+    pd.DataFrame({"customer_id": ["C1"], "nps": [9]}).to_csv(tmp_path / "survey.csv", index=False)
+    t = load_experiment_table(tmp_path)
+    assert t.set_index("customer_id").loc["C2", "revenue"] == 5.0
+    assert t.set_index("customer_id")["nps"].isna().tolist() == [False, True]
+    assert len(load_experiment_table(tmp_path / "outcomes.csv")) == 2
+    with pytest.raises(FileNotFoundError, match="make demo"):
+        load_experiment_table(tmp_path / "nowhere")
+
+
+def test_plots_return_axes(exp3):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from engagement_kit.experiments import power_curve
+    from engagement_kit.plots import experiments as explots
+    from engagement_kit.survival import kaplan_meier
+
+    eff = analyze(exp3, "arm", "No E-Mail", {"revenue": "continuous", "visit": "binary"}, covariates=["x1"])
+    assert len(explots.forest_plot(eff).get_yticks()) == len(eff)
+    assert explots.forest_plot(eff, relative=True).get_xlabel().startswith("relative")
+    km = kaplan_meier(exp3, "t", "churned", group_col="arm")
+    assert len(explots.km_plot(km).get_lines()) >= 3
+    curve = power_curve("binary", 0.2, n_values=[100, 1000], mdes=[0.02, 0.05])
+    assert explots.power_curve_plot(curve).get_yscale() == "linear"
+    v = value(exp3, "arm", "No E-Mail", "revenue", costs={"No E-Mail": 0, "Mens E-Mail": 1, "Womens E-Mail": 1},
+              segment_col="seg")
+    assert len(explots.value_plot(v).patches) == 2 * 4  # 2 arms x (3 segments + all)

@@ -135,6 +135,13 @@ def factorize(values: pd.Series, column: str, table: str = "data") -> tuple[np.n
         cats = list(s.cat.categories)
         used = np.bincount(codes, minlength=len(cats)) > 0
         if not used.all():  # drop unused categories, keep the category order
+            empty = [c for c, u in zip(cats, used) if not u]
+            warnings.warn(
+                f"{table}: column {column!r} has categories with no rows {empty}; they are left out "
+                f"(an arm with no customers cannot be compared -- if it was planned, the assignment is "
+                f"broken: check it with srm(..., allocation=...))",
+                stacklevel=3,
+            )
             remap = np.cumsum(used) - 1
             codes = remap[codes]
             cats = [c for c, u in zip(cats, used) if u]
