@@ -71,12 +71,11 @@ def test_notebook_runs_unchanged_on_hillstrom_sample(tmp_path):
     sample = pd.read_csv(_hillstrom()).sample(n=12_000, random_state=1)
     path = tmp_path / "hillstrom_sample.csv"
     sample.to_csv(path, index=False)
-    t = _run(
-        tmp_path, data_path=str(path), arm_col="segment", control="No E-Mail",
-        metrics={"visit": "binary", "conversion": "binary", "spend": "continuous"},
-        covariates=["recency", "history"], segment_col="zip_code",
-        costs={"No E-Mail": 0.0, "Mens E-Mail": 0.1, "Womens E-Mail": 0.1}, cost_col=None, value_metric="spend",
-    )
+    from engagement_kit.experiments.report import HILLSTROM_PARAMETERS
+
+    params = {**HILLSTROM_PARAMETERS, "data_path": str(path)}
+    params.pop("output_dir")
+    t = _run(tmp_path, **params)
     eff = t["effects.csv"]
     assert set(eff["arm"]) == {"Mens E-Mail", "Womens E-Mail"} and set(eff["control"]) == {"No E-Mail"}
     visit = eff[(eff.metric == "visit") & (eff.arm == "Mens E-Mail") & (eff.method == "z_wald")].iloc[0]

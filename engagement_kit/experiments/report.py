@@ -25,7 +25,23 @@ import pandas as pd
 from ..io import project_root
 from .effects import EFFECT_COLUMNS
 
-__all__ = ["OUTPUT_COLUMNS", "conclusions", "write_tables", "output_folder"]
+__all__ = ["OUTPUT_COLUMNS", "HILLSTROM_PARAMETERS", "conclusions", "write_tables", "output_folder"]
+
+#: Notebook parameters for the real-data report run on the Hillstrom e-mail experiment
+#: (two low-touch e-mail campaigns vs no e-mail; the data has no cost column, so the
+#: cost per e-mailed customer is an assumption: 0.10 per send).
+HILLSTROM_PARAMETERS: dict = {
+    "data_path": "data/real/hillstrom/hillstrom.csv",
+    "arm_col": "segment",
+    "control": "No E-Mail",
+    "metrics": {"visit": "binary", "conversion": "binary", "spend": "continuous"},
+    "covariates": ["recency", "history"],
+    "segment_col": "zip_code",
+    "costs": {"No E-Mail": 0.0, "Mens E-Mail": 0.10, "Womens E-Mail": 0.10},
+    "cost_col": None,
+    "value_metric": "spend",
+    "output_dir": "reports/touch_model_experiment_hillstrom",
+}
 
 OUTPUT_COLUMNS: dict[str, list[str]] = {
     "effects.csv": EFFECT_COLUMNS,
