@@ -428,6 +428,13 @@ def analyze(
     if len(data) == 0:
         raise ValueError("the data has no rows")
     specs = parse_metrics(metrics)
+    if segment_col is not None and (methods or adjustment in ("ancova", "both")):
+        warnings.warn(
+            "per-segment effects come from sufficient statistics only: the raw-row methods "
+            f"{sorted(set(methods) | ({'ancova_hc1'} if adjustment in ('ancova', 'both') else set()))} are not "
+            "run per segment (run analyze on each segment's rows for them)",
+            stacklevel=2,
+        )
     if arm_col not in data.columns:
         raise KeyError(f"arm column {arm_col!r} is not in the data; columns are {list(data.columns)}")
     arm_codes, arms = factorize(data[arm_col], arm_col)
