@@ -1,9 +1,30 @@
-"""KPIs with confidence intervals. NPS primitives live here so that the experiment
-engine and the DSCE scorecard share one estimator.
+"""KPIs with confidence intervals, overall and by group. NPS primitives live here so
+that the experiment engine and the DSCE scorecard share one estimator.
 
 NPS = % promoters (9-10) - % detractors (0-6), in points (-100..100). With
 answers multinomial over (promoter, passive, detractor) and shares p_P, p_D, the
 per-answer score is +1 / 0 / -1, so Var(NPS/100) = (p_P + p_D - (p_P - p_D)^2) / n.
+
+The other KPIs (the essay's list: CSAT, retention and churn, expansion revenue,
+cost to serve, customer lifetime value, response time) each have a
+``*_by_group`` function; :func:`kpi_table` assembles all that the data supports
+into the tidy ``kpis.csv`` table:
+
+==========  ===============================================================
+column      meaning
+==========  ===============================================================
+kpi         nps (points), csat_top2 and retention_rate / churn_rate /
+            expansion_rate (shares 0-1, Wilson CI), csat_mean, revenue,
+            expansion_revenue, cost_to_serve, margin, response_time (means,
+            t CI), clv (currency, delta-method CI)
+group_col   the grouping column ('all' for the overall row)
+group       the group's label (as text)
+n           customers (answers, for survey KPIs) in the group
+estimate    the KPI
+ci_low      lower bound of the (1 - alpha) CI
+ci_high     upper bound
+method      how the CI was formed
+==========  ===============================================================
 
 Example
 -------
@@ -20,11 +41,33 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
-__all__ = ["NPSResult", "nps", "nps_score", "nps_from_counts", "nps_category"]
+from .survival import event_flag
+
+__all__ = [
+    "NPSResult",
+    "nps",
+    "nps_score",
+    "nps_from_counts",
+    "nps_category",
+    "nps_counts_ci",
+    "nps_by_group",
+    "wilson_ci",
+    "proportion_by_group",
+    "mean_by_group",
+    "csat_by_group",
+    "retention_by_group",
+    "clv",
+    "clv_by_group",
+    "cohort_labels",
+    "kpi_table",
+    "KPI_TABLE_COLUMNS",
+]
 
 PROMOTER_MIN = 9
 DETRACTOR_MAX = 6
+NPS_MIN_ANSWER, NPS_MAX_ANSWER = 0, 10
 
 
 def nps_score(answers: pd.Series | np.ndarray) -> np.ndarray:
@@ -91,3 +134,426 @@ def nps(answers: pd.Series, alpha: float = 0.05) -> NPSResult:
         raise ValueError(f"NPS answers must be 0-10; rows {list(a.index[bad][:5])} have {list(a[bad].head(5))}")
     score = nps_score(a)
     return nps_from_counts(int((score == 1).sum()), int((score == 0).sum()), int((score == -1).sum()), alpha)
+
+
+# ---------------------------------------------------------------------------
+# KPIs by group
+#
+# Every ``*_by_group`` function takes a tidy customer-level table and returns one
+# row per group with the KPI, n, estimate, ci_low, ci_high and the CI method.
+# Sufficient statistics (counts, sums, sums of squares) are computed once with a
+# groupby; the intervals are vectorised functions of them.
+# ---------------------------------------------------------------------------
+
+#: Columns of :func:`kpi_table` (the ``kpis.csv`` interface).
+KPI_TABLE_COLUMNS: tuple[str, ...] = ("kpi", "group_col", "group", "n", "estimate", "ci_low", "ci_high", "method")
+
+
+def _group_list(group_col: str | list[str] | None) -> list[str]:
+    if group_col is None:
+        return []
+    return [group_col] if isinstance(group_col, str) else list(group_col)
+
+
+def _check_columns(data: pd.DataFrame, columns: list[str], table: str = "data") -> None:
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise KeyError(f"{table} has no column(s) {missing}; columns are {list(data.columns)}")
+
+
+def _numeric(data: pd.DataFrame, column: str, allow_missing: bool, table: str = "data") -> pd.Series:
+    s = pd.to_numeric(data[column], errors="coerce")
+    bad = s.isna() & data[column].notna()
+    if bad.any():
+        raise ValueError(
+            f"{table} column {column!r} has non-numeric values in rows {list(data.index[bad][:5])}: "
+            f"{list(data.loc[bad, column].head(5))}"
+        )
+    if not allow_missing and s.isna().any():
+        rows = list(data.index[s.isna()][:5])
+        raise ValueError(
+            f"{table} column {column!r} has {int(s.isna().sum())} missing values (first rows {rows}); "
+            "drop or impute them first"
+        )
+    return s
+
+
+def _sums(frame: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """Per-group sums (and the count) of every non-group column, computed once."""
+    if groups:
+        for g in groups:
+            if frame[g].isna().any():
+                raise ValueError(f"group column {g!r} has missing values; fill or drop them first")
+        out = frame.groupby(groups, observed=True, sort=True).sum()
+        out["n"] = frame.groupby(groups, observed=True, sort=True).size()
+        return out.reset_index()
+    out = frame.sum().to_frame().T
+    out["n"] = len(frame)
+    return out
+
+
+def nps_counts_ci(
+    n_promoters: np.ndarray | pd.Series,
+    n_passives: np.ndarray | pd.Series,
+    n_detractors: np.ndarray | pd.Series,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Vectorised :func:`nps_from_counts`: NPS in points with its Wald CI for arrays of counts.
+
+    Same estimator (multinomial variance (p_P + p_D - (p_P - p_D)^2) / n) so that a
+    by-group table and a single :class:`NPSResult` always agree.
+
+    >>> nps_counts_ci([5], [2], [3]).round(2).to_dict("records")[0]["estimate"]
+    20.0
+    """
+    pp_n = np.asarray(n_promoters, dtype=float)
+    pa_n = np.asarray(n_passives, dtype=float)
+    dd_n = np.asarray(n_detractors, dtype=float)
+    n = pp_n + pa_n + dd_n
+    if (n <= 0).any():
+        raise ValueError("NPS needs at least one answer in every group")
+    pp, pd_ = pp_n / n, dd_n / n
+    score = pp - pd_
+    se = np.sqrt((pp + pd_ - score**2) / n)
+    z = stats.norm.ppf(1 - alpha / 2)
+    return pd.DataFrame(
+        {
+            "n": n.astype(int),
+            "n_promoters": pp_n.astype(int),
+            "n_passives": pa_n.astype(int),
+            "n_detractors": dd_n.astype(int),
+            "estimate": 100 * score,
+            "se": 100 * se,
+            "ci_low": 100 * (score - z * se),
+            "ci_high": 100 * (score + z * se),
+        }
+    )
+
+
+def nps_by_group(
+    data: pd.DataFrame,
+    answer: str = "nps",
+    group_col: str | list[str] | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """NPS (points) with its multinomial Wald CI per group.
+
+    Missing answers are non-response and are skipped (``n`` counts answers);
+    answers outside 0-10 are an error.
+
+    >>> df = pd.DataFrame({"nps": [10, 9, 8, 7, 6, 0, 10, 9, 9, 3], "g": list("aabbabbaab")})
+    >>> nps_by_group(df, group_col="g")[["g", "n", "estimate"]].round(1).to_dict("records")
+    [{'g': 'a', 'n': 5, 'estimate': 60.0}, {'g': 'b', 'n': 5, 'estimate': -20.0}]
+    """
+    groups = _group_list(group_col)
+    _check_columns(data, [answer, *groups])
+    a = _numeric(data, answer, allow_missing=True)
+    bad = a.notna() & ((a < NPS_MIN_ANSWER) | (a > NPS_MAX_ANSWER))
+    if bad.any():
+        raise ValueError(
+            f"NPS column {answer!r} must be 0-10; rows {list(data.index[bad][:5])} have {list(a[bad].head(5))}"
+        )
+    keep = a.notna()
+    score = nps_score(a[keep])
+    frame = data.loc[keep, groups].copy()
+    frame["n_promoters"] = (score == 1).astype(int)
+    frame["n_passives"] = (score == 0).astype(int)
+    frame["n_detractors"] = (score == -1).astype(int)
+    sums = _sums(frame, groups)
+    ci = nps_counts_ci(sums["n_promoters"], sums["n_passives"], sums["n_detractors"], alpha)
+    out = pd.concat([sums[groups].reset_index(drop=True), ci], axis=1)
+    out.insert(len(groups), "kpi", "nps")
+    out["method"] = "multinomial Wald"
+    return out
+
+
+
+def wilson_ci(successes, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for binomial proportions (statsmodels ``proportion_confint``)."""
+    lo, hi = proportion_confint(np.asarray(successes), np.asarray(n), alpha=alpha, method="wilson")
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+
+
+def proportion_by_group(
+    data: pd.DataFrame,
+    outcome: str,
+    group_col: str | list[str] | None = None,
+    alpha: float = 0.05,
+    kpi: str | None = None,
+) -> pd.DataFrame:
+    """Share of True (or 1) in ``outcome`` per group with a Wilson CI.
+
+    The outcome must be a yes/no flag without missing values (see
+    :func:`engagement_kit.survival.event_flag` for the accepted spellings).
+
+    >>> df = pd.DataFrame({"retained": [True, True, False, True]})
+    >>> float(proportion_by_group(df, "retained")["estimate"][0])
+    0.75
+    """
+    groups = _group_list(group_col)
+    _check_columns(data, [outcome, *groups])
+    if data[outcome].isna().any():
+        rows = list(data.index[data[outcome].isna()][:5])
+        raise ValueError(f"column {outcome!r} has missing values (first rows {rows}); drop or impute them first")
+    frame = data[groups].copy()
+    frame["successes"] = event_flag(data[outcome], outcome)
+    sums = _sums(frame, groups)
+    lo, hi = wilson_ci(sums["successes"].to_numpy(), sums["n"].to_numpy(), alpha)
+    out = sums[groups].copy()
+    out["kpi"] = kpi or outcome
+    out["n"] = sums["n"].astype(int)
+    out["estimate"] = sums["successes"] / sums["n"]
+    out["ci_low"], out["ci_high"] = lo, hi
+    out["method"] = "Wilson"
+    return out
+
+
+def mean_by_group(
+    data: pd.DataFrame,
+    value: str,
+    group_col: str | list[str] | None = None,
+    alpha: float = 0.05,
+    kpi: str | None = None,
+    allow_missing: bool = False,
+) -> pd.DataFrame:
+    """Mean of ``value`` per group with a t interval (mean +- t_{n-1} s / sqrt(n)).
+
+    For heavy-tailed money columns the t interval relies on the central limit
+    theorem; it is fine for the group sizes of a scorecard (hundreds) but not for
+    a handful of accounts. With ``allow_missing`` missing values are skipped
+    (survey non-response); otherwise they are an error. A group with a single
+    value has no interval: ci_low and ci_high are NaN there (by design, not an error).
+
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]})
+    >>> r = mean_by_group(df, "x").iloc[0]
+    >>> float(r.estimate), round(float(r.ci_low), 4)
+    (2.5, 0.4457)
+    """
+    groups = _group_list(group_col)
+    _check_columns(data, [value, *groups])
+    x = _numeric(data, value, allow_missing=allow_missing)
+    keep = x.notna()
+    frame = data.loc[keep, groups].copy()
+    frame["s1"] = x[keep]
+    frame["s2"] = x[keep] ** 2
+    sums = _sums(frame, groups)
+    n = sums["n"].to_numpy(dtype=float)
+    mean = sums["s1"].to_numpy(dtype=float) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.clip(sums["s2"].to_numpy(dtype=float) - n * mean**2, 0, None) / (n - 1)
+        half = stats.t.ppf(1 - alpha / 2, n - 1) * np.sqrt(var / n)
+    out = sums[groups].copy()
+    out["kpi"] = kpi or value
+    out["n"] = n.astype(int)
+    out["estimate"] = mean
+    out["ci_low"] = mean - half  # NaN for a group of one: no interval from one value
+    out["ci_high"] = mean + half
+    out["method"] = "t"
+    return out
+
+
+def csat_by_group(
+    data: pd.DataFrame,
+    answer: str = "csat",
+    group_col: str | list[str] | None = None,
+    alpha: float = 0.05,
+    scale_min: int = 1,
+    scale_max: int = 5,
+    top_box: int = 2,
+) -> pd.DataFrame:
+    """CSAT per group: the top-``top_box`` share (Wilson CI) and the mean answer (t CI).
+
+    With the default 1-5 scale, "top two box" counts answers 4 and 5. Missing
+    answers are non-response (skipped); answers outside the scale are an error.
+
+    >>> df = pd.DataFrame({"csat": [5, 4, 3, 2, 5]})
+    >>> csat_by_group(df)[["kpi", "estimate"]].to_dict("records")
+    [{'kpi': 'csat_top2', 'estimate': 0.6}, {'kpi': 'csat_mean', 'estimate': 3.8}]
+    """
+    groups = _group_list(group_col)
+    _check_columns(data, [answer, *groups])
+    a = _numeric(data, answer, allow_missing=True)
+    bad = a.notna() & ((a < scale_min) | (a > scale_max))
+    if bad.any():
+        raise ValueError(
+            f"CSAT column {answer!r} must be within {scale_min}-{scale_max}; rows "
+            f"{list(data.index[bad][:5])} have {list(a[bad].head(5))}"
+        )
+    keep = a.notna()
+    sub = data.loc[keep, groups].copy()
+    sub["_top"] = a[keep] > scale_max - top_box
+    sub["_csat"] = a[keep]
+    top = proportion_by_group(sub, "_top", groups or None, alpha, kpi=f"csat_top{top_box}")
+    mean = mean_by_group(sub, "_csat", groups or None, alpha, kpi="csat_mean")
+    return pd.concat([top, mean], ignore_index=True)
+
+
+def retention_by_group(
+    data: pd.DataFrame,
+    retained: str = "retained",
+    group_col: str | list[str] | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Retention rate and churn rate (= 1 - retention) per group, Wilson CIs.
+
+    The churn interval is the retention interval mirrored (Wilson is symmetric
+    under swapping successes and failures).
+    """
+    ret = proportion_by_group(data, retained, group_col, alpha, kpi="retention_rate")
+    churn = ret.copy()
+    churn["kpi"] = "churn_rate"
+    churn["estimate"] = 1 - ret["estimate"]
+    churn["ci_low"], churn["ci_high"] = 1 - ret["ci_high"], 1 - ret["ci_low"]
+    return pd.concat([ret, churn], ignore_index=True)
+
+
+def clv(margin, retention, discount_rate: float = 0.1):
+    """Customer lifetime value of a constant margin stream.
+
+    CLV = m * r / (1 + d - r), with m the margin per period, r the per-period
+    retention rate and d the per-period discount rate. This is the
+    infinite-horizon formula of Gupta & Lehmann (2003, "Customers as assets",
+    J. Interactive Marketing 17(1)) and Gupta, Lehmann & Stuart (2004, JMR):
+    margin is received at the end of every period the customer is still active,
+    retention and margin are constant, the geometric series sum_{t>=1} m r^t /
+    (1+d)^t. It is a scorecard figure, not a forecast: margin growth,
+    heterogeneous retention (which makes pooled r understate lifetime) and
+    acquisition cost are ignored.
+
+    >>> round(clv(100.0, 0.8, 0.1), 4)
+    266.6667
+    """
+    m = np.asarray(margin, dtype=float)
+    r = np.asarray(retention, dtype=float)
+    if ((r < 0) | (r > 1)).any():
+        raise ValueError("retention must be within [0, 1]")
+    if discount_rate <= -1:
+        raise ValueError("discount_rate must be > -1")
+    out = m * r / (1 + discount_rate - r)
+    return float(out) if out.ndim == 0 else out
+
+
+def clv_by_group(
+    data: pd.DataFrame,
+    margin: str,
+    retained: str = "retained",
+    group_col: str | list[str] | None = None,
+    discount_rate: float = 0.1,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """:func:`clv` per group from the mean margin per customer and the retention rate.
+
+    m = mean of ``margin`` over the group's customers (margin per period of the
+    observation window, e.g. revenue + expansion - cost to serve), r = share
+    retained. The CI is the delta method on the pair of means (m, r), including
+    their covariance (both come from the same customers):
+    grad = (r / (1+d-r), m (1+d) / (1+d-r)^2), Var = grad' Cov(m, r) grad / n.
+    """
+    groups = _group_list(group_col)
+    _check_columns(data, [margin, retained, *groups])
+    m_i = _numeric(data, margin, allow_missing=False).to_numpy(dtype=float)
+    if data[retained].isna().any():
+        raise ValueError(f"column {retained!r} has missing values; drop or impute them first")
+    r_i = event_flag(data[retained], retained)
+    frame = data[groups].copy()
+    frame["m"], frame["r"] = m_i, r_i
+    frame["mm"], frame["rr"], frame["mr"] = m_i**2, r_i**2, m_i * r_i
+    s = _sums(frame, groups)
+    n = s["n"].to_numpy(dtype=float)
+    m, r = s["m"].to_numpy(dtype=float) / n, s["r"].to_numpy(dtype=float) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v_mm = (s["mm"].to_numpy(dtype=float) - n * m**2) / (n - 1)
+        v_rr = (s["rr"].to_numpy(dtype=float) - n * r**2) / (n - 1)
+        c_mr = (s["mr"].to_numpy(dtype=float) - n * m * r) / (n - 1)
+        d = discount_rate
+        g_m = r / (1 + d - r)
+        g_r = m * (1 + d) / (1 + d - r) ** 2
+        se = np.sqrt(np.clip(g_m**2 * v_mm + g_r**2 * v_rr + 2 * g_m * g_r * c_mr, 0, None) / n)
+    z = stats.norm.ppf(1 - alpha / 2)
+    est = clv(m, r, discount_rate)
+    out = s[groups].copy()
+    out["kpi"] = "clv"
+    out["n"] = n.astype(int)
+    out["estimate"] = est
+    out["ci_low"], out["ci_high"] = est - z * se, est + z * se
+    out["method"] = f"delta (m*r/(1+d-r), d={discount_rate:g})"
+    return out
+
+
+def cohort_labels(data: pd.DataFrame, date_col: str = "signup_date", freq: str = "Q") -> pd.Series:
+    """Signup cohort labels ('2025Q1', or '2025-03' with freq='M') for KPI trends."""
+    _check_columns(data, [date_col])
+    dates = pd.to_datetime(data[date_col], errors="coerce")
+    bad = dates.isna()
+    if bad.any():
+        raise ValueError(
+            f"column {date_col!r} has missing or unparseable dates in rows {list(data.index[bad][:5])}"
+        )
+    return dates.dt.to_period(freq).astype(str).rename("cohort")
+
+
+def kpi_table(
+    data: pd.DataFrame,
+    group_col: str | list[str] | None = None,
+    alpha: float = 0.05,
+    nps_col: str = "nps",
+    csat_col: str = "csat",
+    retained_col: str = "retained",
+    expansion_col: str = "expansion_revenue",
+    revenue_col: str = "revenue",
+    cost_col: str = "cost_to_serve",
+    response_time_col: str = "response_time",
+    discount_rate: float = 0.1,
+    csat_scale: tuple[int, int] = (1, 5),
+) -> pd.DataFrame:
+    """Every KPI the data supports, overall and by each column in ``group_col``.
+
+    ``data`` is one row per customer (outcomes joined with customers and, where
+    available, the survey; survey non-respondents have missing nps/csat). A KPI
+    whose column is absent is skipped, so response time appears only where the
+    data has it. CLV uses margin = revenue + expansion revenue - cost to serve
+    (the terms that are present) and the retention rate, see :func:`clv`.
+
+    Returns the tidy ``kpis.csv`` table: kpi, group_col ('all' for the overall
+    row), group, n, estimate, ci_low, ci_high, method. Rates are shares (0-1),
+    NPS is in points, money in the data's currency per customer.
+    """
+    has = set(data.columns)
+    frame = data
+    margin_terms = [c for c in (revenue_col, expansion_col) if c in has]
+    if margin_terms and retained_col in has:
+        frame = data.copy()
+        frame["_margin"] = frame[margin_terms].sum(axis=1, skipna=False)
+        if cost_col in has:
+            frame["_margin"] = frame["_margin"] - frame[cost_col]
+    results = []
+    for g in [None, *_group_list(group_col)]:
+        parts = []
+        if nps_col in has:
+            parts.append(nps_by_group(frame, nps_col, g, alpha))
+        if csat_col in has:
+            parts.append(csat_by_group(frame, csat_col, g, alpha, *csat_scale))
+        if retained_col in has:
+            parts.append(retention_by_group(frame, retained_col, g, alpha))
+        if expansion_col in has:
+            flag = frame[[expansion_col] + ([g] if g else [])].copy()
+            flag["_any"] = _numeric(frame, expansion_col, allow_missing=False) > 0
+            parts.append(proportion_by_group(flag, "_any", g, alpha, kpi="expansion_rate"))
+            parts.append(mean_by_group(frame, expansion_col, g, alpha, kpi="expansion_revenue"))
+        if revenue_col in has:
+            parts.append(mean_by_group(frame, revenue_col, g, alpha, kpi="revenue"))
+        if cost_col in has:
+            parts.append(mean_by_group(frame, cost_col, g, alpha, kpi="cost_to_serve"))
+        if response_time_col in has:
+            parts.append(mean_by_group(frame, response_time_col, g, alpha, kpi="response_time", allow_missing=True))
+        if "_margin" in frame.columns:
+            parts.append(mean_by_group(frame, "_margin", g, alpha, kpi="margin"))
+            parts.append(clv_by_group(frame, "_margin", retained_col, g, discount_rate, alpha))
+        for p in parts:
+            p = p.copy()
+            p["group_col"] = g or "all"
+            p["group"] = p[g].astype(str) if g else "all"
+            results.append(p[list(KPI_TABLE_COLUMNS)])
+    if not results:
+        raise ValueError(f"no KPI column found in the data; columns are {sorted(has)}")
+    return pd.concat(results, ignore_index=True)

@@ -1,0 +1,472 @@
+"""The effects table: every metric x arm vs control (x segment), one row per method.
+
+Columns (the interface written to ``effects.csv``):
+
+``metric, arm, control`` (the comparison), ``n_arm, n_control`` (rows with a value),
+``mean_arm, mean_control`` (per-customer means; NPS in points; ratio metrics the
+ratio of sums; CUPED/ANCOVA rows the covariate-adjusted means; time_to_event the
+Kaplan-Meier survival at the common horizon), ``diff`` (mean_arm - mean_control; for
+time_to_event the Cox hazard ratio arm/control), ``ci_low, ci_high`` (CI of diff /
+of the HR), ``rel_diff, rel_ci_low, rel_ci_high`` (diff / |mean_control|, i.e.
+mean_arm/mean_control - 1 for a positive control mean, and its CI; time_to_event HR - 1;
+NaN with a warning when the control mean is 0), ``p_value`` (two-sided), ``p_adjusted`` (multiplicity
+correction within each method over all metrics x comparisons [x segments]),
+``method`` (welch, z_wald, z_nps, delta, cuped, ancova_hc1, mann_whitney, bootstrap,
+cox), ``se`` (standard error of diff; log-HR for cox), ``variance_reduction``
+(1 - Var_adjusted/Var_unadjusted of the difference for cuped/ancova rows; 0 for
+unadjusted rows), and ``segment`` when a segment column is given.
+
+Methods: binary -> ``z_wald``; continuous and count -> ``welch``; nps -> ``z_nps``;
+ratio -> ``delta``; time_to_event -> ``cox`` (hazard ratio from statsmodels PHReg on
+the two arms; the p-value is Cox's Wald test; log-rank in :func:`survival_tests`).
+Optional rows: ``cuped`` (default when covariates are given) or ``ancova_hc1``
+(OLS ``y ~ arms + covariates`` with HC1 errors, statsmodels' ``cov_type="HC1"``),
+``mann_whitney`` (scipy ``mannwhitneyu``; the p-value tests stochastic equality,
+diff and CI stay the Welch ones) and ``bootstrap`` (percentile CI of the mean
+difference, p = 2 x the smaller tail share of bootstrap differences beyond 0).
+"""
+
+from __future__ import annotations
+
+import warnings
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .aggregate import Aggregates, MetricSpec, aggregate, covariate_matrix, factorize, metric_values, parse_metrics
+from .tests import bootstrap_diff, cuped_moments, mann_whitney_p, mean_diff, ols_hc1, ratio_moments
+
+__all__ = ["EFFECT_COLUMNS", "analyze", "comparisons", "adjust_pvalues"]
+
+EFFECT_COLUMNS = [
+    "metric",
+    "arm",
+    "control",
+    "n_arm",
+    "n_control",
+    "mean_arm",
+    "mean_control",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "rel_diff",
+    "rel_ci_low",
+    "rel_ci_high",
+    "p_value",
+    "p_adjusted",
+    "method",
+    "se",
+    "variance_reduction",
+]
+
+DEFAULT_METHOD = {"binary": "z_wald", "continuous": "welch", "count": "welch", "nps": "z_nps", "ratio": "delta"}
+CORRECTIONS = {"holm": "holm", "fdr_bh": "fdr_bh", "bh": "fdr_bh", "bonferroni": "bonferroni", "none": None}
+
+
+def comparisons(arms: list, control, all_pairs: bool = False) -> list[tuple[int, int]]:
+    """(arm index, baseline index) pairs: every arm vs the control, plus all other pairs on request."""
+    if control not in arms:
+        raise ValueError(
+            f"control label {control!r} is not an arm; the arms in the data are {arms}. "
+            f"Pass control= one of them (labels are compared exactly, including type and spaces)"
+        )
+    if len(arms) < 2:
+        raise ValueError(f"an experiment needs at least two arms; the data has only {arms}")
+    c = arms.index(control)
+    pairs = [(k, c) for k in range(len(arms)) if k != c]
+    if all_pairs:
+        others = [k for k in range(len(arms)) if k != c]
+        pairs += [(j, i) for i, j in combinations(others, 2)]
+    return pairs
+
+
+def adjust_pvalues(effects: pd.DataFrame, correction: str = "holm", by: list[str] | None = None) -> pd.Series:
+    """Multiplicity-adjusted p-values within each ``by`` family (equal to statsmodels ``multipletests``).
+
+    Default family: each method separately (the unadjusted and the covariate-adjusted
+    analyses are alternative analyses of the same hypotheses).
+    """
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {list(CORRECTIONS)}; got {correction!r}")
+    method = CORRECTIONS[correction]
+    p_all = effects["p_value"].to_numpy(dtype=float)
+    if method is None:
+        return pd.Series(p_all, index=effects.index, dtype=float)
+    keys = by or ["method"]
+    codes = effects.groupby(keys, sort=False).ngroup().to_numpy()
+    adj = _adjust_families(p_all, codes, method)
+    out = pd.Series(adj, index=effects.index, dtype=float)
+    return out
+
+
+def _adjust_families(p: np.ndarray, family: np.ndarray, method: str) -> np.ndarray:
+    """Holm / Bonferroni / BH adjusted p-values for every family at once.
+
+    Hand-written (not ``multipletests``) only because statsmodels' Holm branch calls
+    ``gc.collect()`` on every call (0.1-0.2 s with a large heap: a third of the 10M-row
+    benchmark, and minutes for thousands of families such as segments or simulated
+    replicates). Same step-down / step-up formulas; ``tests/test_experiments.py`` checks
+    equality with ``multipletests`` family by family.
+    """
+    ok = ~np.isnan(p)
+    out = np.full(len(p), np.nan)
+    pv, fam = p[ok], family[ok]
+    order = np.lexsort((pv, fam))  # by family, then p ascending
+    ps, fs = pv[order], fam[order]
+    m = np.bincount(fs)[fs].astype(float)  # family size per row
+    start = np.searchsorted(fs, fs)  # first row of the row's family
+    rank = np.arange(len(ps)) - start  # 0-based rank within family
+    if method == "bonferroni":
+        adj = np.minimum(1.0, ps * m)
+    elif method == "holm":  # step-down: running max within family
+        adj = pd.Series(np.minimum(1.0, ps * (m - rank))).groupby(fs).cummax().to_numpy()
+    elif method == "fdr_bh":  # step-up: running min from the largest p within family
+        raw = pd.Series(np.minimum(1.0, ps * m / (rank + 1))[::-1])
+        adj = raw.groupby(fs[::-1]).cummin().to_numpy()[::-1]
+    else:
+        raise ValueError(f"no vectorised form for {method!r}")
+    res = np.empty(len(ps))
+    res[order] = adj
+    out[ok] = res
+    return out
+
+
+def _warn_degenerate(metric: str, arms, pairs, groups, se: np.ndarray, m0: np.ndarray) -> None:
+    if np.any(se == 0):
+        g, j = np.argwhere(se == 0)[0]
+        warnings.warn(
+            f"metric {metric!r} is constant within arm {arms[pairs[j][0]]!r} and {arms[pairs[j][1]]!r}"
+            f"{'' if len(groups) == 1 else f' in segment {groups[g]!r}'}: the standard error is 0, "
+            f"so p is 1 (equal means) or 0 and the CI is the point",
+            stacklevel=4,
+        )
+    if np.any(m0 == 0):
+        warnings.warn(
+            f"metric {metric!r}: the baseline mean is 0 in some comparison, so the relative "
+            f"difference (rel_diff, rel_ci_*) is undefined there and left NaN",
+            stacklevel=4,
+        )
+
+
+def _frame(spec: MetricSpec, arms, groups, pairs, n1, n0, m1, m0, r: dict, method: str, vr=0.0) -> pd.DataFrame:
+    G, P = len(groups), len(pairs)
+    scale = 100.0 if spec.kind == "nps" else 1.0
+    df = pd.DataFrame(
+        {
+            "segment": np.repeat(np.array(groups, dtype=object), P),
+            "metric": spec.name,
+            "arm": np.tile(np.array([arms[k] for k, _ in pairs], dtype=object), G),
+            "control": np.tile(np.array([arms[c] for _, c in pairs], dtype=object), G),
+            "n_arm": np.asarray(n1).ravel().astype(np.int64),
+            "n_control": np.asarray(n0).ravel().astype(np.int64),
+            "mean_arm": scale * np.asarray(m1).ravel(),
+            "mean_control": scale * np.asarray(m0).ravel(),
+            "diff": scale * r["diff"].ravel(),
+            "ci_low": scale * r["ci_low"].ravel(),
+            "ci_high": scale * r["ci_high"].ravel(),
+            "rel_diff": r["rel_diff"].ravel(),
+            "rel_ci_low": r["rel_ci_low"].ravel(),
+            "rel_ci_high": r["rel_ci_high"].ravel(),
+            "p_value": r["p_value"].ravel(),
+            "p_adjusted": np.nan,
+            "method": method,
+            "se": scale * r["se"].ravel(),
+            "variance_reduction": np.broadcast_to(vr, (G, P)).ravel() if np.ndim(vr) else vr,
+        }
+    )
+    return df
+
+
+def _check_arms_have_rows(metric: str, arms, groups, pairs, n: np.ndarray) -> None:
+    used = sorted({k for pair in pairs for k in pair})
+    for k in used:
+        empty = n[:, k] == 0
+        if empty.all():
+            raise ValueError(
+                f"arm {arms[k]!r} has no rows with a value of metric {metric!r}; drop the arm "
+                f"(or its label) or check the metric column"
+            )
+
+
+def _sufficient_effects(
+    spec: MetricSpec, agg: Aggregates, pairs, alpha: float, adjustment: str | None
+) -> list[pd.DataFrame]:
+    ms = agg.stats[spec.name]
+    arms, groups = agg.arms, agg.groups
+    i1 = np.array([k for k, _ in pairs])
+    i0 = np.array([c for _, c in pairs])
+    _check_arms_have_rows(spec.name, arms, groups, pairs, ms.n)
+    if len(groups) > 1 and np.any(ms.n[:, np.unique(np.r_[i1, i0])] < 2):
+        g, k = np.argwhere(ms.n[:, np.unique(np.r_[i1, i0])] < 2)[0]
+        raise ValueError(
+            f"metric {spec.name!r}: segment {groups[g]!r} has fewer than 2 customers with a value in "
+            f"an arm; merge small segments or drop it"
+        )
+    n1, n0 = ms.n[:, i1], ms.n[:, i0]
+    if spec.kind == "ratio":
+        r_all, vr_all = ratio_moments(ms.n, ms.s1, ms.s2, ms.d1, ms.d2, ms.nd)
+        m1, m0 = r_all[:, i1], r_all[:, i0]
+        res = mean_diff(n1, m1, np.nan, n0, m0, np.nan, alpha, use_t=False, vm1=vr_all[:, i1], vm0=vr_all[:, i0])
+    else:
+        use_t = spec.kind in ("continuous", "count")
+        v = ms.var(ddof=1 if use_t else 0)
+        m = ms.mean
+        m1, m0 = m[:, i1], m[:, i0]
+        res = mean_diff(n1, m1, v[:, i1], n0, m0, v[:, i0], alpha, use_t=use_t)
+    _warn_degenerate(spec.name, arms, pairs, groups, res["se"], m0)
+    frames = [_frame(spec, arms, groups, pairs, n1, n0, m1, m0, res, DEFAULT_METHOD[spec.kind])]
+    if adjustment in ("cuped", "both") and ms.sx is not None:
+        parts = [
+            tuple(a[:, idx] for a in (ms.n, ms.s1, ms.s2, ms.sx, ms.sxx, ms.sxy)) for idx in (i1, i0)
+        ]
+        (ma, va), (mc, vc) = cuped_moments(parts)[0]
+        use_t = True
+        rc = mean_diff(n1, ma, va, n0, mc, vc, alpha, use_t=use_t)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vr = np.where(res["se"] > 0, 1 - rc["se"] ** 2 / res["se"] ** 2, 0.0)
+        frames.append(_frame(spec, arms, groups, pairs, n1, n0, ma, mc, rc, "cuped", vr))
+    return frames
+
+
+def _codes_by_arm(codes: np.ndarray, K: int) -> list[np.ndarray]:
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(K + 1))
+    return [order[bounds[k] : bounds[k + 1]] for k in range(K)]
+
+
+def _raw_effects(
+    spec: MetricSpec,
+    data: pd.DataFrame,
+    arm_codes: np.ndarray,
+    arms: list,
+    pairs,
+    alpha: float,
+    method: str,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    y_all = metric_values(data, spec)["y"]
+    rows_by_arm = _codes_by_arm(arm_codes, len(arms))
+    ys = [y_all[idx][~np.isnan(y_all[idx])] for idx in rows_by_arm]
+    use_t = spec.kind in ("continuous", "count")
+    frames = []
+    for k, c in pairs:
+        y1, y0 = ys[k], ys[c]
+        if len(y1) == 0 or len(y0) == 0:
+            raise ValueError(f"arm {arms[k if len(y1) == 0 else c]!r} has no rows with a value of {spec.name!r}")
+        ddof = 1 if use_t else 0
+        r = mean_diff(
+            len(y1), y1.mean(), y1.var(ddof=ddof), len(y0), y0.mean(), y0.var(ddof=ddof), alpha, use_t=use_t
+        )
+        r = {key: np.atleast_1d(val).reshape(1, 1) for key, val in r.items()}
+        if method == "mann_whitney":
+            r["p_value"] = np.atleast_1d(mann_whitney_p(y1, y0)).reshape(1, 1)
+        else:  # bootstrap: resample each arm, percentile CI
+            bs = bootstrap_diff(y1, y0, n_boot, alpha, rng)
+            if np.all(bs["means0"] != 0):
+                rlo, rhi = np.quantile(bs["means1"] / bs["means0"] - 1, [alpha / 2, 1 - alpha / 2])
+            else:
+                rlo = rhi = np.nan
+            r.update(
+                ci_low=np.array([[bs["ci_low"]]]), ci_high=np.array([[bs["ci_high"]]]),
+                p_value=np.array([[bs["p_value"]]]), se=np.array([[bs["se"]]]),
+                rel_ci_low=np.array([[rlo]]), rel_ci_high=np.array([[rhi]]),
+            )
+        frames.append(
+            _frame(spec, arms, ["all"], [(k, c)], [[len(y1)]], [[len(y0)]], [[y1.mean()]], [[y0.mean()]], r, method)
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _ancova_effects(
+    spec: MetricSpec, data: pd.DataFrame, arm_codes: np.ndarray, arms: list, pairs, covariates, alpha: float,
+    se_unadj: dict,
+) -> pd.DataFrame:
+    """OLS ``y ~ 1 + arm dummies (vs control) + covariates`` with HC1 errors (raw rows)."""
+    y = metric_values(data, spec)["y"]
+    X_cov = covariate_matrix(data, covariates)
+    ok = ~np.isnan(y)
+    c = pairs[0][1]
+    others = [k for k in range(len(arms)) if k != c]
+    codes = arm_codes[ok]
+    Xc = X_cov[ok]
+    mean_x = Xc.mean(axis=0)
+    X = np.column_stack([np.ones(ok.sum())] + [(codes == k).astype(float) for k in others] + [Xc - mean_x])
+    yy = y[ok]
+    q = X.shape[1]
+    beta, V = ols_hc1(yy, X)
+    zq = stats.norm.ppf(1 - alpha / 2)
+    frames = []
+    counts = np.bincount(codes, minlength=len(arms))
+    for k, b in pairs:
+        # contrast vectors for the adjusted means at the mean covariates (covariates are centred)
+        def mvec(arm):
+            v = np.zeros(q)
+            v[0] = 1.0
+            if arm != c:
+                v[1 + others.index(arm)] = 1.0
+            return v
+
+        a1, a0 = mvec(k), mvec(b)
+        L = a1 - a0
+        diff = L @ beta
+        se = float(np.sqrt(L @ V @ L))
+        m1, m0 = a1 @ beta, a0 @ beta
+        var0 = a0 @ V @ a0
+        cov_d0 = L @ V @ a0
+        z = diff / se
+        rel = m1 / m0 - 1 if m0 != 0 else np.nan
+        # delta method for d/m0: gradient (1/m0, -d/m0^2)
+        rel_se = np.sqrt(se**2 / m0**2 + diff**2 * var0 / m0**4 - 2 * diff * cov_d0 / m0**3) if m0 != 0 else np.nan
+        s_un = se_unadj.get((k, b), np.nan)
+        r = {
+            "diff": diff, "se": se, "ci_low": diff - zq * se, "ci_high": diff + zq * se,
+            "p_value": 2 * stats.norm.sf(abs(z)), "rel_diff": rel,
+            "rel_ci_low": rel - zq * rel_se, "rel_ci_high": rel + zq * rel_se,
+        }
+        r = {key: np.array([[val]], dtype=float) for key, val in r.items()}
+        vr = 1 - se**2 / s_un**2 if s_un and np.isfinite(s_un) else 0.0
+        frames.append(
+            _frame(spec, arms, ["all"], [(k, b)], [[counts[k]]], [[counts[b]]], [[m1]], [[m0]], r, "ancova_hc1", vr)
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _survival_effects(
+    spec: MetricSpec, data: pd.DataFrame, arm_col: str, arms: list, pairs, alpha: float, segment_col: str | None
+) -> pd.DataFrame:
+    from ..survival import _prepare, cox
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    groups = [("all", data)] if segment_col is None else list(data.groupby(segment_col, sort=True, observed=True))
+    rows = []
+    for g, d in groups:
+        for k, c in pairs:
+            sub = d[d[arm_col].isin([arms[k], arms[c]])]
+            t, e = _prepare(sub, spec.duration, spec.event)
+            is_arm = (sub[arm_col] == arms[k]).to_numpy()
+            if is_arm.sum() == 0 or (~is_arm).sum() == 0:
+                raise ValueError(f"metric {spec.name!r}: arm {arms[k] if is_arm.sum() == 0 else arms[c]!r} has no rows")
+            if e[is_arm].sum() + e[~is_arm].sum() == 0:
+                raise ValueError(f"metric {spec.name!r}: no events in arms {arms[k]!r}/{arms[c]!r}; a hazard ratio needs events")
+            frame = pd.DataFrame({"t": t, "e": e, "treated": is_arm.astype(float)})
+            res = cox(frame, "t", "e", ["treated"], alpha=alpha).iloc[0]
+            horizon = min(t[is_arm].max(), t[~is_arm].max())
+            surv = []
+            for mask in (is_arm, ~is_arm):
+                sf = SurvfuncRight(t[mask], e[mask])
+                pos = np.searchsorted(sf.surv_times, horizon, side="right") - 1
+                surv.append(1.0 if pos < 0 else float(sf.surv_prob[pos]))
+            rows.append(
+                {
+                    "segment": g, "metric": spec.name, "arm": arms[k], "control": arms[c],
+                    "n_arm": int(is_arm.sum()), "n_control": int((~is_arm).sum()),
+                    "mean_arm": surv[0], "mean_control": surv[1],
+                    "diff": res["hazard_ratio"], "ci_low": res["ci_low"], "ci_high": res["ci_high"],
+                    "rel_diff": res["hazard_ratio"] - 1, "rel_ci_low": res["ci_low"] - 1,
+                    "rel_ci_high": res["ci_high"] - 1, "p_value": res["p_value"], "p_adjusted": np.nan,
+                    "method": "cox", "se": res["se"], "variance_reduction": 0.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def analyze(
+    data: pd.DataFrame,
+    arm_col: str,
+    control,
+    metrics: dict,
+    covariates: list[str] | None = None,
+    segment_col: str | None = None,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    *,
+    adjustment: str | None = "cuped",
+    methods: tuple[str, ...] = (),
+    all_pairs: bool = False,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Effects of every arm vs the control on every metric: the effects table.
+
+    Parameters
+    ----------
+    data : one row per customer.
+    arm_col, control : the arm column and the control's label (any labels, >= 2 arms).
+    metrics : ``{name: kind}`` (see :func:`.aggregate.parse_metrics`): binary, continuous,
+        count, nps, ("ratio", num, den), ("time_to_event", duration, event).
+    covariates : pre-period numeric covariates; adds ``cuped`` rows (or ``ancova_hc1``
+        with ``adjustment="ancova"``, both with ``"both"``, none with ``None``) for
+        binary/continuous/count/nps metrics, with the variance reduction.
+    segment_col : if given, effects per segment (a ``segment`` column), computed from
+        the same sufficient statistics (raw-row methods are not run per segment).
+    alpha, correction : CI level 1-alpha; ``holm`` (default), ``fdr_bh``, ``bonferroni``
+        or ``none`` across metrics x comparisons (x segments), within each method.
+    methods : extra raw-row methods: ``"mann_whitney"``, ``"bootstrap"`` (``n_boot``
+        resamples, ``seed``).
+    all_pairs : also compare every pair of non-control arms.
+
+    Returns the tidy effects table (columns :data:`EFFECT_COLUMNS`, see the module doc).
+
+    Example
+    -------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> df = pd.DataFrame({"arm": rng.choice(["no", "yes"], 400), "y": rng.normal(size=400)})
+    >>> analyze(df, "arm", "no", {"y": "continuous"})[["metric", "arm", "method"]].values.tolist()
+    [['y', 'yes', 'welch']]
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1); got {alpha}")
+    if adjustment not in (None, "cuped", "ancova", "both"):
+        raise ValueError(f"adjustment must be None, 'cuped', 'ancova' or 'both'; got {adjustment!r}")
+    bad = set(methods) - {"mann_whitney", "bootstrap"}
+    if bad:
+        raise ValueError(f"unknown extra methods {sorted(bad)}; choose from 'mann_whitney', 'bootstrap'")
+    if len(data) == 0:
+        raise ValueError("the data has no rows")
+    specs = parse_metrics(metrics)
+    if segment_col is not None and (methods or adjustment in ("ancova", "both")):
+        warnings.warn(
+            "per-segment effects come from sufficient statistics only: the raw-row methods "
+            f"{sorted(set(methods) | ({'ancova_hc1'} if adjustment in ('ancova', 'both') else set()))} are not "
+            "run per segment (run analyze on each segment's rows for them)",
+            stacklevel=2,
+        )
+    if arm_col not in data.columns:
+        raise KeyError(f"arm column {arm_col!r} is not in the data; columns are {list(data.columns)}")
+    arm_codes, arms = factorize(data[arm_col], arm_col)
+    pairs = comparisons(arms, control, all_pairs)
+    group_codes = None if segment_col is None else factorize(data[segment_col], segment_col)
+    sufficient = [s for s in specs if s.kind != "time_to_event"]
+    agg = aggregate(
+        data, arm_col, sufficient, covariates, segment_col, arm_codes=(arm_codes, arms), group_codes=group_codes
+    )
+    frames = []
+    for spec in specs:
+        if spec.kind == "time_to_event":
+            frames.append(_survival_effects(spec, data, arm_col, arms, pairs, alpha, segment_col))
+            continue
+        ms = agg.stats[spec.name]
+        tot_n, tot_s1, tot_s2 = ms.n.sum(), ms.s1.sum(), ms.s2.sum()
+        if spec.kind != "ratio" and tot_n > 1 and tot_s2 - tot_s1**2 / tot_n <= 1e-12 * max(tot_s2, 1.0):
+            raise ValueError(
+                f"metric {spec.name!r} is constant ({tot_s1 / tot_n:g}) in every row with a value: "
+                f"there is nothing to compare; drop it from metrics"
+            )
+        sub = _sufficient_effects(spec, agg, pairs, alpha, adjustment)
+        frames += sub
+        if segment_col is None and spec.kind != "ratio":
+            if adjustment in ("ancova", "both") and covariates:
+                se_un = {pair: float(sub[0]["se"].iloc[j]) / (100.0 if spec.kind == "nps" else 1.0)
+                         for j, pair in enumerate(pairs)}
+                frames.append(_ancova_effects(spec, data, arm_codes, arms, pairs, covariates, alpha, se_un))
+            rng = np.random.default_rng(seed)
+            for method in methods:
+                frames.append(_raw_effects(spec, data, arm_codes, arms, pairs, alpha, method, n_boot, rng))
+    out = pd.concat(frames, ignore_index=True)
+    out["p_adjusted"] = adjust_pvalues(out, correction)
+    cols = (["segment"] if segment_col is not None else []) + EFFECT_COLUMNS
+    return out[cols]

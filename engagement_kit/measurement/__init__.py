@@ -1,0 +1,43 @@
+"""Measuring engagement dimensions: scale scores, reliability, factor structure, invariance.
+
+Sub-modules: :mod:`.scales` (scoring, validation), :mod:`.reliability` (alpha, omega,
+item statistics), :mod:`.factors` (CFA fit, loadings, validity, EFA), :mod:`.invariance`
+(configural / metric / scalar), :mod:`.sem` (the multi-group ML estimator), :mod:`.data`
+(loading a survey joined to outcomes).
+
+CSV outputs of ``notebooks/engagement_dimensions.ipynb`` (the column names are an interface)
+-------------------------------------------------------------------------------------
+* ``reliability.csv``: ``scale, n_items, n, alpha, alpha_ci_low, alpha_ci_high, omega``
+  (n = complete rows of the scale; alpha CI by Feldt; omega from a one-factor ML model,
+  NaN for two-item scales).
+* ``item_statistics.csv``: ``scale, item, mean, sd, item_total_r, alpha_if_deleted``.
+* ``cfa_fit.csv``: ``n, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low, rmsea_ci_high, srmr``
+  (lavaan conventions, see :mod:`.factors`).
+* ``loadings.csv``: ``scale, item, loading, std_loading, std_se, ci_low, ci_high, residual_var``
+  (unstandardised loading with the first item of each scale fixed to 1; standardised
+  loading with a delta-method CI; residual variance of the item).
+* ``validity.csv``: ``scale, composite_reliability, ave, sqrt_ave, max_factor_correlation,
+  fornell_larcker_ok, max_htmt, htmt_ok``.
+* ``invariance.csv``: ``model, n, n_groups, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low,
+  rmsea_ci_high, srmr, delta_chi2, delta_df, delta_p_value, delta_cfi, delta_rmsea, holds, verdict``.
+* ``scale_means.csv``: ``group, scale, n, mean, sd`` (scale scores by group).
+* ``hypotheses.csv``: ``id, statement, model, outcome, predictor, term, expected, n, estimate, se,
+  ci_low, ci_high, p_value, p_adjusted, std_effect, vif, verdict`` (see :mod:`engagement_kit.hypotheses`).
+* ``mediation.csv``: ``treatment, mediator, outcome, n, a, b, c, c_prime, indirect, indirect_se,
+  indirect_ci_low, indirect_ci_high, proportion_mediated, a_p_value, b_p_value, c_p_value,
+  c_prime_p_value, n_boot``.
+"""
+
+from .data import add_promoter, load_survey_table
+from .factors import CFAResult, EFAResult, cfa, efa, fit_indices, htmt, parallel_analysis, rmsea_ci, srmr, validity
+from .invariance import INVARIANCE_COLUMNS, measurement_invariance
+from .reliability import cronbach_alpha, item_statistics, omega_total, reliability
+from .scales import MeasurementWarning, check_scales, prepare_items, reverse_score, scale_means, score_scales
+from .sem import NotIdentifiedError
+
+__all__ = [
+    "add_promoter", "load_survey_table", "CFAResult", "EFAResult", "cfa", "efa", "fit_indices", "htmt",
+    "parallel_analysis", "rmsea_ci", "srmr", "validity", "INVARIANCE_COLUMNS", "measurement_invariance",
+    "cronbach_alpha", "item_statistics", "omega_total", "reliability", "MeasurementWarning", "check_scales",
+    "prepare_items", "reverse_score", "scale_means", "score_scales", "NotIdentifiedError",
+]

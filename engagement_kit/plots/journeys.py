@@ -1,0 +1,145 @@
+"""Plots of the journeys analyses. Each takes ``data=`` (the tidy output of
+:mod:`engagement_kit.journeys`) plus column names and returns the Axes.
+
+Example
+-------
+>>> import pandas as pd
+>>> f = pd.DataFrame({"stage": ["land", "adopt"] * 2, "stage_order": [1, 2] * 2,
+...                   "arm": ["a", "a", "b", "b"], "rate_from_start": [1, .5, 1, .6],
+...                   "start_ci_low": [1, .4, 1, .5], "start_ci_high": [1, .6, 1, .7]})
+>>> ax = funnel_plot(data=f)
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..frameworks import label
+from . import palette_for
+
+__all__ = ["funnel_plot", "transition_heatmap", "cohort_heatmap", "retention_curve_plot", "km_plot"]
+
+
+def funnel_plot(
+    data: pd.DataFrame,
+    x: str = "stage",
+    y: str = "rate_from_start",
+    hue: str = "arm",
+    ci: tuple[str, str] | None = ("start_ci_low", "start_ci_high"),
+    order: str = "stage_order",
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Share of customers reaching each stage, one line per arm, with interval bars."""
+    ax = ax or plt.subplots(figsize=(7, 4))[1]
+    stages = data.drop_duplicates(x).sort_values(order)[x].tolist()
+    pos = {s: i for i, s in enumerate(stages)}
+    colors = palette_for(data[hue].unique())
+    arms = list(data[hue].unique())
+    width = 0.8 / max(len(arms), 1)
+    for j, (arm, d) in enumerate(data.groupby(hue, sort=False)):
+        d = d.sort_values(order)
+        xs = np.array([pos[s] for s in d[x]]) + (j - (len(arms) - 1) / 2) * width
+        ax.bar(xs, d[y], width=width, color=colors[arm], label=label(arm))
+        if ci is not None:
+            err = np.vstack([d[y] - d[ci[0]], d[ci[1]] - d[y]]).clip(min=0)
+            ax.errorbar(xs, d[y], yerr=err, fmt="none", ecolor="black", capsize=2, lw=1)
+    ax.set_xticks(range(len(stages)), [label(s) for s in stages], rotation=20)
+    ax.set_ylabel(label(y))
+    ax.set_ylim(0, 1.05)
+    ax.legend(title=label(hue))
+    return ax
+
+
+def transition_heatmap(
+    data: pd.DataFrame,
+    arm: str | None = None,
+    value: str = "probability",
+    hue: str = "arm",
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """From-stage x to-stage heat map of transition probabilities (one arm, or pooled)."""
+    import seaborn as sns
+
+    from ..journeys.paths import transition_matrix
+
+    ax = ax or plt.subplots(figsize=(7, 5))[1]
+    d = data if arm is None else data[data[hue] == arm]
+    m = transition_matrix(d, arm=None, value=value)
+    sns.heatmap(m, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, cbar_kws={"label": label(value)}, ax=ax)
+    ax.set_xlabel("to stage")
+    ax.set_ylabel("from stage")
+    ax.tick_params(axis="x", rotation=30)
+    ax.set_title(f"Transitions: {label(arm) if arm else 'all arms'}")
+    return ax
+
+
+def cohort_heatmap(
+    data: pd.DataFrame,
+    arm: str | None = None,
+    x: str = "period",
+    y: str = "cohort",
+    value: str = "retention",
+    hue: str = "arm",
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Signup cohort x period retention matrix of one arm (or all arms pooled)."""
+    import seaborn as sns
+
+    ax = ax or plt.subplots(figsize=(9, 5))[1]
+    d = data if arm is None else data[data[hue] == arm]
+    g = d.groupby([y, x], as_index=False)[["n_retained", "n_eligible"]].sum()
+    g[value] = g["n_retained"] / g["n_eligible"]
+    m = g.pivot(index=y, columns=x, values=value)
+    sns.heatmap(m, annot=m.shape[1] <= 13, fmt=".2f", cmap="viridis", vmin=0, vmax=1, ax=ax,
+                cbar_kws={"label": label(value)})  # fmt: skip
+    ax.set_title(f"Retention by signup cohort: {label(arm) if arm else 'all arms'}")
+    return ax
+
+
+def retention_curve_plot(
+    data: pd.DataFrame,
+    x: str = "days",
+    y: str = "retention",
+    hue: str = "arm",
+    ci: tuple[str, str] | None = ("ci_low", "ci_high"),
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Retention (pooled cohorts) against time, one line per arm with an interval band."""
+    ax = ax or plt.subplots(figsize=(7, 4))[1]
+    colors = palette_for(data[hue].unique())
+    for arm, d in data.groupby(hue, sort=False):
+        d = d.sort_values(x)
+        ax.plot(d[x], d[y], marker="o", color=colors[arm], label=label(arm))
+        if ci is not None:
+            ax.fill_between(d[x], d[ci[0]], d[ci[1]], color=colors[arm], alpha=0.2)
+    ax.set_xlabel(label(x))
+    ax.set_ylabel(label(y))
+    ax.legend(title=label(hue))
+    return ax
+
+
+def km_plot(
+    data: pd.DataFrame,
+    x: str = "time",
+    y: str = "survival",
+    hue: str = "group",
+    ci: tuple[str, str] | None = ("ci_low", "ci_high"),
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Kaplan-Meier step curves (output of :func:`engagement_kit.survival.kaplan_meier`)."""
+    ax = ax or plt.subplots(figsize=(7, 4))[1]
+    colors = palette_for(data[hue].unique())
+    for g, d in data.groupby(hue, sort=False):
+        d = d.sort_values(x)
+        xs = np.r_[0, d[x].to_numpy()]
+        ax.step(xs, np.r_[1, d[y].to_numpy()], where="post", color=colors[g], label=label(str(g)))
+        if ci is not None:
+            ax.fill_between(xs, np.r_[1, d[ci[0]].to_numpy()], np.r_[1, d[ci[1]].to_numpy()],
+                            step="post", color=colors[g], alpha=0.15)  # fmt: skip
+    ax.set_xlabel(label(x))
+    ax.set_ylabel("share not churned")
+    ax.set_ylim(0, 1.02)
+    ax.legend(title=label(hue))
+    return ax
