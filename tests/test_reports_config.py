@@ -283,3 +283,12 @@ def test_html_hides_code_unless_with_code():
     hidden, shown = notebook_to_html(nb), notebook_to_html(nb, with_code=True)
     assert "Title" in hidden and "42" in hidden and "secret_formula" not in hidden
     assert "secret_formula" in shown
+
+
+def test_path_parameter_may_name_a_folder_of_tables(tmp_path):
+    write_notebook(tmp_path / "nb.ipynb", 'data_path = "data/demo"  # a file or a folder\noutput_dir = "."')
+    (tmp_path / "data" / "demo").mkdir(parents=True)
+    (tmp_path / "data" / "demo" / "survey.csv").write_text("x\n1\n")
+    runs = expand_entry({"name": "a", "notebook": "nb.ipynb"}, 0, tmp_path)
+    check_runs(runs)
+    assert fingerprint(runs[0].data["data_path"]).bytes == 4

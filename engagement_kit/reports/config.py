@@ -259,8 +259,8 @@ def _looks_like_data(name: str, value: Any) -> bool:
 
 
 def data_parameters(params: dict[str, Any], root: Path) -> dict[str, Path]:
-    """The data among ``params``: names ending in ``_path`` (a file) or ``_dir`` (a folder of
-    data files), or values ending in a data suffix; ``output_dir`` excluded."""
+    """The data among ``params``: names ending in ``_path`` (a file or a folder of tables) or
+    ``_dir`` (a folder), or values ending in a data suffix; ``output_dir`` excluded."""
     out = {}
     for name, value in params.items():
         if _looks_like_data(name, value):
@@ -301,8 +301,8 @@ def check_runs(runs: list[RunSpec]) -> None:
         run.effective = {**defaults, **run.parameters}
         run.data = data_parameters(run.effective, run.root)
         for name, path in run.data.items():
-            folder = name.endswith("_dir")
-            if not (path.is_dir() if folder else path.is_file()):
+            folder = name.endswith("_dir")  # a `_path` may name a file or a folder of tables
+            if not (path.is_dir() if folder else path.exists()):
                 hint = " (create the demo data with `make demo`)" if "data/demo" in str(run.effective[name]) else ""
                 what = "data folder" if folder else "data file"
                 problems.append(f"{where}: parameter {name!r}: {what} {run.effective[name]} not found{hint}")
