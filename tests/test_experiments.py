@@ -507,3 +507,16 @@ def test_plots_return_axes(exp3):
     v = value(exp3, "arm", "No E-Mail", "revenue", costs={"No E-Mail": 0, "Mens E-Mail": 1, "Womens E-Mail": 1},
               segment_col="seg")
     assert len(explots.value_plot(v).patches) == 2 * 4  # 2 arms x (3 segments + all)
+
+
+def test_interaction_test_warns_and_skips_a_metric_constant_in_a_cell():
+    from engagement_kit.experiments.segments import interaction_test
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"arm": rng.choice(["c", "t"], 400), "seg": rng.choice(["x", "y"], 400),
+                       "y": rng.normal(size=400), "b": 0})
+    df.loc[df.seg == "x", "b"] = rng.integers(0, 2, int((df.seg == "x").sum()))
+    with pytest.warns(UserWarning, match="constant in segment 'y'"):
+        out = interaction_test(df, "arm", "c", {"y": "continuous", "b": "binary"}, "seg").set_index("metric")
+    assert np.isnan(out.loc["b", "p_value"]) and out.loc["b", "method"].startswith("not computed")
+    assert 0 <= out.loc["y", "p_value"] <= 1

@@ -15,6 +15,11 @@ sufficient statistics and equals statsmodels
 ``interaction_p_value`` (the metric's interaction test, repeated per row).
 ``interaction.csv`` columns: ``metric, statistic, df, p_value, n_segments, method``.
 
+A metric whose test is undefined (a segment x arm cell with fewer than 2 customers, or
+constant within a cell, as with rare conversions in a small segment) gets a row with
+NaN statistic and p-value, ``method = "not computed: <reason>"`` and a
+``UserWarning`` saying what to merge or drop; the other metrics are still tested.
+
 Example
 -------
 >>> import numpy as np, pandas as pd
@@ -26,6 +31,8 @@ Example
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -70,22 +77,25 @@ def interaction_test(
     rows = []
     for spec in specs:
         ms = agg.stats[spec.name]
+        reason = None
         if np.any(ms.n < 2):
             g, k = np.argwhere(ms.n < 2)[0]
-            raise ValueError(
-                f"metric {spec.name!r}: segment {groups[g]!r} x arm {arms[k]!r} has fewer than 2 customers; "
-                f"merge small segments before testing the interaction"
-            )
-        if spec.kind == "ratio":
-            mu, vm = ratio_moments(ms.n, ms.s1, ms.s2, ms.d1, ms.d2, ms.nd)
+            reason = (f"segment {groups[g]!r} x arm {arms[k]!r} has fewer than 2 customers; "
+                      f"merge small segments before testing the interaction")
         else:
-            mu, vm = ms.mean, ms.var(1) / ms.n
-        if np.any(vm == 0):
-            g, k = np.argwhere(vm == 0)[0]
-            raise ValueError(
-                f"metric {spec.name!r} is constant in segment {groups[g]!r} x arm {arms[k]!r}: the robust "
-                f"interaction test is undefined; merge segments or drop the metric"
-            )
+            if spec.kind == "ratio":
+                mu, vm = ratio_moments(ms.n, ms.s1, ms.s2, ms.d1, ms.d2, ms.nd)
+            else:
+                mu, vm = ms.mean, ms.var(1) / ms.n
+            if np.any(vm == 0):
+                g, k = np.argwhere(vm == 0)[0]
+                reason = (f"constant in segment {groups[g]!r} x arm {arms[k]!r}, so the robust interaction "
+                          f"test is undefined; merge segments or drop the metric")
+        if reason is not None:
+            warnings.warn(f"metric {spec.name!r}: {reason}", UserWarning, stacklevel=2)
+            rows.append({"metric": spec.name, "statistic": np.nan, "df": R.shape[0], "p_value": np.nan,
+                         "n_segments": G, "method": f"not computed: {reason.split(';')[0]}"})
+            continue
         est = R @ mu.ravel()
         cov = (R * vm.ravel()) @ R.T
         stat = float(est @ np.linalg.solve(cov, est))

@@ -57,6 +57,7 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "parameters": dict,
     "grid": dict,
     "key_figures": str,
+    "account_level": list,
     "description": str,
     "timeout": (int, float),
 }
@@ -91,6 +92,9 @@ class RunSpec:
     notebook: str
     parameters: dict[str, Any]
     key_figures: str | None = None
+    #: CSV files of this run that hold one row per account (ids included) because the
+    #: notebook's issue asks for an account-level table; every other output is aggregate.
+    account_level: list[str] = field(default_factory=list)
     description: str = ""
     timeout: float | None = None
     entry: str = ""
@@ -184,6 +188,7 @@ def expand_entry(entry: dict[str, Any], index: int, root: Path | None = None) ->
                 notebook=entry["notebook"],
                 parameters=params,
                 key_figures=entry.get("key_figures"),
+                account_level=[str(f) for f in entry.get("account_level") or []],
                 description=entry.get("description", ""),
                 timeout=entry.get("timeout"),
                 entry=template,

@@ -172,6 +172,7 @@ class RunRecord:
     cached_from: str | None = None
     outputs: list[str] = field(default_factory=list)
     key_figures: str | None = None
+    account_level: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod

@@ -61,9 +61,13 @@ class Parameter:
 
         ``int`` accepts ints (not bools), ``float`` accepts ints and floats, a ``None`` or
         expression default accepts anything, containers accept the same container kind.
+        ``None`` is accepted where the parameter's comment documents it (mentions "None"),
+        as in ``cost_col = "cost_to_serve"  # ... None for no value analysis``.
         """
         t = self.type_name
         if t in ("any", "expression"):
+            return True
+        if value is None and "none" in self.comment.lower():
             return True
         if t == "bool":
             return isinstance(value, bool)

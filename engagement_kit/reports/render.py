@@ -53,8 +53,11 @@ def notebook_to_html(nb: nbformat.NotebookNode, with_code: bool = False) -> str:
 def key_figure_rows(run_dir: Path, record: RunRecord) -> tuple[str, list[list[str]]] | None:
     """``(file name, rows)`` of the run's key-figure CSV: header plus the first rows."""
     name = record.key_figures
+    if name in record.account_level:
+        name = None
     if name is None:
-        csvs = sorted(o for o in record.outputs if o.lower().endswith(".csv"))
+        # never preview an account-level table in the index (it carries account ids)
+        csvs = sorted(o for o in record.outputs if o.lower().endswith(".csv") and o not in record.account_level)
         if not csvs:
             return None
         name = csvs[0]

@@ -479,6 +479,7 @@ def run_batch(
                 data=data,
                 cache_key=key,
                 key_figures=run.key_figures,
+                account_level=list(run.account_level),
             )
             manifest.runs.append(record)
             hit = None if force else cached.get(key)
