@@ -477,14 +477,17 @@ def test_negative_baseline_relative_difference_has_the_sign_of_the_change():
 def test_loader_joins_demo_tables_and_reads_single_files(tmp_path):
     from engagement_kit.experiments import load_experiment_table
 
-    pd.DataFrame({"customer_id": ["C1", "C2"], "touch_model": ["no_touch", "high_touch"]}).to_csv(
-        tmp_path / "customers.csv", index=False)
-    pd.DataFrame({"customer_id": ["C2", "C1"], "revenue": [5.0, 1.0]}).to_csv(tmp_path / "outcomes.csv", index=False)
-    pd.DataFrame({"customer_id": ["C1"], "nps": [9]}).to_csv(tmp_path / "survey.csv", index=False)
-    t = load_experiment_table(tmp_path)
-    assert t.set_index("customer_id").loc["C2", "revenue"] == 5.0
-    assert t.set_index("customer_id")["nps"].isna().tolist() == [False, True]
-    assert len(load_experiment_table(tmp_path / "outcomes.csv")) == 2
+    from engagement_kit.simulate import simulate
+
+    sim = simulate(n_customers=40, seed=2, truth=False, frameworks=[])
+    sim.write(tmp_path)
+    survey = sim.survey.iloc[:30]  # ten customers did not answer
+    survey.to_csv(tmp_path / "survey.csv", index=False)
+    t = load_experiment_table(tmp_path).set_index("customer_id")
+    first = sim.outcomes["customer_id"].iloc[5]
+    assert t.loc[first, "revenue"] == sim.outcomes["revenue"].iloc[5]
+    assert t["nps"].isna().sum() == 10
+    assert len(load_experiment_table(tmp_path / "outcomes.csv")) == 40  # one file: read as it is
     with pytest.raises(FileNotFoundError, match="make demo"):
         load_experiment_table(tmp_path / "nowhere")
 

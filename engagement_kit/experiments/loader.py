@@ -4,16 +4,19 @@
 (and, if present, the ``nps``/``csat`` answers of ``survey.csv``; customers without an
 answer get NaN and are left out of those metrics only) on ``customer_id``. A path to a
 single CSV/Parquet file (e.g. the Hillstrom e-mail experiment) is read as it is.
+The tables of a folder are the toolkit's own (customers, outcomes, survey), so they are
+checked against their data contracts first (:mod:`engagement_kit.validation`).
 Paths are resolved with :func:`engagement_kit.io.resolve_path` (repo root or cwd).
 
 Example
 -------
->>> import pandas as pd, tempfile, pathlib
->>> d = pathlib.Path(tempfile.mkdtemp())
->>> pd.DataFrame({"customer_id": ["C1"], "touch_model": ["no_touch"]}).to_csv(d / "customers.csv", index=False)
->>> pd.DataFrame({"customer_id": ["C1"], "revenue": [1.0]}).to_csv(d / "outcomes.csv", index=False)
->>> list(load_experiment_table(d).columns)
-['customer_id', 'touch_model', 'revenue']
+>>> import tempfile
+>>> from engagement_kit.simulate import simulate
+>>> d = tempfile.mkdtemp()
+>>> _ = simulate(n_customers=50, seed=1, truth=False, frameworks=[]).write(d)
+>>> t = load_experiment_table(d)
+>>> len(t), {"touch_model", "revenue", "nps"} <= set(t.columns)
+(50, True)
 """
 
 from __future__ import annotations
@@ -22,15 +25,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io import resolve_path
+from ..io import read_table, resolve_path
 
 __all__ = ["load_experiment_table"]
 
 
-def _read(path: Path) -> pd.DataFrame:
-    if path.suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+def _read(path: Path, kind: str | None = None) -> pd.DataFrame:
+    # a table of the toolkit's own kinds is checked against its contract; any other
+    # customer-level file (e.g. the Hillstrom experiment) is read as it is
+    return read_table(path, kind, validate=kind is not None)
 
 
 def load_experiment_table(
@@ -50,8 +53,8 @@ def load_experiment_table(
     for p in (cust, out):
         if not p.exists():
             raise FileNotFoundError(f"{p} is missing: a demo folder needs {customers} and {outcomes}")
-    table = _read(cust)
-    o = _read(out)
+    table = _read(cust, "customers")
+    o = _read(out, "outcomes")
     dup = o["customer_id"].duplicated()
     if dup.any():
         raise ValueError(f"{out}: {int(dup.sum())} duplicated customer_id values; outcomes must be one row per customer")
@@ -60,7 +63,7 @@ def load_experiment_table(
     if len(table) != n:
         raise ValueError(f"{n - len(table)} customers have no outcomes row in {out}")
     if survey and (path / survey).exists():
-        s = _read(path / survey)
+        s = _read(path / survey, "survey")
         keep = [c for c in ("nps", "csat") if c in s.columns]
         if keep:
             s = s.drop_duplicates("customer_id", keep="last")[["customer_id"] + keep]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io import resolve_path
+from ..io import read_table, resolve_path
 
 __all__ = ["load_survey_table", "add_promoter"]
 
@@ -37,10 +37,9 @@ def add_promoter(data: pd.DataFrame, nps_col: str = "nps") -> pd.DataFrame:
     return out
 
 
-def _read(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+def _read(path: Path, kind: str | None = None) -> pd.DataFrame:
+    # the toolkit's own tables are checked against their contracts; other files are read as they are
+    return read_table(path, kind, validate=kind is not None)
 
 
 def load_survey_table(data_path: str | Path, id_col: str = "customer_id") -> pd.DataFrame:
@@ -56,11 +55,11 @@ def load_survey_table(data_path: str | Path, id_col: str = "customer_id") -> pd.
     survey_file = path / "survey.csv"
     if not survey_file.exists():
         raise FileNotFoundError(f"folder {path} has no survey.csv")
-    df = pd.read_csv(survey_file)
+    df = _read(survey_file, "survey")
     for name in ("outcomes", "customers"):
         f = path / f"{name}.csv"
         if f.exists():
-            other = pd.read_csv(f)
+            other = _read(f, name)
             if id_col not in other.columns or id_col not in df.columns:
                 raise KeyError(f"{f} or survey.csv lacks the join key {id_col!r}")
             extra = [c for c in other.columns if c not in df.columns or c == id_col]
