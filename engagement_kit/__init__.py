@@ -3,14 +3,42 @@
 Modules (one domain concept each): ``frameworks`` (the domain as data), ``schema`` and
 ``validation`` (data contracts), ``io`` (readers), ``simulate`` (data with known ground
 truth), ``experiments`` (touch-model A/B/n), ``measurement`` and ``hypotheses``
-(engagement dimensions), ``journeys`` (funnels, paths, cohorts, churn), ``dsce`` and
-``kpis`` (desired state scorecard), ``plots``, ``reports`` (the batch pipeline), ``cli``.
+(engagement dimensions), ``journeys`` (funnels, paths, cohorts, churn), ``survival``,
+``dsce`` and ``kpis`` (desired-state scorecard), ``plots``, ``reports`` (the batch
+pipeline), ``workshop`` (teaching material), ``cli``.
+
+The most used entry points are available from the top level (imported on first use, so
+``import engagement_kit`` stays fast):
+
+>>> import engagement_kit as ek
+>>> from engagement_kit.simulate import simulate  # (a module of the same name, so not re-exported)
+>>> sim = simulate(n_customers=300, seed=1, truth=False, frameworks=[])
+>>> ek.validate(sim.customers, "customers")
+[]
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
 from . import frameworks  # noqa: F401  (cheap, used everywhere)
 
-__all__ = ["__version__", "frameworks"]
+_LAZY = {
+    "analyze": "engagement_kit.experiments",
+    "read_table": "engagement_kit.io",
+    "validate": "engagement_kit.validation",
+    "ValidationError": "engagement_kit.validation",
+    "test_hypotheses": "engagement_kit.hypotheses",
+    "dsce_index": "engagement_kit.dsce",
+}
+
+__all__ = ["__version__", "frameworks", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'engagement_kit' has no attribute {name!r}")
