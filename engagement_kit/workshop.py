@@ -201,9 +201,16 @@ def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = 
         for src in sources:
             nb = json.loads(src.read_text())
             (tmp / "notebooks" / src.name).write_text(json.dumps(learner_version(nb), indent=1) + "\n")
-        for sub in ("demo", "real"):
-            if (root / "data" / sub).is_dir():
-                shutil.copytree(root / "data" / sub, tmp / "data" / sub, ignore=shutil.ignore_patterns(".*"))
+        # the notebooks simulate their own data; the real data sets come along for exploration
+        if (root / "data" / "real").is_dir():
+            shutil.copytree(root / "data" / "real", tmp / "data" / "real", ignore=shutil.ignore_patterns(".*"))
+        # the package itself beside the notebooks: Jupyter starts kernels in the notebook's
+        # folder, so `import engagement_kit` works offline without installing it
+        shutil.copytree(
+            Path(__file__).resolve().parent,
+            tmp / "notebooks" / "engagement_kit",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
         if handout:
             exporter = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True)
             bodies = []
@@ -220,6 +227,7 @@ def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = 
         freeze = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"], capture_output=True, text=True)
         (tmp / "requirements.txt").write_text(freeze.stdout)
         (tmp / "README.md").write_text(_KIT_README)
+        tmp.chmod(0o755)  # mkdtemp makes it private; the kit is for sharing
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)
@@ -255,9 +263,17 @@ This folder works offline. Open the notebooks in `notebooks/` with JupyterLab, i
 Each exercise has a cell with `answer = None`: replace `None` with your answer and run the
 check cell below it. `handout.html` has the worked solutions: try first, then compare.
 
-Set-up (do it before the workshop, while you have a network): from a clone of engagement-kit,
-`make lab` creates the environment and opens JupyterLab. `requirements.txt` lists the exact
-versions used to build this kit (`pip install -r requirements.txt`).
+Set-up, before the workshop while you have a network (or from a local package mirror):
+
+    python3 -m venv .venv
+    .venv/bin/pip install -r requirements.txt   # the exact versions this kit was built with
+    .venv/bin/jupyter lab notebooks/
+
+engagement-kit itself is the `notebooks/engagement_kit/` folder: the notebooks import it from
+there, so nothing more needs installing.
+
+From a clone of engagement-kit, `make lab` does the same. The notebooks simulate their own
+data (the true answers are known); `data/real/` holds two real data sets to explore afterwards.
 """
 
 
@@ -443,7 +459,7 @@ def check_survey_correlation_is_not_proof(answer: Any) -> CheckResult:
         {
             "a": "Not proven: nobody assigned identification at random. Customers who identify with the brand "
             "differ in other ways too (here: their value to the business), and that drives referrals as well.",
-            "b": "Right: the survey shows an association. Valuable customers both identify more and refer more; "
+            "b": "the survey shows an association. Valuable customers both identify more and refer more; "
             "only an experiment that changes identification would show its effect.",
         },
         "whether the survey proves the claim",
@@ -451,15 +467,16 @@ def check_survey_correlation_is_not_proof(answer: Any) -> CheckResult:
 
 
 def check_randomised_path(answer: Any) -> CheckResult:
-    """04: only path a (touch model -> dimension) is randomised."""
+    """04: only path a (touch model -> dimension) is randomised. Options are numbered
+    1-3 so that they are not confused with the paths' letters."""
     return check_choice(
         answer,
-        "a",
+        "1",
         {
-            "a": "Right: the touch model was assigned at random, so path a is an experimental effect. Path b "
+            "1": "the touch model was assigned at random, so path a is an experimental effect. Path b "
             "compares customers with different dimension scores: observational.",
-            "b": "Path b compares customers whose dimension scores differ: nobody randomised those scores.",
-            "c": "Only the touch model was randomised; the mediator was not.",
+            "2": "path b compares customers whose dimension scores differ: nobody randomised those scores.",
+            "3": "only the touch model was randomised; the mediator was not.",
         },
         "which path is randomised",
     )
@@ -487,9 +504,24 @@ def check_largest_gap(answer: Any, summary, group: str) -> CheckResult:
     truth = str(rows.sort_values("gap", ascending=False)["component"].iloc[0])
     if answer is None:
         return CheckResult(False, "No answer yet: put the component's name (a string) in `answer`.")
-    if str(answer).strip() == truth:
-        return CheckResult(True, f"Right: '{truth}' is furthest from the desired state in {group}.")
+    if _concept_key(answer) in (truth, _concept_key(_label(truth))):
+        return CheckResult(True, f"Right: '{truth}' ({_label(truth)}) is furthest from the desired state in {group}.")
     return CheckResult(False, f"Not this one: look for the darkest cell in the '{group}' column (the largest gap).")
+
+
+def _concept_key(text: Any) -> str:
+    """'Outcomes at scale' and 'outcomes_at_scale' are the same answer."""
+    key = str(text).strip().lower().replace("-", " ").replace(" ", "_")
+    for c in _dsce_components():
+        if key in (c, _label(c).lower().replace("-", " ").replace(" ", "_")):
+            return c
+    return key
+
+
+def _label(name: str) -> str:
+    from .frameworks import label
+
+    return label(name)
 
 
 def _dsce_components() -> tuple[str, ...]:

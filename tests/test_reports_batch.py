@@ -132,7 +132,9 @@ def test_interrupted_batch_leaves_previous_report_intact_and_stops_kernels(tmp_p
 
     cfg.write_text(cfg.read_text().replace("sleep.ipynb", "sleep.ipynb\n  parameters: {seconds: 120.0, pid_file: "
                                            + json.dumps(str(pid_file)) + "}"))  # fmt: skip
+    # as from a terminal: Ctrl-C handled by default, whatever the test process inherited
     proc = subprocess.Popen([*cmd, "--force"], env=env, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     try:
         deadline = time.time() + 90

@@ -127,9 +127,37 @@ def test_peeking_inflates_false_positives_and_single_look_is_calibrated():
 
 def test_build_workshop_makes_a_kit_without_solutions(tmp_path):
     out = workshop.build_workshop(tmp_path / "kit", root=ROOT, handout=False)
-    names = sorted(p.name for p in (out / "notebooks").glob("*.ipynb"))
+    names = sorted(p.name for p in (out / "notebooks").glob("*.ipynb"))  # (not the package's own folder)
     assert names == [p.name for p in NOTEBOOKS]
     for p in (out / "notebooks").glob("*.ipynb"):
         nb = json.loads(p.read_text())
         assert not any("solution" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
     assert (out / "README.md").is_file() and (out / "requirements.txt").is_file()
+    assert (out / "notebooks" / "engagement_kit" / "workshop.py").is_file(), "the package travels with the kit"
+    assert (out.stat().st_mode & 0o755) == 0o755
+
+
+def test_largest_gap_check_accepts_the_chart_label_and_rejects_the_smallest_gap():
+    import pandas as pd
+
+    table = pd.DataFrame({"group": ["enterprise"] * 3, "component": ["outcomes_at_scale", "education", "journey"],
+                          "gap": [30.0, 10.0, 5.0]})
+    assert workshop.check_largest_gap("outcomes_at_scale", table, "enterprise").ok
+    assert workshop.check_largest_gap("Outcomes at scale", table, "enterprise").ok  # as the heat map shows it
+    assert not workshop.check_largest_gap("journey", table, "enterprise").ok  # the smallest gap
+
+
+def test_path_and_survey_checks():
+    assert workshop.check_randomised_path(1).ok and workshop.check_randomised_path("1").ok
+    assert not workshop.check_randomised_path(3).ok  # "both": the mediator was not randomised
+    assert workshop.check_survey_correlation_is_not_proof("b").ok
+    assert not workshop.check_survey_correlation_is_not_proof("a").ok
+    assert "Right: Right" not in str(workshop.check_survey_correlation_is_not_proof("b"))
+
+
+def test_dsce_score_and_index_checks():
+    assert workshop.check_component_score(75, rating=4).ok
+    assert not workshop.check_component_score(80, rating=4).ok  # 4/5 of 100: forgets the scale starts at 1
+    ratings = {"a": 1, "b": 5, "c": 3, "d": 3}
+    assert workshop.check_account_index(50, ratings).ok
+    assert not workshop.check_account_index(3, ratings).ok  # the mean rating, not the mean score
