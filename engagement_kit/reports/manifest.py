@@ -173,6 +173,7 @@ class RunRecord:
     outputs: list[str] = field(default_factory=list)
     key_figures: str | None = None
     account_level: list[str] = field(default_factory=list)
+    description: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod

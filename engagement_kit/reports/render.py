@@ -80,7 +80,7 @@ table.runs{border-collapse:collapse;width:100%} table.runs>tbody>tr>td,table.run
 border-bottom:1px solid #ddd;padding:.5rem;vertical-align:top;text-align:left}
 .ok{color:#1a7f37;font-weight:600} .failed{color:#cf222e;font-weight:600}
 table.kf{border-collapse:collapse;font-size:.8rem} table.kf td,table.kf th{border:1px solid #eee;padding:2px 6px}
-code{font-size:.85rem} .err{color:#cf222e;font-size:.85rem}
+code{font-size:.85rem} .desc{font-size:.85rem;max-width:22rem;margin:.4rem 0 0} .err{color:#cf222e;font-size:.85rem}
 """
 
 
@@ -125,7 +125,9 @@ def index_html(manifest: BatchManifest, batch_dir: Path) -> str:
         links = f'<a href="{e(r.name)}/report.html">report</a> · <a href="{e(r.name)}/notebook.ipynb">notebook</a>'
         duration = f"{r.duration_s:.1f} s" if r.duration_s is not None else ""
         rows.append(
-            f"<tr><td><b>{e(r.name)}</b><br><span class='meta'>{e(r.notebook)}</span><br>{links}</td>"
+            f"<tr><td><b>{e(r.name)}</b><br><span class='meta'>{e(r.notebook)}</span><br>{links}"
+            + (f"<p class='desc'>{e(r.description)}</p>" if r.description else "")
+            + "</td>"
             f"<td class='{status}'>{e(label)}</td><td>{duration}</td><td>{params}</td><td>{figures}</td></tr>"
         )
     return f"""<!DOCTYPE html>

@@ -480,6 +480,7 @@ def run_batch(
                 cache_key=key,
                 key_figures=run.key_figures,
                 account_level=list(run.account_level),
+                description=run.description,
             )
             manifest.runs.append(record)
             hit = None if force else cached.get(key)
