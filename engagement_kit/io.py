@@ -129,7 +129,7 @@ def _read_raw(path: str | Path, kind: str | None, *, sep: str | None = None, she
                         source,
                         f"only one column was read, and its header contains {other!r}: the file "
                         f"uses {other!r} as the separator",
-                        f"save the file with ',' as the separator, or pass sep={other!r}",
+                        f"save the file with ',' as the separator, or pass sep={other!r} (command line: --sep '{other}')",
                     )
     elif fmt == "parquet":
         try:

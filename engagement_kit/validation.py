@@ -791,6 +791,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dsce-range", nargs=2, type=float, metavar=("MIN", "MAX"), help="DSCE rating scale (default 1 5)")
     parser.add_argument("--today", metavar="YYYY-MM-DD", help="dates after this day count as future (default: today)")
     parser.add_argument("--max-rows", type=int, default=MAX_ROWS_LISTED, help="row numbers listed per problem")
+    parser.add_argument("--sep", metavar="CHAR", help="CSV field separator, e.g. ';' (default: ',')")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -805,7 +806,7 @@ def run(args: argparse.Namespace) -> int:
         "max_rows": args.max_rows,
     }
     try:
-        table = read_table(args.path, kind=args.kind, **options)
+        table = read_table(args.path, kind=args.kind, sep=args.sep, **options)
     except ValidationError as err:
         print(err)
         return 2
