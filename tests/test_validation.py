@@ -361,3 +361,13 @@ def test_simulated_files_pass_validation_when_read_back(simulated, tmp_path):
     for kind in TABLE_KINDS:
         table = read_table(tmp_path / f"{kind}.csv", kind, arms=list(TOUCH_MODEL_NAMES))
         assert len(table) == len(getattr(simulated, kind))
+
+
+def test_cli_reads_a_semicolon_file_with_sep(tmp_path, capsys):
+    from engagement_kit.cli import main
+
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id;segment;touch_model;signup_date\nC1;smb;no_touch;2024-01-01\n")
+    assert main(["validate", "customers", str(path)]) == 2
+    assert "--sep ';'" in capsys.readouterr().out
+    assert main(["validate", "customers", str(path), "--sep", ";"]) == 0
