@@ -307,3 +307,56 @@ def test_drivers_reject_constant_components_and_unknown_models(sim):
 def test_scorecard_stops_on_accounts_without_outcomes(sim):
     with pytest.raises(dsce.DSCEInputError, match="absent from outcomes"):
         dsce.scorecard(sim.dsce, sim.outcomes.iloc[10:], sim.customers)
+
+
+# --- plain-language conclusions ------------------------------------------------------
+
+
+def test_conclusions_name_largest_gap_and_true_churn_drivers(sim):
+    from engagement_kit.frameworks import DSCE_COMPONENTS
+    from engagement_kit.simulate import CHURN_COEF
+
+    card = dsce.scorecard(sim.dsce, sim.outcomes, sim.customers, sim.survey, weights="fitted")
+    text = dsce.conclusions(card, alpha=0.05)
+    lines = text.splitlines()
+    assert all(line.startswith("- ") for line in lines)
+    # the component with the largest mean gap, computed here from the dsce_segments-style table
+    seg = card.segments
+    overall = seg[(seg.group_col == "all") & seg.component.isin(DSCE_COMPONENT_NAMES)]
+    worst = overall.loc[overall["gap"].idxmax(), "component"]
+    gap_line = next(line for line in lines if "Largest gap" in line)
+    assert DSCE_COMPONENTS[worst].label in gap_line and f"{overall['gap'].max():.1f}" in gap_line
+    # the true churn drivers of the simulation are named, with direction, when flagged
+    true_churn = [k.removeprefix("dsce:") for k, v in CHURN_COEF.items() if k.startswith("dsce:") and v != 0]
+    churn_line = next(line for line in lines if line.startswith("- **Churn:**"))
+    drv = card.drivers[card.drivers.outcome == "churn"].set_index("component")
+    flagged = [c for c in true_churn if drv.loc[c, "p_adjusted"] < 0.05]
+    assert flagged, "at n=3000 the simulated churn drivers should be detected"
+    for c in flagged:
+        assert f"accounts rating {DSCE_COMPONENTS[c].label} higher churned less" in churn_line
+    for c in drv.index[drv["p_adjusted"] >= 0.05]:
+        assert DSCE_COMPONENTS[c].label not in churn_line
+    # overall index with its CI, both groupings, fitted-vs-equal ranking, the caveat; no account ids
+    all_index = seg[(seg.group_col == "all") & (seg.component == "index")].iloc[0]
+    assert f"{all_index['score']:.1f} out of 100" in lines[0]
+    assert any("By segment" in line for line in lines) and any("By touch model" in line for line in lines)
+    assert any("Fitted weights" in line for line in lines)
+    assert "observational" in lines[-1]
+    assert not any(str(i) in text for i in sim.dsce["customer_id"].head(50))
+
+
+def test_conclusions_never_raise_on_missing_pieces(sim):
+    card = dsce.scorecard(sim.dsce, sim.outcomes, sim.customers)
+    none_flagged = card.drivers.assign(p_adjusted=1.0)
+    bare = dsce.Scorecard(card.scores, card.segments, none_flagged, card.weights[["component", "equal_weight"]],
+                          card.kpis, "equal")
+    text = dsce.conclusions(bare)
+    assert "no component predicts churn after correction" in text
+    assert "no component predicts expansion after correction" in text
+    assert "Fitted weights" not in text
+    empty = dsce.Scorecard(*(pd.DataFrame() for _ in range(5)), "equal")
+    assert "observational" in dsce.conclusions(empty)
+    assert "observational" in dsce.conclusions(object())
+    broken = dsce.Scorecard(card.scores, card.segments.drop(columns=["gap"]), card.drivers.drop(columns=["estimate"]),
+                            card.weights, card.kpis, "equal")
+    assert dsce.conclusions(broken).startswith("- ")
