@@ -437,3 +437,44 @@ def test_aa_funnel_tests_keep_familywise_error_near_alpha():
     print(f"A/A family-wise error rate with Holm: {fwer:.3f} (uncorrected: {raw / reps:.3f})")
     assert fwer <= 0.05 + 2.5 * np.sqrt(0.05 * 0.95 / reps)  # 0.05 + 2.5 MC standard errors
     assert fwer >= 0.01 and raw / reps > 0.2  # not vacuous: 8 uncorrected tests reject far more often
+
+
+def test_conclusions_name_stages_arms_and_survive_missing_pieces():
+    from engagement_kit.simulate import simulate
+
+    s = simulate(n_customers=2000, seed=3)
+    eng = J.Engine()
+    eng.register("events", s.events)
+    eng.register("customers", s.customers)
+    eng.register("outcomes", s.outcomes)
+    res = J.funnel(eng, "aarrr", arm_col="touch_model", control="no_touch")
+    d = eng.customer_table(["churn_time", "churned", "segment"], arm_col="touch_model")
+    churn = J.churn_survival(d, "churn_time", "churned", group_cols=["arm", "segment"],
+                             reference={"arm": "no_touch"})  # fmt: skip
+    text = J.conclusions(res, churn, has_events=True)
+    lines = text.splitlines()
+    assert all(line.startswith("- ") for line in lines)
+    f = res.funnel
+    for arm in ARMS:  # the biggest drop-off of every arm is named
+        assert arm in text
+        worst = f.loc[f[f["arm"] == arm]["rate_from_previous"].idxmin(), "stage"]
+        assert f"{arm}: **{worst}**" in text
+    last = f.loc[f["stage_order"].idxmax(), "stage"]
+    assert f"**{last}**" in text
+    sig = res.tests[res.tests["reject"]]
+    for _, r in sig.iterrows():  # every significant stage after correction appears in its arm's bullet
+        bullet = next(line for line in lines if line.startswith(f"- {r['arm']} vs no_touch"))
+        assert f"**{r['stage']}**" in bullet
+    for arm in set(res.tests["arm"]) - set(sig["arm"]):
+        assert any(line.startswith(f"- {arm} vs no_touch") and "no stage differs" in line for line in lines)
+    assert "log-rank" in text and "randomised" in text and "nan" not in text.lower()
+    assert "C0" not in text and "customer_id" not in text  # no customer ids
+    # no events: one bullet says so, the churn part is still reported
+    none = J.conclusions(None, churn, has_events=False)
+    assert "no events" in none and "Churn by **arm**" in none and "Biggest drop-off" not in none
+    # missing pieces never raise
+    empty = J.FunnelResult(pd.DataFrame(), pd.DataFrame(), "aarrr", "ordered", 0.05)
+    assert "randomised" in J.conclusions(empty, None)
+    assert "Only one group" in J.conclusions(J.funnel(eng, "laer", arm_col=None), None)
+    no_arm = J.FunnelResult(res.funnel.drop(columns="arm"), res.tests.drop(columns="arm"), "aarrr", "ordered", 0.05)
+    assert "Biggest drop-off" in J.conclusions(no_arm, object())

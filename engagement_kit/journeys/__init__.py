@@ -21,7 +21,7 @@ from .funnels import FUNNEL_COLUMNS, FunnelResult, funnel, funnel_from_counts, t
 from .lifecycle import lifecycle_kpis
 from .paths import loops, top_paths, transition_matrix, transitions
 from .quality import DataQuality, check_events
-from .report import TABLE_COLUMNS, write_table
+from .report import TABLE_COLUMNS, conclusions, write_table
 
 __all__ = [
     "Engine",
@@ -44,4 +44,5 @@ __all__ = [
     "load_telco_churn",
     "TABLE_COLUMNS",
     "write_table",
+    "conclusions",
 ]

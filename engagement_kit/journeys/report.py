@@ -10,18 +10,29 @@ Example
 >>> d = tempfile.mkdtemp()
 >>> write_table(None, d, "funnel").read_text().strip() == ",".join(TABLE_COLUMNS["funnel"])
 True
+
+:func:`conclusions` turns the funnel, its tests and the churn result into a short
+Markdown bullet list in plain language (aggregates only, never customer ids):
+
+>>> print(conclusions(None, None, has_events=False))
+- **This data has no events**: no funnel, so nothing can be said about stages or drop-offs.
+- No churn (survival) result: nothing to say about customer lifetime.
+- Differences between groups are causal only if the arms were randomised; otherwise they may reflect who was assigned to which arm.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .churn import SURVIVAL_COLUMNS
 from .funnels import FUNNEL_COLUMNS
 
-__all__ = ["TABLE_COLUMNS", "write_table"]
+__all__ = ["TABLE_COLUMNS", "write_table", "conclusions"]
 
 TABLE_COLUMNS: dict[str, list[str]] = {
     "funnel": FUNNEL_COLUMNS,
@@ -55,3 +66,199 @@ def write_table(data: pd.DataFrame | None, output_dir: str | Path, name: str) ->
         df = data[cols + [c for c in data.columns if c not in cols]]
     df.to_csv(path, index=False)
     return path
+
+
+CAVEAT = (
+    "Differences between groups are causal only if the arms were randomised; otherwise they may reflect "
+    "who was assigned to which arm."
+)
+
+
+def _table(obj: Any, attr: str) -> pd.DataFrame:
+    """``obj.attr`` as a DataFrame, or an empty one when it is missing or not a table."""
+    t = getattr(obj, attr, None) if obj is not None else None
+    return t if isinstance(t, pd.DataFrame) else pd.DataFrame()
+
+
+def _has(df: pd.DataFrame, *cols: str) -> bool:
+    return not df.empty and all(c in df.columns for c in cols)
+
+
+def _pct(x: Any) -> str:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "n/a"
+    return "n/a" if math.isnan(x) else f"{100 * x:.1f} %"
+
+
+def _ci(lo: Any, hi: Any, fmt: str = " (CI {}-{})") -> str:
+    a, b = _pct(lo), _pct(hi)
+    return "" if "n/a" in (a, b) else fmt.format(a[:-2], b)
+
+
+def _p(p: Any) -> str:
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        return "p n/a"
+    if math.isnan(p):
+        return "p n/a"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _level(alpha: float) -> str:
+    return f"{100 * (1 - alpha):g} %"
+
+
+def _funnel_bullets(res: Any, alpha: float) -> list[str]:
+    f = _table(res, "funnel")
+    out: list[str] = []
+    if not _has(f, "stage", "stage_order"):
+        return ["The funnel table is empty: nothing to say about stages or drop-offs."]
+    f = f.copy()
+    if "arm" not in f.columns:
+        f["arm"] = "all"
+    f["arm"] = f["arm"].fillna("all").astype(str)
+    arms = list(dict.fromkeys(f["arm"]))
+    # 1. the biggest drop-off per arm: the step with the lowest rate_from_previous
+    if "rate_from_previous" in f.columns:
+        parts = []
+        for a in arms:
+            fa = f[(f["arm"] == a) & f["rate_from_previous"].notna()]
+            if fa.empty:
+                continue
+            r = fa.loc[fa["rate_from_previous"].idxmin()]
+            parts.append(
+                f"{a}: **{r['stage']}** (only {_pct(r['rate_from_previous'])} of those at the previous stage get "
+                f"there{_ci(r.get('ci_low'), r.get('ci_high'), ', CI {}-{}')})"
+            )
+        if parts:
+            out.append("Biggest drop-off (weakest step from one stage to the next) -- " + "; ".join(parts) + ".")
+    # 2. overall reach of the last stage per arm
+    if "rate_from_start" in f.columns:
+        last = f[f["stage_order"] == f["stage_order"].max()]
+        parts = [
+            f"{r['arm']} {_pct(r['rate_from_start'])}{_ci(r.get('start_ci_low'), r.get('start_ci_high'))}"
+            for _, r in last.iterrows()
+        ]
+        if parts:
+            stage = last["stage"].iloc[0]
+            out.append(f"Share of customers reaching the last stage, **{stage}** ({_level(alpha)} CI): "
+                       + "; ".join(parts) + ".")  # fmt: skip
+    # 3. which arms differ from the control, after correction
+    t = _table(res, "tests")
+    if not _has(t, "arm", "stage", "reject"):
+        if len(arms) < 2:
+            out.append("Only one group of customers: no comparison with a control arm.")
+        else:
+            out.append("No tests against a control arm were run.")
+        return out
+    ctrl = str(t["control"].dropna().iloc[0]) if "control" in t.columns and t["control"].notna().any() else "control"
+    corr = str(t["correction"].dropna().iloc[0]) if "correction" in t.columns and t["correction"].notna().any() else ""
+    how = f"after {corr.capitalize()} correction for testing every stage" if corr else "after correction"
+    sig = t[t["reject"].fillna(False).astype(bool)]
+    label = {"rate_from_start": "reach from the start", "rate_from_previous": "step from the previous stage"}
+    for a in dict.fromkeys(t["arm"].astype(str)):
+        sa = sig[sig["arm"].astype(str) == a]
+        if sa.empty:
+            out.append(f"{a} vs {ctrl}: no stage differs clearly from the control ({how}).")
+            continue
+        parts = []
+        for _, r in sa.iterrows():
+            d = r.get("diff", np.nan)
+            word = "higher" if pd.notna(d) and d > 0 else "lower" if pd.notna(d) and d < 0 else "different"
+            basis = label.get(r.get("basis"), str(r.get("basis", "")))
+            size = f" by {abs(100 * d):.1f} points" if pd.notna(d) else ""
+            parts.append(f"**{r['stage']}** ({basis}) {word}{size}, adjusted {_p(r.get('p_adjusted'))}")
+        out.append(f"{a} vs {ctrl} ({how}): " + "; ".join(parts) + ".")
+    return out
+
+
+def _final_survival(km: pd.DataFrame, group_col: str) -> dict[str, float]:
+    """KM survival of each group at the shortest follow-up of the groups (a common horizon)."""
+    if not _has(km, "group_col", "group", "time", "survival"):
+        return {}
+    k = km[km["group_col"] == group_col]
+    if k.empty:
+        return {}
+    horizon = k.groupby("group")["time"].max().min()
+    s = k[k["time"] <= horizon].sort_values("time").groupby("group")["survival"].last()
+    return {"__horizon__": float(horizon), **{str(g): float(v) for g, v in s.items()}}
+
+
+def _churn_bullets(churn: Any, alpha: float) -> list[str]:
+    if churn is None:
+        return ["No churn (survival) result: nothing to say about customer lifetime."]
+    med, lr, km = _table(churn, "medians"), _table(churn, "logrank"), _table(churn, "km")
+    gcols = list(dict.fromkeys(
+        ([*lr["group_col"]] if _has(lr, "group_col") else []) + ([*med["group_col"]] if _has(med, "group_col") else [])
+    ))  # fmt: skip
+    if not gcols:
+        return ["The churn result is empty: nothing to say about customer lifetime."]
+    out = []
+    for g in gcols:
+        text = f"Churn by **{g}**: "
+        row = lr[lr["group_col"] == g] if _has(lr, "group_col", "p_value") else pd.DataFrame()
+        if not row.empty and pd.notna(row["p_value"].iloc[0]):
+            p = float(row["p_value"].iloc[0])
+            verdict = "survival differs between the groups" if p < alpha else "no clear difference in survival"
+            text += f"{verdict} (log-rank {_p(p)})."
+        else:
+            text += "no log-rank test (fewer than two groups)."
+        m = med[med["group_col"] == g] if _has(med, "group_col", "group", "median") else pd.DataFrame()
+        surv = _final_survival(km, g)
+        horizon = surv.pop("__horizon__", None)
+        if not m.empty and m["median"].notna().all():
+            best = m.loc[m["median"].idxmax()]
+            text += f" Longest median lifetime: {best['group']} ({float(best['median']):.4g} time units)."
+        elif surv:
+            open_ended = set(m.loc[m["median"].isna(), "group"].astype(str)) if not m.empty else set(surv)
+            cand = {k: v for k, v in surv.items() if k in open_ended}
+            cand = cand or surv
+            best = max(cand, key=cand.get)
+            when = f" at time {horizon:.4g}" if horizon is not None else " at the end"
+            who = "some groups" if not m.empty and m["median"].notna().any() else "any group"
+            text += f" Median not reached (fewer than half churned) for {who}" if not m.empty else " No median lifetime"
+            text += f"; highest share still active{when}: {best} ({_pct(cand[best])})."
+        if not m.empty and m["median"].notna().any():
+            parts = [
+                f"{r['group']} " + (f"{float(r['median']):.4g}" if pd.notna(r["median"]) else "median not reached")
+                for _, r in m.iterrows()
+            ]
+            text += " Median lifetime: " + "; ".join(parts) + "."
+        out.append(text)
+    return out
+
+
+def conclusions(res: Any = None, churn: Any = None, has_events: bool = True, alpha: float | None = None) -> str:
+    """Plain-language conclusions of the journeys notebook as a Markdown bullet list.
+
+    ``res`` is a :class:`~engagement_kit.journeys.FunnelResult` (its ``funnel`` and
+    ``tests`` tables), ``churn`` a :class:`~engagement_kit.journeys.ChurnResult` or
+    None, ``has_events`` whether the data had events (if not, ``res`` is ignored
+    and only the churn part is reported). ``alpha`` defaults to ``res.alpha`` (else
+    0.05). Bullets: the biggest drop-off per arm (lowest ``rate_from_previous``),
+    the reach of the last stage per arm with its interval, the stages where an arm
+    differs from the control after correction (``reject`` / ``p_adjusted``), the
+    log-rank verdict and the group living longest per churn grouping, and a
+    causality caveat. Never raises on missing pieces; uses aggregates only.
+    """
+    if alpha is None:
+        alpha = getattr(res, "alpha", None) if has_events else None
+        alpha = float(alpha) if isinstance(alpha, (int, float)) else 0.05
+    bullets: list[str] = []
+    if not has_events or res is None:
+        bullets.append("**This data has no events**: no funnel, so nothing can be said about stages or drop-offs."
+                       if not has_events else "No funnel result: nothing to say about stages or drop-offs.")  # fmt: skip
+    else:
+        try:
+            bullets += _funnel_bullets(res, alpha)
+        except Exception as e:  # noqa: BLE001 - a summary must not break the report
+            bullets.append(f"The funnel could not be summarised ({type(e).__name__}).")
+    try:
+        bullets += _churn_bullets(churn, alpha)
+    except Exception as e:  # noqa: BLE001
+        bullets.append(f"The churn result could not be summarised ({type(e).__name__}).")
+    bullets.append(CAVEAT)
+    return "\n".join(f"- {b}" for b in bullets)
