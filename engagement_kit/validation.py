@@ -9,6 +9,11 @@ everything that needs correcting.
 Row numbers are 1-based data rows: row 1 is the first row after the header, that is
 line 2 of a CSV file (or position 0 of a DataFrame); blank lines are skipped.
 
+Numbers must be finite and of a sane magnitude: ``inf``/``-inf`` (also written
+``inf``, ``Infinity`` or ``1e400`` in a file, which pandas reads as infinity) and
+magnitudes above :data:`MAX_ABS_VALUE` are problems, in the contract tables and, via
+:func:`check_finite`, in any other table an analysis reads.
+
 Accepted and coerced (not problems): booleans written TRUE/FALSE, true/false, yes/no,
 Y/N, T/F, 1/0; numbers and dates written as text; ids read as numbers (turned into
 strings); leading/trailing spaces around labels and ids.
@@ -48,6 +53,9 @@ __all__ = [
     "ValidationError",
     "validate",
     "check",
+    "check_finite",
+    "finite_problems",
+    "MAX_ABS_VALUE",
     "problems_frame",
     "add_arguments",
     "run",
@@ -55,6 +63,16 @@ __all__ = [
 
 #: How many offending row numbers a problem lists (the count of all is in ``n_rows``).
 MAX_ROWS_LISTED = 5
+
+#: Largest magnitude a numeric value may have. The statistics sum values and their
+#: squares and cross-products over all n rows (means, variances, CUPED, OLS), and the
+#: variance formulas square those sums again: n values of magnitude x give a sum of
+#: squares n * x**2 and a squared sum (n * x)**2, both of which must stay below the
+#: float64 maximum (1.8e308), or the estimate silently becomes inf/NaN (two revenues
+#: of 1e308 once gave an "ok" run with a diff of 9.6e305 and an empty CI). With
+#: |x| <= 1e100 the squared sum stays below 1e200 * n**2, finite for any n below 1e54
+#: rows, while no real quantity (revenue, counts, durations, scores) comes near 1e100.
+MAX_ABS_VALUE = 1e100
 
 _TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0")
 _FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0")
@@ -81,7 +99,7 @@ class Problem:
         ``wrong_type``, ``out_of_range``, ``duplicate_id``, ``unknown_label``,
         ``unknown_stage``, ``missing_values``, ``all_missing``, ``empty_table``,
         ``empty_arm``, ``future_date``, ``duplicate_column``, ``no_items``,
-        ``not_a_table``, ``unreadable``).
+        ``not_a_table``, ``unreadable``, ``not_finite``, ``too_large``).
     n_rows : how many rows are affected in total (``rows`` lists the first few).
     """
 
@@ -148,8 +166,10 @@ def _closest(name: str, candidates: Sequence[str], cutoff: float = 0.6) -> str |
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
+    if isinstance(value, float) and abs(value) >= 1e15:
+        return f"{value:g}"  # 1e+308, not a 309-digit integer
     return repr(value) if isinstance(value, str) else str(value)
 
 
@@ -251,6 +271,9 @@ def _as_number(s: pd.Series, col: Column, rep: _Report) -> tuple[pd.Series, np.n
                 _NUMBER_FIX,
                 bad,
             )
+    bad_number = _flag_not_finite(num, col.name, rep)
+    if bad_number is not None:  # reported once; not also as out of range or not whole
+        num = num.mask(bad_number)
     if col.kind == "int":
         frac = (num % 1 != 0).to_numpy() & ~np.isnan(num.to_numpy())
         if frac.any():
@@ -263,6 +286,105 @@ def _as_number(s: pd.Series, col: Column, rep: _Report) -> tuple[pd.Series, np.n
             )
             num = num.mask(frac)
     return num, missing
+
+
+def _flag_not_finite(
+    values: pd.Series | np.ndarray, column: str, rep: _Report, max_abs: float = MAX_ABS_VALUE
+) -> np.ndarray | None:
+    """Report infinite values and magnitudes above ``max_abs`` (see :data:`MAX_ABS_VALUE`).
+
+    Returns the mask of the offending values, or None when there are none (one
+    vectorised comparison in the common, clean case; NaN is missing, not reported here).
+    """
+    arr = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(arr) > max_abs  # True for +-inf too; False for NaN
+    if not bad.any():
+        return None
+    inf = np.isinf(arr)
+    big = bad & ~inf
+    if inf.any():
+        rep.add(
+            column,
+            "not_finite",
+            f"infinite in {_n(inf)} ({_examples(pd.Series(arr[inf]))})",
+            f"'{column}' holds finite numbers: write the real value, or leave the cell blank if it is "
+            "unknown (infinity comes from a division by zero or an overflow upstream; the text "
+            "'inf', 'Infinity' or a number like 1e400 is read as infinity)",
+            inf,
+        )
+    if big.any():
+        found = arr[big]
+        rep.add(
+            column,
+            "too_large",
+            f"larger in magnitude than {max_abs:g} in {_n(big)} (found {_examples(pd.Series(found))})",
+            f"correct these values of '{column}' (a unit, scaling or export error?) or blank them: "
+            f"no real quantity is that large, and the sums of squares of such values overflow, "
+            f"so every estimate would be inf or NaN",
+            big,
+        )
+    return bad
+
+
+def finite_problems(
+    data: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    *,
+    table: str = "data",
+    max_abs: float = MAX_ABS_VALUE,
+    max_rows: int = MAX_ROWS_LISTED,
+) -> list[Problem]:
+    """Infinite and overflowing values in the numeric ``columns`` of any table.
+
+    ``columns`` default to every numeric column; columns that are absent or not
+    numeric are skipped (the analysis reports those itself). Booleans are skipped.
+    The contract tables get this check inside :func:`validate`; this function is for
+    the tables read without a contract (the Hillstrom file, a user's A/B export).
+    """
+    rep = _Report(table, max_rows)
+    names = list(data.columns) if columns is None else list(dict.fromkeys(columns))
+    for name in names:
+        if name not in data.columns:
+            continue
+        s = data[name]
+        if isinstance(s, pd.DataFrame):  # duplicated column name: check the first copy
+            s = s.iloc[:, 0]
+        if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
+            continue
+        if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":
+            continue  # integers are finite, and int64 cannot reach 1e100
+        _flag_not_finite(s.to_numpy(dtype=float, na_value=np.nan), str(name), rep, max_abs)
+    return rep.problems
+
+
+def check_finite(
+    data: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    *,
+    table: str = "data",
+    max_abs: float = MAX_ABS_VALUE,
+    max_rows: int = MAX_ROWS_LISTED,
+) -> None:
+    """Raise :class:`ValidationError` if a numeric column holds inf or a value above ``max_abs``.
+
+    Why: such values do not fail loudly downstream; they turn means, variances and
+    CIs into inf/NaN, which end up as blank cells of a results CSV. ``table`` names
+    the source in the message (e.g. the file). Options as :func:`finite_problems`.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> ab = pd.DataFrame({"arm": ["a", "b", "b"], "revenue": [1.0, 1e308, float("inf")]})
+    >>> try:
+    ...     check_finite(ab, ["revenue"], table="ab.csv")
+    ... except ValidationError as err:
+    ...     print([(p.code, p.column, p.rows) for p in err.problems])
+    [('not_finite', 'revenue', (3,)), ('too_large', 'revenue', (2,))]
+    """
+    problems = finite_problems(data, columns, table=table, max_abs=max_abs, max_rows=max_rows)
+    if problems:
+        raise ValidationError(problems, source=table)
 
 
 def _range_fix(col: Column) -> str:
@@ -564,6 +686,31 @@ def _check_column(
     return out
 
 
+def _check_whole_answers(values: pd.Series, name: str, contract: Contract, rep: _Report) -> None:
+    """A Likert answer is one of the scale's points: 3.5 is an average, an imputation or a typo.
+
+    The column stays float (the values are kept), so only the problem is reported.
+    """
+    if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return  # not numbers at all: already reported as wrong_type
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
+        return
+    arr = values.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        frac = np.isfinite(arr) & (arr != np.round(arr))
+    if frac.any():
+        rep.add(
+            name,
+            "wrong_type",
+            f"not a whole-number answer in {_n(frac)} ({_examples(pd.Series(arr[frac]))})",
+            f"Likert answers are whole points of the {_range_text(contract.item_min, contract.item_max)} "
+            "scale: correct these values (an averaged or imputed answer?) or blank them; items "
+            "that are scores on a continuous scale are analysed with engagement_kit.measurement "
+            "(likert_min=None, likert_max=None), not as survey answers",
+            frac,
+        )
+
+
 def _codes(s: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Integer codes (-1 = missing) and labels of a label column (categorical: free)."""
     if isinstance(s.dtype, pd.CategoricalDtype):
@@ -676,6 +823,7 @@ def _validate(
             out[name] = _check_column(
                 df[name], col, rep, today=today_ts, allowed=None, n=n, range_fix=item_fix
             )
+            _check_whole_answers(out[name], name, contract, rep)
 
     if kind == "events" and {"framework", "stage"} <= set(out.columns) and n:
         if not (out["framework"].isna().all() or out["stage"].isna().all()):

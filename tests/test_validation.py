@@ -19,7 +19,15 @@ from engagement_kit import cli
 from engagement_kit.frameworks import DSCE_COMPONENT_NAMES, TOUCH_MODEL_NAMES
 from engagement_kit.io import file_fingerprint, read_table
 from engagement_kit.schema import TABLE_KINDS
-from engagement_kit.validation import Problem, ValidationError, check, problems_frame, validate
+from engagement_kit.validation import (
+    MAX_ABS_VALUE,
+    Problem,
+    ValidationError,
+    check,
+    check_finite,
+    problems_frame,
+    validate,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 BAD, GOOD = DATA / "bad", DATA / "good"
@@ -55,6 +63,10 @@ BAD_CASES = [
     ("events_unknown_stage.csv", "events", {}, "unknown_stage", "stage", (2,),
      "'retention' is a stage of aarrr, not of aidae"),
     ("events_unknown_framework.csv", "events", {}, "unknown_label", "framework", (2,), "'AIDA' -> 'aidae'"),
+    # bad numbers: infinity (written inf / -Infinity), overflowing magnitudes, a half Likert point
+    ("outcomes_infinite.csv", "outcomes", {}, "not_finite", "revenue", (2, 4), "finite numbers"),
+    ("outcomes_too_large.csv", "outcomes", {}, "too_large", "revenue", (1, 3), "sums of squares"),
+    ("survey_likert_not_whole.csv", "survey", {}, "wrong_type", "enthusiasm_3", (2,), "whole points"),
     # unparseable files: the reader turns them into a problem, not a traceback
     ("ragged.csv", "customers", {}, "unreadable", None, (2,), "as many fields as the header"),
     ("semicolon.csv", "customers", {}, "unreadable", None, (), "sep=';'"),
@@ -90,7 +102,7 @@ def test_every_class_of_bad_input_has_a_file_in_the_corpus():
     assert {c[3] for c in BAD_CASES} >= {
         "missing_column", "unknown_column", "wrong_type", "out_of_range", "duplicate_id", "unknown_label",
         "unknown_stage", "missing_values", "all_missing", "empty_table", "empty_arm", "future_date", "unreadable",
-        "duplicate_column",
+        "duplicate_column", "not_finite", "too_large",
     }
 
 
@@ -371,3 +383,61 @@ def test_cli_reads_a_semicolon_file_with_sep(tmp_path, capsys):
     assert main(["validate", "customers", str(path)]) == 2
     assert "--sep ';'" in capsys.readouterr().out
     assert main(["validate", "customers", str(path), "--sep", ";"]) == 0
+
+
+# ------------------------------------------------------------------ bad numbers
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "phrase"),
+    [
+        ("outcomes_infinite.csv", "outcomes", "outcomes.revenue: infinite in 2 rows (inf, -inf) [rows 2, 4]"),
+        ("outcomes_too_large.csv", "outcomes", "outcomes.revenue: larger in magnitude than 1e+100"),
+        ("survey_likert_not_whole.csv", "survey", "survey.enthusiasm_3: not a whole-number answer in 1 row (4.5)"),
+    ],
+)
+def test_cli_rejects_bad_numbers_with_exit_code_2(name, kind, phrase, capsys):
+    assert cli.main(["validate", kind, str(BAD / name)]) == 2
+    out = capsys.readouterr().out
+    assert phrase in out and "Fix:" in out
+
+
+def test_infinity_written_any_way_pandas_reads_it_is_one_problem_not_three(tmp_path):
+    # 'Infinity', '+inf' and an overflowing literal are all read as inf; on a column with
+    # a lower bound (-inf < 0) and on a count ('inf' is not whole) it is still one problem
+    path = tmp_path / "outcomes.csv"
+    path.write_text(
+        "customer_id,retained,churn_time,churned,revenue,expansion_revenue,referrals\n"
+        "C1,True,365,False,10,0,inf\n"
+        "C2,True,Infinity,False,-inf,0,0\n"
+        "C3,True,365,False,1e400,0,1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValidationError) as err:
+        read_table(path, "outcomes")
+    got = {(p.column, p.code, p.rows) for p in err.value.problems}
+    assert got == {
+        ("referrals", "not_finite", (1,)),
+        ("churn_time", "not_finite", (2,)),
+        ("revenue", "not_finite", (2, 3)),
+    }
+
+
+def test_bound_keeps_sums_of_squares_finite():
+    # n values at the bound: the squared sum (n x)^2 must stay finite for any realistic n
+    n = 1e12
+    assert np.isfinite((n * MAX_ABS_VALUE) ** 2)
+    ok = pd.DataFrame({"x": [MAX_ABS_VALUE, -MAX_ABS_VALUE, 1.0]})
+    check_finite(ok)  # the bound itself is allowed
+
+
+def test_check_finite_names_table_column_rows_and_fix_for_a_foreign_table():
+    ab = pd.DataFrame({"arm": ["a", "b", "a", "b"], "spend": [1.0, np.inf, 2.0, -1e200],
+                       "visits": [1, 2, 3, 4], "label": ["x", "inf", "y", "z"]})
+    with pytest.raises(ValidationError) as err:
+        check_finite(ab, table="ab_test.csv")
+    text = str(err.value)
+    assert text.startswith("2 problems in ab_test.csv:")
+    assert "ab_test.csv.spend: infinite in 1 row (inf) [row 2]. Fix:" in text
+    assert "ab_test.csv.spend: larger in magnitude than 1e+100 in 1 row (found -1e+200) [row 4]" in text
+    check_finite(ab, ["arm", "visits", "label", "not_a_column"])  # text, ints, absent: not checked here
