@@ -77,7 +77,9 @@ def _unreadable(table: str, source: str, message: str, fix: str, rows: tuple[int
     return ValidationError([problem], source=source)
 
 
-def _read_raw(path: str | Path, kind: str | None, *, sep: str | None = None, sheet_name: Any = 0) -> pd.DataFrame:
+def _read_raw(
+    path: str | Path, kind: str | None, *, sep: str | None = None, sheet: str | int | None = None
+) -> pd.DataFrame:
     """The file as a DataFrame with id columns as text; unreadable files raise ValidationError."""
     p = resolve_path(path)
     table = kind or p.name
@@ -142,15 +144,7 @@ def _read_raw(path: str | Path, kind: str | None, *, sep: str | None = None, she
                 "write it again with pandas.DataFrame.to_parquet, or save it as CSV",
             ) from None
     elif fmt == "excel":
-        try:
-            df = pd.read_excel(p, sheet_name=sheet_name, dtype={c: "str" for c in ids}, engine="openpyxl")
-        except (zipfile.BadZipFile, ValueError, KeyError, OSError) as err:
-            raise _unreadable(
-                table,
-                source,
-                f"the file is not a readable .xlsx workbook ({type(err).__name__}: {err})",
-                "open it in Excel and save it as .xlsx (or as CSV UTF-8)",
-            ) from None
+        df = _read_excel(p, table, source, sheet, ids)
     else:
         raise _unreadable(
             table,
@@ -164,13 +158,57 @@ def _read_raw(path: str | Path, kind: str | None, *, sep: str | None = None, she
     return df
 
 
+def _read_excel(p: Path, table: str, source: str, sheet: str | int | None, ids: list[str]) -> pd.DataFrame:
+    """One sheet of a workbook. With several sheets the sheet must be chosen: silently
+    taking the first one analyses whatever tab happened to be saved first."""
+    try:
+        with pd.ExcelFile(p, engine="openpyxl") as book:
+            names = [str(n) for n in book.sheet_names]
+            listed = ", ".join(repr(n) for n in names)
+            if sheet is None and len(names) > 1:
+                raise _unreadable(
+                    table,
+                    source,
+                    f"the workbook has {len(names)} sheets ({listed}) and none was chosen",
+                    f"choose the sheet that holds the table: sheet={names[0]!r} (read_table(..., sheet=...); "
+                    f"command line: --sheet {names[0]!r}), or save that sheet alone as .xlsx or CSV",
+                )
+            if isinstance(sheet, str) and sheet not in names and sheet.isdigit():
+                sheet = int(sheet)  # '--sheet 1' on the command line: the second sheet
+            if isinstance(sheet, str) and sheet not in names:
+                raise _unreadable(
+                    table,
+                    source,
+                    f"the workbook has no sheet {sheet!r}; its sheets are {listed}",
+                    "pass one of those names as sheet= (command line: --sheet NAME), spelt exactly",
+                )
+            if isinstance(sheet, int) and not -len(names) <= sheet < len(names):
+                raise _unreadable(
+                    table,
+                    source,
+                    f"the workbook has {len(names)} sheet(s) ({listed}); there is no sheet number {sheet}",
+                    "pass a sheet name, or a number from 0 (the first sheet)",
+                )
+            chosen = 0 if sheet is None else sheet
+            return pd.read_excel(book, sheet_name=chosen, dtype={c: "str" for c in ids})
+    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as err:
+        if isinstance(err, ValidationError):
+            raise
+        raise _unreadable(
+            table,
+            source,
+            f"the file is not a readable .xlsx workbook ({type(err).__name__}: {err})",
+            "open it in Excel and save it as .xlsx (or as CSV UTF-8)",
+        ) from None
+
+
 def read_table(
     path: str | Path,
     kind: str | None = None,
     validate: bool = True,
     *,
     sep: str | None = None,
-    sheet_name: Any = 0,
+    sheet: str | int | None = None,
     **validate_options: Any,
 ) -> pd.DataFrame:
     """Read a CSV, Parquet or Excel table, ids as text, checked against its contract.
@@ -179,6 +217,8 @@ def read_table(
     the table is checked and coerced by :func:`engagement_kit.validation.check`
     (``validate_options``: arms, likert_range, dsce_range, today, max_rows); every
     problem, an unreadable file included, raises one ``ValidationError``.
+    ``sheet`` chooses the sheet of an Excel workbook (name, or number from 0); a
+    workbook with several sheets needs it, and the error lists the sheet names.
 
     Example
     -------
@@ -186,7 +226,7 @@ def read_table(
     >>> hill.shape
     (64000, 12)
     """
-    df = _read_raw(path, kind, sep=sep, sheet_name=sheet_name)
+    df = _read_raw(path, kind, sep=sep, sheet=sheet)
     if kind is None or not validate:
         return df
     try:
@@ -213,5 +253,5 @@ def file_fingerprint(path: str | Path) -> dict[str, Any]:
     elif _file_format(p) == "csv":
         rows = len(pd.read_csv(p, usecols=[0], dtype="str", encoding="utf-8-sig"))
     else:
-        rows = len(_read_raw(p, None))
+        rows = len(_read_raw(p, None, sheet=0))  # a workbook: its first sheet
     return {"sha256": digest.hexdigest(), "rows": int(rows), "bytes": p.stat().st_size}

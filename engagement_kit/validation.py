@@ -940,6 +940,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--today", metavar="YYYY-MM-DD", help="dates after this day count as future (default: today)")
     parser.add_argument("--max-rows", type=int, default=MAX_ROWS_LISTED, help="row numbers listed per problem")
     parser.add_argument("--sep", metavar="CHAR", help="CSV field separator, e.g. ';' (default: ',')")
+    parser.add_argument("--sheet", metavar="NAME", help="sheet of an Excel workbook with several sheets")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -954,7 +955,8 @@ def run(args: argparse.Namespace) -> int:
         "max_rows": args.max_rows,
     }
     try:
-        table = read_table(args.path, kind=args.kind, sep=args.sep, **options)
+        sheet = getattr(args, "sheet", None)
+        table = read_table(args.path, kind=args.kind, sep=args.sep, sheet=sheet, **options)
     except ValidationError as err:
         print(err)
         return 2

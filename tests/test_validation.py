@@ -441,3 +441,25 @@ def test_check_finite_names_table_column_rows_and_fix_for_a_foreign_table():
     assert "ab_test.csv.spend: infinite in 1 row (inf) [row 2]. Fix:" in text
     assert "ab_test.csv.spend: larger in magnitude than 1e+100 in 1 row (found -1e+200) [row 4]" in text
     check_finite(ab, ["arm", "visits", "label", "not_a_column"])  # text, ints, absent: not checked here
+
+
+def test_workbook_with_several_sheets_names_them_and_says_how_to_choose(tmp_path, capsys):
+    frame = pd.read_csv(GOOD / "customers.csv", dtype={"customer_id": "str"})
+    path = tmp_path / "export.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        pd.DataFrame({"note": ["exported 2024-06-30"]}).to_excel(book, sheet_name="About", index=False)
+        frame.to_excel(book, sheet_name="Customers", index=False)
+    with pytest.raises(ValidationError) as err:
+        read_table(path, "customers")
+    (p,) = err.value.problems
+    assert p.code == "unreadable"
+    assert "2 sheets ('About', 'Customers') and none was chosen" in p.message
+    assert "sheet='About'" in p.fix and "--sheet" in p.fix
+    with pytest.raises(ValidationError, match=r"no sheet 'customers'; its sheets are 'About', 'Customers'"):
+        read_table(path, "customers", sheet="customers")
+    got = read_table(path, "customers", sheet="Customers")
+    pd.testing.assert_frame_equal(got, read_table(GOOD / "customers.csv", "customers"), check_dtype=False)
+    assert len(read_table(path, sheet=1)) == len(frame)  # by number, from 0
+    assert cli.main(["validate", "customers", str(path)]) == 2
+    assert "none was chosen" in capsys.readouterr().out
+    assert cli.main(["validate", "customers", str(path), "--sheet", "Customers"]) == 0
