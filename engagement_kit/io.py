@@ -3,6 +3,8 @@
 :func:`read_table` reads CSV, Parquet and Excel files with ids as text and checks
 them against their contract (:mod:`engagement_kit.validation`); a file that cannot
 be read at all is reported the same way, as a :class:`~engagement_kit.validation.ValidationError`.
+:func:`load_analysis_table` builds the one-row-per-customer (or per-respondent)
+table the experiment and measurement analyses read, from a data folder or one file.
 
 Example
 -------
@@ -19,14 +21,14 @@ import hashlib
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from .schema import CONTRACTS
-from .validation import Problem, ValidationError, check
+from .validation import Problem, ValidationError, check, check_finite
 
-__all__ = ["project_root", "resolve_path", "read_table", "file_fingerprint"]
+__all__ = ["project_root", "resolve_path", "read_table", "load_analysis_table", "add_promoter", "file_fingerprint"]
 
 _COMPRESSION = {".gz", ".bz2", ".zip", ".xz", ".zst"}
 _CSV = {".csv", ".txt", ".tsv"}
@@ -233,6 +235,135 @@ def read_table(
         return check(df, kind, **validate_options)
     except ValidationError as err:
         raise ValidationError(err.problems, source=f"{path} ({kind})") from None
+
+
+def add_promoter(data: pd.DataFrame, nps_col: str = "nps") -> pd.DataFrame:
+    """A copy with ``promoter`` = 1.0 when NPS >= 9, 0.0 otherwise, NaN when NPS is missing.
+
+    Promoters (NPS 9-10) are the advocacy outcome of the measurement analysis; a table
+    without an ``nps_col`` column is returned unchanged (as a copy).
+
+    Example
+    -------
+    >>> add_promoter(pd.DataFrame({"nps": [10, 8, None]}))["promoter"].tolist()
+    [1.0, 0.0, nan]
+    """
+    out = data.copy()
+    if nps_col in out.columns:
+        nps = pd.to_numeric(out[nps_col], errors="raise")
+        out["promoter"] = (nps >= 9).astype(float).where(nps.notna())
+    return out
+
+
+def _read_own(path: Path, kind: str) -> pd.DataFrame:
+    # a table of the toolkit's own kinds is checked against its contract (finite numbers included)
+    return read_table(path, kind)
+
+
+def _read_foreign(path: Path) -> pd.DataFrame:
+    """A file read as it is (e.g. the Hillstrom experiment), its numeric columns checked
+    for inf and overflowing values: nothing else about a foreign table is known."""
+    df = read_table(path)
+    check_finite(df, table=str(path))
+    return df
+
+
+def _customers_base(path: Path, id_col: str) -> pd.DataFrame:
+    """customers inner-join outcomes (one row per customer; every customer needs an
+    outcomes row), plus ``nps``/``csat`` from survey.csv by a left join (the last answer
+    of a customer; customers without one get NaN)."""
+    cust, out = path / "customers.csv", path / "outcomes.csv"
+    for p in (cust, out):
+        if not p.exists():
+            raise FileNotFoundError(f"{p} is missing: a demo folder needs customers.csv and outcomes.csv")
+    table = _read_own(cust, "customers")
+    o = _read_own(out, "outcomes")
+    dup = o[id_col].duplicated()
+    if dup.any():
+        raise ValueError(f"{out}: {int(dup.sum())} duplicated {id_col} values; outcomes must be one row per customer")
+    n = len(table)
+    table = table.merge(o, on=id_col, how="inner", validate="one_to_one")
+    if len(table) != n:
+        raise ValueError(f"{n - len(table)} customers have no outcomes row in {out}")
+    if (path / "survey.csv").exists():
+        s = _read_own(path / "survey.csv", "survey")
+        keep = [c for c in ("nps", "csat") if c in s.columns]
+        if keep:
+            s = s.drop_duplicates(id_col, keep="last")[[id_col] + keep]
+            table = table.merge(s, on=id_col, how="left", validate="one_to_one")
+    return table
+
+
+def _survey_base(path: Path, id_col: str) -> pd.DataFrame:
+    """survey left-join outcomes left-join customers (one row per respondent; the columns
+    of outcomes and customers that the survey does not already have), plus ``promoter``."""
+    survey_file = path / "survey.csv"
+    if not survey_file.exists():
+        raise FileNotFoundError(f"folder {path} has no survey.csv")
+    df = _read_own(survey_file, "survey")
+    for name in ("outcomes", "customers"):
+        f = path / f"{name}.csv"
+        if f.exists():
+            other = _read_own(f, name)
+            if id_col not in other.columns or id_col not in df.columns:
+                raise KeyError(f"{f} or survey.csv lacks the join key {id_col!r}")
+            extra = [c for c in other.columns if c not in df.columns or c == id_col]
+            df = df.merge(other[extra], on=id_col, how="left", validate="one_to_one")
+    return add_promoter(df)
+
+
+def load_analysis_table(
+    data_path: str | Path,
+    *,
+    base: Literal["customers", "survey"] = "customers",
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
+    """The analysis table: a data folder's tables joined on ``id_col``, or one file.
+
+    A folder laid out like ``data/demo`` holds the toolkit's own tables, each checked
+    against its data contract (:mod:`engagement_kit.validation`) before the join:
+
+    * ``base="customers"`` (the experiment analysis): one row per customer,
+      ``customers.csv`` inner-joined with ``outcomes.csv`` (both required; a customer
+      without an outcomes row is an error), plus the ``nps``/``csat`` answers of
+      ``survey.csv`` if present (left join, a customer's last answer; customers
+      without an answer get NaN and are left out of those metrics only).
+    * ``base="survey"`` (the measurement analysis): one row per respondent,
+      ``survey.csv`` (required) left-joined with ``outcomes.csv`` and ``customers.csv``
+      where present (only the columns the survey lacks), plus ``promoter`` (NPS >= 9).
+
+    A path to one CSV/Parquet/Excel file (e.g. the Hillstrom e-mail experiment, a
+    user's A/B export) is read as it is, with ``promoter`` added for ``base="survey"``;
+    having no contract, it is still checked for infinite and overflowing numbers
+    (:func:`engagement_kit.validation.check_finite`), which would otherwise turn every
+    estimate into inf/NaN. Paths are resolved with :func:`resolve_path`.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from engagement_kit.simulate import simulate
+    >>> d = tempfile.mkdtemp()
+    >>> _ = simulate(n_customers=300, seed=3, frameworks=[]).write(d)
+    >>> t = load_analysis_table(d)
+    >>> len(t), {"touch_model", "revenue", "nps"} <= set(t.columns)
+    (300, True)
+    >>> {"enthusiasm_1", "retained", "touch_model", "promoter"} <= set(load_analysis_table(d, base="survey").columns)
+    True
+    """
+    if base not in ("customers", "survey"):
+        raise ValueError(f"base must be 'customers' (experiments) or 'survey' (measurement); got {base!r}")
+    path = resolve_path(data_path)
+    if not path.exists():
+        what = "a customer-level" if base == "customers" else "a survey"
+        raise FileNotFoundError(
+            f"{data_path}: no such file or folder (looked at {path}); create the demo data with "
+            f"`make demo` (engagement-kit simulate --customers 20000 --seed 20261123 --out data/demo) "
+            f"or point data_path at {what} CSV"
+        )
+    if path.is_file():
+        table = _read_foreign(path)
+        return add_promoter(table) if base == "survey" else table
+    return _customers_base(path, id_col) if base == "customers" else _survey_base(path, id_col)
 
 
 def file_fingerprint(path: str | Path) -> dict[str, Any]:

@@ -354,7 +354,9 @@ def finite_problems(
             continue
         if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":
             continue  # integers are finite, and int64 cannot reach 1e100
-        _flag_not_finite(s.to_numpy(dtype=float, na_value=np.nan), str(name), rep, max_abs)
+        # a float64 column is checked in place (no copy); others are converted once
+        arr = s.to_numpy() if s.dtype == np.float64 else s.to_numpy(dtype=float, na_value=np.nan)
+        _flag_not_finite(arr, str(name), rep, max_abs)
     return rep.problems
 
 

@@ -475,21 +475,62 @@ def test_negative_baseline_relative_difference_has_the_sign_of_the_change():
 
 
 def test_loader_joins_demo_tables_and_reads_single_files(tmp_path):
-    from engagement_kit.experiments import load_experiment_table
-
+    from engagement_kit.io import load_analysis_table
     from engagement_kit.simulate import simulate
 
     sim = simulate(n_customers=40, seed=2, truth=False, frameworks=[])
     sim.write(tmp_path)
     survey = sim.survey.iloc[:30]  # ten customers did not answer
     survey.to_csv(tmp_path / "survey.csv", index=False)
-    t = load_experiment_table(tmp_path).set_index("customer_id")
+    t = load_analysis_table(tmp_path).set_index("customer_id")
     first = sim.outcomes["customer_id"].iloc[5]
     assert t.loc[first, "revenue"] == sim.outcomes["revenue"].iloc[5]
     assert t["nps"].isna().sum() == 10
-    assert len(load_experiment_table(tmp_path / "outcomes.csv")) == 40  # one file: read as it is
+    assert "promoter" not in t.columns and "enthusiasm_1" not in t.columns  # only nps/csat of the survey
+    assert len(load_analysis_table(tmp_path / "outcomes.csv")) == 40  # one file: read as it is
     with pytest.raises(FileNotFoundError, match="make demo"):
-        load_experiment_table(tmp_path / "nowhere")
+        load_analysis_table(tmp_path / "nowhere")
+    (tmp_path / "customers.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="customers.csv is missing"):
+        load_analysis_table(tmp_path)
+
+
+def test_loader_survey_base_keeps_respondents_and_adds_promoter(tmp_path):
+    from engagement_kit.io import load_analysis_table
+    from engagement_kit.simulate import simulate
+
+    sim = simulate(n_customers=60, seed=4, truth=False, frameworks=[])
+    sim.write(tmp_path)
+    sim.survey.iloc[:25].to_csv(tmp_path / "survey.csv", index=False)  # 25 respondents
+    t = load_analysis_table(tmp_path, base="survey")
+    assert len(t) == 25 and t["customer_id"].tolist() == sim.survey["customer_id"].iloc[:25].tolist()
+    assert {"enthusiasm_1", "retained", "revenue", "touch_model", "segment"} <= set(t.columns)
+    assert ((t["nps"] >= 9) == (t["promoter"] == 1.0)).all()
+    one = load_analysis_table(tmp_path / "survey.csv", base="survey")  # one file: as it is + promoter
+    assert len(one) == 25 and "promoter" in one.columns and "retained" not in one.columns
+    (tmp_path / "outcomes.csv").unlink()
+    assert "retained" not in load_analysis_table(tmp_path, base="survey").columns  # optional tables
+    with pytest.raises(ValueError, match="base must be 'customers'"):
+        load_analysis_table(tmp_path, base="respondents")
+
+
+def test_two_revenues_of_1e308_are_rejected_not_analysed(tmp_path):
+    # the case: an "ok" run with diff 9.6e305 and an empty CI
+    from engagement_kit.io import load_analysis_table
+    from engagement_kit.validation import ValidationError
+
+    rng = np.random.default_rng(8)
+    ab = pd.DataFrame({"arm": np.repeat(["control", "email"], 50), "revenue": rng.gamma(2.0, 30.0, 100)})
+    ab.loc[[3, 70], "revenue"] = 1e308
+    path = tmp_path / "ab.csv"
+    ab.to_csv(path, index=False)
+    with pytest.raises(ValidationError) as err:  # the loader: a foreign file gets the finite check
+        load_analysis_table(path)
+    (p,) = err.value.problems
+    assert (p.code, p.column, p.rows) == ("too_large", "revenue", (4, 71))
+    assert str(path) in str(err.value) and "sums of squares" in p.fix
+    with pytest.raises(ValidationError, match=r"data\.revenue: larger in magnitude than 1e\+100.*\[rows 4, 71\]"):
+        analyze(ab, "arm", "control", {"revenue": "continuous"})  # and the engine, for a DataFrame
 
 
 def test_plots_return_axes(exp3):
@@ -523,3 +564,71 @@ def test_interaction_test_warns_and_skips_a_metric_constant_in_a_cell():
         out = interaction_test(df, "arm", "c", {"y": "continuous", "b": "binary"}, "seg").set_index("metric")
     assert np.isnan(out.loc["b", "p_value"]) and out.loc["b", "method"].startswith("not computed")
     assert 0 <= out.loc["y", "p_value"] <= 1
+
+
+# --------------------------------------------- NaN estimates are errors, not blank intervals
+
+
+def _ab(seed=5, n=60):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"arm": np.repeat(["control", "email"], n // 2), "y": rng.normal(10, 2, n),
+                         "x": rng.normal(size=n), "num": rng.gamma(2.0, 5.0, n),
+                         "den": rng.integers(1, 4, n).astype(float), "t": rng.exponential(30, n),
+                         "e": rng.integers(0, 2, n)})
+
+
+def test_arm_with_one_value_is_an_error_naming_metric_arm_row_and_fix():
+    df = _ab()
+    df.loc[df["arm"].eq("email") & (df.index != 40), "y"] = np.nan  # only row 41 (1-based) left
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError) as err:
+            analyze(df, "arm", "control", {"y": "continuous"}, covariates=["x"])
+    text = str(err.value)
+    assert "metric 'y' (column 'y'), arm 'email' vs 'control'" in text
+    assert "no finite se, ci_low, ci_high" in text
+    assert "arm 'email' has 1 customer with a value of 'y' (row 41)" in text
+    assert "Fix: collect more data" in text
+
+
+def test_ratio_with_zero_denominator_in_an_arm_is_an_error_not_a_blank_ci():
+    df = _ab().assign(den=lambda d: np.where(d["arm"] == "email", 0.0, d["den"]))
+    with pytest.raises(ValueError, match=r"metric 'r' \(columns 'num', 'den'\), arm 'email'.*"
+                                         r"'den' sums to 0 in arm 'email'.*Fix: use a denominator"):
+        analyze(df, "arm", "control", {"r": ("ratio", "num", "den")})
+
+
+def test_hazard_ratio_without_events_in_an_arm_is_an_error():
+    df = _ab().assign(e=lambda d: np.where(d["arm"] == "email", 0, d["e"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=r"arm 'email' has no events in 'e'.*Fix: observe longer"):
+            analyze(df, "arm", "control", {"churn": ("time_to_event", "t", "e")})
+
+
+def test_metric_missing_in_a_whole_arm_is_an_error():
+    df = _ab().assign(y=lambda d: d["y"].where(d["arm"] == "control"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="arm 'email' has no rows with a value of metric 'y'"):
+            analyze(df, "arm", "control", {"y": "continuous"})
+
+
+def test_zero_variance_within_arms_is_a_result_with_se_0_not_an_error():
+    df = _ab().assign(y=lambda d: np.where(d["arm"] == "email", 3.0, 2.0))
+    with pytest.warns(UserWarning, match="standard error is 0"):
+        r = analyze(df, "arm", "control", {"y": "continuous"}, adjustment=None).iloc[0]
+    assert (r["se"], r["diff"], r["ci_low"], r["ci_high"], r["p_value"]) == (0.0, 1.0, 1.0, 1.0, 0.0)
+
+
+def test_infinite_covariate_and_duration_are_rejected_with_column_and_rows():
+    from engagement_kit.validation import ValidationError
+
+    df = _ab()
+    df.loc[7, "x"] = np.inf
+    with pytest.raises(ValidationError, match=r"data\.x: infinite in 1 row \(inf\) \[row 8\]"):
+        analyze(df, "arm", "control", {"y": "continuous"}, covariates=["x"])
+    df = _ab()
+    df.loc[2, "t"] = -np.inf
+    with pytest.raises(ValidationError, match=r"data\.t: infinite in 1 row \(-inf\) \[row 3\]"):
+        analyze(df, "arm", "control", {"churn": ("time_to_event", "t", "e")})

@@ -157,3 +157,27 @@ def test_measurement_plots_draw_what_they_are_given():
     texts = [t.get_text() for t in mp.mediation_diagram(med).texts]
     assert "a = 0.500" in texts and any("indirect a*b = 0.200" in t for t in texts)
     plt.close("all")
+
+
+def test_half_point_likert_answer_is_an_error_naming_item_rows_and_fix():
+    df = _items()
+    df["q2"] = df["q2"].astype(float)
+    df.loc[[4, 9], "q2"] = 3.5
+    with pytest.raises(ValueError, match=r"items \['q2'\] have answers that are not whole points of the Likert "
+                                         r"scale \[1, 7\] \(e\.g\. 3\.5; first rows \[4, 9\]\).*likert_min=None"):
+        check_scales(df, {"a": ["q1", "q2", "q3"]})
+    # continuous scores on an unbounded scale are fine
+    check_scales(df, {"a": ["q1", "q2", "q3"]}, likert_min=None, likert_max=None)
+
+
+def test_infinite_or_overflowing_item_is_a_validation_error_even_without_a_range():
+    from engagement_kit.validation import ValidationError
+
+    df = _items().astype(float)
+    df.loc[3, "q1"] = np.inf
+    df.loc[6, "q3"] = 1e300
+    with pytest.raises(ValidationError) as err:
+        check_scales(df, {"a": ["q1", "q2", "q3"]}, likert_min=None, likert_max=None)
+    text = str(err.value)
+    assert "survey items.q1: infinite in 1 row (inf) [row 4]" in text
+    assert "survey items.q3: larger in magnitude than 1e+100 in 1 row (found 1e+300) [row 7]" in text

@@ -10,7 +10,8 @@ cross-products, once) -> :mod:`.tests` (pure functions of those) -> tidy tables.
 - :func:`bayes` -- posterior of the difference and P(beat control).
 - :func:`sample_size`, :func:`mde`, :func:`power_curve`, :func:`power_table` -- planning the next test.
 - :func:`survival_tests` -- Kaplan-Meier medians and log-rank per comparison.
-- :func:`load_experiment_table` -- demo customers + outcomes (+ survey) joined on customer_id.
+- the table itself: :func:`engagement_kit.io.load_analysis_table` (demo customers + outcomes
+  (+ survey) joined on customer_id, or one file).
 
 Output tables (the columns are an interface; the notebook writes them as CSVs)
 ------------------------------------------------------------------------------
@@ -57,7 +58,6 @@ from .aggregate import METRIC_KINDS, MetricSpec, aggregate, parse_metrics
 from .bayes import bayes
 from .churn import survival_tests
 from .effects import EFFECT_COLUMNS, adjust_pvalues, analyze, comparisons
-from .loader import load_experiment_table
 from .power import mde, power_at, power_curve, power_table, sample_size
 from .segments import interaction_test, segment_effects
 from .report import OUTPUT_COLUMNS, conclusions, output_folder, write_tables
@@ -75,7 +75,6 @@ __all__ = [
     "comparisons",
     "bayes",
     "survival_tests",
-    "load_experiment_table",
     "mde",
     "power_at",
     "power_curve",

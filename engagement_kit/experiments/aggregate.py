@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..kpis import nps_score
+from ..validation import check_finite
 
 __all__ = [
     "METRIC_KINDS",
@@ -159,6 +160,9 @@ def _numeric(data: pd.DataFrame, column: str, metric: str) -> np.ndarray:
             f"metric {metric!r}: column {column!r} is not numeric (dtype {s.dtype}, values like "
             f"{list(s.dropna().head(3))}); convert it or declare another kind"
         )
+    # inf or a value like 1e308 would not fail here but turn the sums of squares, and so
+    # every SE and CI, into inf/NaN: reject them with the column and rows (ValidationError)
+    check_finite(data, [column])
     return s.to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -260,6 +264,7 @@ def covariate_matrix(data: pd.DataFrame, covariates: list[str] | None) -> np.nda
                 f"covariate {c!r} is not numeric (dtype {s.dtype}); one-hot encode it first "
                 f"(pandas.get_dummies) or drop it"
             )
+        check_finite(data, [c])  # inf / overflowing covariates break the cross-products
         x = s.to_numpy(dtype=float, na_value=np.nan)
         nan = np.isnan(x)
         if nan.all():

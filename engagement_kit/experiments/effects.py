@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..validation import check_finite
 from .aggregate import Aggregates, MetricSpec, aggregate, covariate_matrix, factorize, metric_values, parse_metrics
 from .tests import bootstrap_diff, cuped_moments, mann_whitney_p, mean_diff, ols_hc1, ratio_moments
 
@@ -373,6 +374,110 @@ def _survival_effects(
     return pd.DataFrame(rows)
 
 
+#: Columns of the effects table that must be finite in every row. ``rel_*`` may be NaN:
+#: the relative difference is undefined when the control mean is 0 (documented, warned).
+ESTIMATE_COLUMNS = ("mean_arm", "mean_control", "diff", "se", "ci_low", "ci_high", "p_value")
+
+
+def _rows_text(positions: np.ndarray, k: int = 5) -> str:
+    """'rows 3, 8, ...' from 0-based positions (1-based data rows, as in validation)."""
+    shown = ", ".join(str(int(i) + 1) for i in positions[:k])
+    return f"row{'s' if len(positions) != 1 else ''} {shown}{', ...' if len(positions) > k else ''}"
+
+
+def _diagnose(
+    spec: MetricSpec, method: str, data: pd.DataFrame, arm_codes: np.ndarray, arms: list, in_group: np.ndarray,
+    labels: tuple,
+) -> tuple[str, str]:
+    """Why a comparison's estimate is not finite, and what to do: (cause, fix)."""
+    cols = list(spec.columns)
+    has = in_group.copy()
+    for col in cols:
+        has &= data[col].notna().to_numpy()
+    members = {lab: has & (arm_codes == arms.index(lab)) for lab in labels}
+    for lab, mask in members.items():
+        pos = np.flatnonzero(mask)
+        if len(pos) < 2:
+            where = f" ({_rows_text(pos)})" if len(pos) else ""
+            return (
+                f"arm {lab!r} has {len(pos)} customer{'s' if len(pos) != 1 else ''} with a value of "
+                f"{', '.join(map(repr, cols))}{where}, and a standard error needs at least 2",
+                "collect more data for that arm, merge it with another arm, or drop the metric",
+            )
+    if spec.kind == "time_to_event":
+        from ..survival import event_flag
+
+        events = event_flag(data[spec.event], spec.event)
+        for lab, mask in members.items():
+            if events[mask].sum() == 0:
+                return (
+                    f"arm {lab!r} has no events in {spec.event!r} (all {int(mask.sum())} customers censored), "
+                    "so the hazard ratio is 0 or infinite",
+                    "observe longer until events occur in every arm, or report Kaplan-Meier survival "
+                    "(survival_tests) instead of the hazard ratio",
+                )
+    if spec.kind == "ratio":
+        den = pd.to_numeric(data[spec.denominator]).to_numpy(dtype=float)
+        for lab, mask in members.items():
+            if den[mask].sum() == 0:
+                return (
+                    f"the denominator column {spec.denominator!r} sums to 0 in arm {lab!r}, so the "
+                    f"ratio {spec.numerator}/{spec.denominator} is undefined there",
+                    "use a denominator that is positive in every arm (e.g. sessions), or drop the metric",
+                )
+    col = spec.column or spec.numerator or spec.duration
+    x = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)
+    both = np.flatnonzero(members[labels[0]] | members[labels[1]])
+    order = both[np.argsort(-np.abs(np.nan_to_num(x[both])), kind="stable")][:3]
+    extremes = ", ".join(f"{x[i]:g}" for i in order)
+    return (
+        f"the {method} model is degenerate or overflowed on column {col!r} (largest values "
+        f"{extremes} in {_rows_text(order)})",
+        f"check {col!r} for unit or export errors and extreme outliers; if an arm has no variation "
+        "(e.g. no events), drop the metric or the arm",
+    )
+
+
+def _check_estimates(
+    effects: pd.DataFrame,
+    specs: list[MetricSpec],
+    data: pd.DataFrame,
+    arm_codes: np.ndarray,
+    arms: list,
+    group_codes: tuple[np.ndarray, list] | None,
+) -> None:
+    """Raise ValueError if an estimate, SE, CI or p of any row is NaN or infinite.
+
+    Why: a NaN estimate is not a result. Written as is, it becomes a blank cell in
+    effects.csv and a missing interval in the forest plot, which reads as "no effect
+    measured" instead of "this comparison cannot be estimated". The error names the
+    metric column, the arm (and segment), the cause and the fix. Legitimately
+    degenerate cases stay results: a metric constant within both arms has SE 0 (p 1
+    or 0, warned), and ``rel_*`` is NaN when the control mean is 0 (warned).
+    """
+    vals = effects[list(ESTIMATE_COLUMNS)].to_numpy(dtype=float)
+    bad = ~np.isfinite(vals)
+    if not bad.any():
+        return
+    i = int(np.flatnonzero(bad.any(axis=1))[0])
+    row = effects.iloc[i]
+    fields = [c for c, b in zip(ESTIMATE_COLUMNS, bad[i]) if b]
+    spec = next(s for s in specs if s.name == row["metric"])
+    in_group = np.ones(len(data), dtype=bool)
+    segment = ""
+    if group_codes is not None and "segment" in effects.columns:
+        in_group = group_codes[0] == list(group_codes[1]).index(row["segment"])
+        segment = f" in segment {row['segment']!r}"
+    cause, fix = _diagnose(spec, row["method"], data, arm_codes, arms, in_group, (row["arm"], row["control"]))
+    n_bad = int(bad.any(axis=1).sum())
+    raise ValueError(
+        f"metric {spec.name!r} (column{'s' if len(spec.columns) > 1 else ''} "
+        f"{', '.join(map(repr, spec.columns))}), arm {row['arm']!r} vs {row['control']!r}{segment}: "
+        f"the {row['method']} estimate has no finite {', '.join(fields)} ({n_bad} row{'s' if n_bad != 1 else ''} "
+        f"of the effects table affected). Cause: {cause}. Fix: {fix}"
+    )
+
+
 def analyze(
     data: pd.DataFrame,
     arm_col: str,
@@ -437,6 +542,8 @@ def analyze(
         )
     if arm_col not in data.columns:
         raise KeyError(f"arm column {arm_col!r} is not in the data; columns are {list(data.columns)}")
+    # metric and covariate columns are checked where they are read (aggregate); durations here
+    check_finite(data, [s.duration for s in specs if s.kind == "time_to_event"])
     arm_codes, arms = factorize(data[arm_col], arm_col)
     pairs = comparisons(arms, control, all_pairs)
     group_codes = None if segment_col is None else factorize(data[segment_col], segment_col)
@@ -467,6 +574,7 @@ def analyze(
             for method in methods:
                 frames.append(_raw_effects(spec, data, arm_codes, arms, pairs, alpha, method, n_boot, rng))
     out = pd.concat(frames, ignore_index=True)
+    _check_estimates(out, specs, data, arm_codes, arms, group_codes)
     out["p_adjusted"] = adjust_pvalues(out, correction)
     cols = (["segment"] if segment_col is not None else []) + EFFECT_COLUMNS
     return out[cols]

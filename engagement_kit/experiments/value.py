@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..validation import check_finite
 from .aggregate import aggregate, factorize, parse_metrics
 from .effects import comparisons
 from .tests import mean_diff
@@ -45,6 +46,7 @@ def value(
     for col in [revenue] + ([cost_col] if cost_col else []):
         if col not in data.columns:
             raise KeyError(f"column {col!r} is not in the data; columns are {list(data.columns)}")
+    check_finite(data, [revenue] + ([cost_col] if cost_col else []))
     a_codes, arms = factorize(data[arm_col], arm_col)
     pairs = comparisons(arms, control)
     c = pairs[0][1]

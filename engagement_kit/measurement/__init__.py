@@ -2,8 +2,8 @@
 
 Sub-modules: :mod:`.scales` (scoring, validation), :mod:`.reliability` (alpha, omega,
 item statistics), :mod:`.factors` (CFA fit, loadings, validity, EFA), :mod:`.invariance`
-(configural / metric / scalar), :mod:`.sem` (the multi-group ML estimator), :mod:`.data`
-(loading a survey joined to outcomes).
+(configural / metric / scalar), :mod:`.sem` (the multi-group ML estimator). The survey
+joined to outcomes is loaded with :func:`engagement_kit.io.load_analysis_table` (``base="survey"``).
 
 CSV outputs of ``notebooks/engagement_dimensions.ipynb`` (the column names are an interface)
 -------------------------------------------------------------------------------------
@@ -28,7 +28,7 @@ CSV outputs of ``notebooks/engagement_dimensions.ipynb`` (the column names are a
   c_prime_p_value, n_boot``.
 """
 
-from .data import add_promoter, load_survey_table
+from ..io import add_promoter
 from .factors import CFAResult, EFAResult, cfa, efa, fit_indices, htmt, parallel_analysis, rmsea_ci, srmr, validity
 from .invariance import INVARIANCE_COLUMNS, measurement_invariance
 from .reliability import cronbach_alpha, item_statistics, omega_total, reliability
@@ -36,7 +36,7 @@ from .scales import MeasurementWarning, check_scales, prepare_items, reverse_sco
 from .sem import NotIdentifiedError
 
 __all__ = [
-    "add_promoter", "load_survey_table", "CFAResult", "EFAResult", "cfa", "efa", "fit_indices", "htmt",
+    "add_promoter", "CFAResult", "EFAResult", "cfa", "efa", "fit_indices", "htmt",
     "parallel_analysis", "rmsea_ci", "srmr", "validity", "INVARIANCE_COLUMNS", "measurement_invariance",
     "cronbach_alpha", "item_statistics", "omega_total", "reliability", "MeasurementWarning", "check_scales",
     "prepare_items", "reverse_score", "scale_means", "score_scales", "NotIdentifiedError",

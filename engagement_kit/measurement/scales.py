@@ -31,6 +31,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ..validation import check_finite
+
 __all__ = [
     "MeasurementWarning",
     "check_scales",
@@ -58,10 +60,21 @@ def check_scales(
     """Validate an item -> scale map against the data; raise a clear error if it is wrong.
 
     Errors: an item listed in two scales, a scale with fewer than ``min_items`` items,
-    an item that is not a column, a non-numeric item, answers outside
-    ``[likert_min, likert_max]``, a reverse-keyed item that belongs to no scale.
-    Warning (:class:`MeasurementWarning`): a constant item (zero variance), which
+    an item that is not a column, a non-numeric item, an infinite or overflowing answer
+    (:class:`~engagement_kit.validation.ValidationError`, a ValueError: it would turn
+    every covariance into inf/NaN), answers outside ``[likert_min, likert_max]``, and on
+    a bounded answer scale (both limits given) answers that are not whole points (3.5 is
+    an average or an imputation, not an answer), a reverse-keyed item that belongs to no
+    scale. Warning (:class:`MeasurementWarning`): a constant item (zero variance), which
     carries no information and makes factor models fail.
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"a_1": [1, 4, 7], "a_2": [2, 3.5, 6]})
+    >>> check_scales(df, {"a": ["a_1", "a_2"]})
+    Traceback (most recent call last):
+    ...
+    ValueError: items ['a_2'] have answers that are not whole points of the Likert scale [1, 7] (e.g. 3.5; first rows [1]); ...
     """
     if not scales:
         raise ValueError("scales is empty; give a dict scale -> list of item columns")
@@ -93,6 +106,7 @@ def check_scales(
     non_numeric = [i for i in items if not pd.api.types.is_numeric_dtype(data[i]) or pd.api.types.is_bool_dtype(data[i])]
     if non_numeric:
         raise TypeError(f"item columns {non_numeric} are not numeric; convert the answers to numbers first")
+    check_finite(data, items, table="survey items")
     values = data[items]
     if likert_min is not None or likert_max is not None:
         lo = -np.inf if likert_min is None else likert_min
@@ -104,6 +118,20 @@ def check_scales(
             raise ValueError(
                 f"items {bad_cols} have answers outside the Likert range [{likert_min}, {likert_max}] "
                 f"(first rows {rows}); fix the data or pass the right likert_min / likert_max"
+            )
+    if likert_min is not None and likert_max is not None:
+        arr = values.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            frac = np.isfinite(arr) & (arr != np.round(arr))
+        if frac.any():
+            bad_cols = [c for c, b in zip(values.columns, frac.any(axis=0)) if b]
+            rows = list(values.index[frac.any(axis=1)][:5])
+            examples = ", ".join(f"{v:g}" for v in pd.unique(arr[frac])[:3])
+            raise ValueError(
+                f"items {bad_cols} have answers that are not whole points of the Likert scale "
+                f"[{likert_min}, {likert_max}] (e.g. {examples}; first rows {rows}); a Likert answer is "
+                "one of the scale's points: correct these answers (an averaged or imputed value?) or blank "
+                "them; if the items are continuous scores, pass likert_min=None, likert_max=None"
             )
     sd = values.std(skipna=True)
     constant = list(sd.index[(sd == 0) | sd.isna()])
