@@ -515,6 +515,13 @@ def analyze(
 
     Returns the tidy effects table (columns :data:`EFFECT_COLUMNS`, see the module doc).
 
+    Raises :class:`~engagement_kit.validation.ValidationError` when a metric, duration or
+    covariate column holds inf or a magnitude above 1e100 (they overflow the sums of
+    squares), and ValueError when an estimate, SE, CI or p comes out NaN/inf (e.g. an arm
+    with one value of a metric, a ratio whose denominator sums to 0 in an arm, no events
+    in an arm): a blank interval is not a result. SE 0 (no variation within the arms) and
+    NaN ``rel_*`` (control mean 0) are results, with a warning.
+
     Example
     -------
     >>> import numpy as np, pandas as pd
