@@ -75,7 +75,7 @@ def test_grid_expands_into_named_runs_with_bundles():
         ({"name": "a", "notebook": 3}, "'notebook' must be a string"),
         ({"name": "a"}, "missing required key 'notebook'"),
         ({"name": "a", "notebook": "n", "parameters": {"output_dir": "x"}}, "'output_dir' is set by the pipeline"),
-        ({"name": "a/b", "notebook": "n"}, "may only hold letters"),
+        ({"name": "a/b", "notebook": "n"}, "hold only letters, digits"),
         ({"name": "a", "notebook": "n", "grid": {"s": []}}, "grid key 's' has no values"),
         ({"name": "{x}", "notebook": "n", "grid": {"s": [1]}}, "name placeholder 'x' is not a grid key"),
     ],

@@ -36,6 +36,7 @@ __all__ = [
     "load_notebook",
     "parameters_cell",
     "parameters_of",
+    "plain_data_problems",
 ]
 
 #: Marker for a default that is an expression rather than a literal (no type check).
@@ -82,6 +83,88 @@ class Parameter:
         if t == "dict":
             return isinstance(value, dict)
         return True
+
+
+#: Largest parameter value accepted, counted as items (list/dict entries) plus characters of
+#: strings, with every YAML alias expanded: a 600-byte alias bomb expands to billions.
+MAX_PARAMETER_SIZE = 1_000_000
+#: Deepest nesting of lists and mappings accepted in a parameter value.
+MAX_PARAMETER_DEPTH = 32
+
+_FIXES = {
+    "date": "quote the date (e.g. '2026-11-01') or write it as a number",
+    "datetime": "quote the timestamp (e.g. '2026-11-01T12:00:00')",
+    "bytes": "write the value as a plain string, not !!binary",
+    "set": "write a list ([a, b]) instead of a set (!!set)",
+    "tuple": "write a list ([a, b]) or a mapping instead of !!omap / !!pairs",
+}
+
+
+def plain_data_problems(value: Any, where: str) -> list[str]:
+    """Why ``value`` is not plain JSON data (empty list: it is).
+
+    Plain data is ``str``, ``int``, finite ``float``, ``bool``, ``None``, and lists and
+    dicts (with ``str`` keys) of plain data, at most :data:`MAX_PARAMETER_DEPTH` deep and
+    :data:`MAX_PARAMETER_SIZE` items and characters in all. Anything else is refused
+    before a kernel starts, because papermill writes ``str(value)`` of an unknown type
+    unescaped into the injected cell: a YAML ``!!omap`` or ``!!set`` value could run code.
+
+    >>> plain_data_problems({"a": [1, 2.5, None, "x"]}, "p")
+    []
+    >>> import datetime
+    >>> plain_data_problems({"start": datetime.date(2026, 11, 1)}, "parameter 'p'")[0]
+    "parameter 'p' at ['start']: a date (2026-11-01) is not plain data; quote the date (e.g. '2026-11-01') or write it as a number"
+    """
+    problems: list[str] = []
+    budget = [MAX_PARAMETER_SIZE]
+
+    def _at(path: str) -> str:
+        return f" at {path}" if path else ""
+
+    def walk(v: Any, path: str, depth: int) -> None:
+        if problems:
+            return  # the first problem of a value is enough (a bomb would report millions)
+        budget[0] -= 1
+        if budget[0] < 0:
+            problems.append(
+                f"{where}{_at(path)}: the value is larger than {MAX_PARAMETER_SIZE:,} items and characters "
+                "(YAML anchors and aliases multiply it); pass a file path instead of the data"
+            )
+            return
+        if depth > MAX_PARAMETER_DEPTH:
+            problems.append(f"{where}{_at(path)}: nested deeper than {MAX_PARAMETER_DEPTH} levels; flatten the value")
+            return
+        if v is None or isinstance(v, (bool, int)):
+            return
+        if isinstance(v, float):
+            if v != v or v in (float("inf"), float("-inf")):
+                problems.append(f"{where}{_at(path)}: {v!r} is not a finite number; give a number or null")
+            return
+        if isinstance(v, str):
+            budget[0] -= len(v)
+            if budget[0] < 0:
+                walk(None, path, depth)  # reports the size problem
+            return
+        if isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(x, f"{path}[{i}]", depth + 1)
+            return
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    problems.append(
+                        f"{where}{_at(path)}: key {k!r} ({type(k).__name__}) is not a string; quote the key"
+                    )
+                    return
+                walk(x, f"{path}[{k!r}]", depth + 1)
+            return
+        kind = type(v).__name__
+        fix = _FIXES.get(kind, "write it as a string, number, boolean, null, list or mapping")
+        shown = v.isoformat() if hasattr(v, "isoformat") else repr(v)[:60]
+        problems.append(f"{where}{_at(path)}: a {kind} ({shown}) is not plain data; {fix}")
+
+    walk(value, "", 0)
+    return problems
 
 
 def _type_name(value: Any) -> str:
@@ -183,7 +266,10 @@ def check_parameters(declared: list[Parameter], given: dict[str, Any]) -> list[s
     problems = []
     for name, value in given.items():
         p = by_name.get(name)
-        if p is None:
+        plain = plain_data_problems(value, f"parameter {name!r}")
+        if plain:
+            problems.extend(plain)
+        elif p is None:
             hint = closest(name, list(by_name))
             valid = ", ".join(by_name) or "none"
             problems.append(
