@@ -17,8 +17,9 @@ mapping is a *bundle* of parameters that change together (e.g. one per data set)
           segment: [smb, mid_market, enterprise]
 
 Everything is checked before any kernel starts (:func:`check_runs`): unknown keys,
-wrong types, unknown parameter names, values whose type differs from the notebook's
-default, and missing data files.
+wrong types, values that are not plain data, unknown parameter names, values whose type
+differs from the notebook's default, missing data files, and column names (parameters
+tagged ``[column of data_path]`` and the like) that the data's header does not hold.
 
 Example
 -------
@@ -30,6 +31,7 @@ Example
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -378,6 +380,60 @@ def data_parameters(params: dict[str, Any], root: Path) -> dict[str, Path]:
     return out
 
 
+def table_header(path: Path) -> list[str] | None:
+    """The column names of a data file (read from its header only), or of every table in a
+    folder of tables; None where they cannot be read cheaply (the notebook reports it then)."""
+    if path.is_dir():
+        names: list[str] = []
+        for f in sorted(path.iterdir()):
+            if f.is_file() and f.name.lower().endswith(DATA_SUFFIXES) and not f.name.startswith("."):
+                names += table_header(f) or []
+        return list(dict.fromkeys(names)) or None
+    name = path.name.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if name.endswith((".csv", ".tsv", ".csv.gz", ".txt")):
+            import pandas as pd
+
+            return [str(c) for c in pd.read_csv(path, nrows=0, sep=None if name.endswith(".txt") else
+                                                 "\t" if name.endswith(".tsv") else ",", engine="python").columns]
+    except Exception:  # noqa: BLE001 - an unreadable file is the notebook's (and validate's) to explain
+        return None
+    return None
+
+
+def _column_problems(run: RunSpec, declared: list, where: str) -> list[str]:
+    """Parameters the user set that name columns their table does not have."""
+    problems = []
+    headers: dict[str, list[str] | None] = {}
+    for p in declared:
+        if p.column_role is None or p.name not in run.parameters:
+            continue  # a default the user did not set: the notebook skips what it cannot do
+        wanted = p.columns(run.parameters[p.name])
+        path = run.data.get(p.columns_of or "")
+        if not wanted or path is None or not (path.is_file() or path.is_dir()):
+            continue
+        if p.columns_of not in headers:
+            headers[p.columns_of] = table_header(path)
+        header = headers[p.columns_of]
+        if header is None:
+            continue
+        for col in dict.fromkeys(wanted):
+            if col in header:
+                continue
+            near = difflib.get_close_matches(col, header, n=3, cutoff=0.5)
+            shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+            problems.append(
+                f"{where}: parameter {p.name!r} names column {col!r}, which {run.effective[p.columns_of]} does not have"
+                + (f"; closest: {', '.join(map(repr, near))}" if near else "")
+                + f". Its columns: {shown}. Fix: set {p.name} to one of them"
+            )
+    return problems
+
+
 def check_runs(runs: list[RunSpec]) -> None:
     """Check every run against its notebook before any kernel starts.
 
@@ -427,5 +483,6 @@ def check_runs(runs: list[RunSpec]) -> None:
                 hint = " (create the demo data with `make demo`)" if "data/demo" in str(run.effective[name]) else ""
                 what = "data folder" if folder else "data file"
                 problems.append(f"{where}: parameter {name!r}: {what} {run.effective[name]} not found{hint}")
+        problems.extend(_column_problems(run, declared, where))
     if problems:
         raise ConfigError(problems)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import difflib
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,15 +48,51 @@ class ParameterError(ValueError):
     """A parameters cell that cannot be read, or a parameter value that does not fit it."""
 
 
+#: ``[ROLE of DATA_PARAMETER]`` at the start of a parameter's comment declares that its
+#: value names columns of the table that ``DATA_PARAMETER`` points to; the batch checks
+#: them against the table's header before any kernel starts. Roles:
+#: ``column`` (a name, or None / "" for none), ``columns`` (a list of names),
+#: ``metrics`` (the experiment's metric specs: ``{column: kind}`` or ``{label: [kind, column, ...]}``),
+#: ``scales`` (``{scale: [item column, ...]}``).
+COLUMN_TAG = re.compile(r"^\[(column|columns|metrics|scales) of ([A-Za-z_][A-Za-z0-9_]*)\]\s*")
+
+
 @dataclass(frozen=True)
 class Parameter:
-    """One parameter: its name, literal default (or :data:`EXPRESSION`), type name, comment, line."""
+    """One parameter: its name, literal default (or :data:`EXPRESSION`), type name, comment,
+    line, and, when its comment starts with a column tag (:data:`COLUMN_TAG`), the role of
+    the columns it names and the data parameter whose table holds them."""
 
     name: str
     default: Any
     type_name: str
     comment: str
     source: str
+    column_role: str | None = None
+    columns_of: str | None = None
+
+    def columns(self, value: Any) -> list[str]:
+        """The column names that ``value`` of this parameter refers to (empty when it names none).
+
+        >>> Parameter("metrics", {}, "dict", "", "", "metrics", "data_path").columns(
+        ...     {"retained": "binary", "churn": ["time_to_event", "churn_time", "churned"]})
+        ['retained', 'churn_time', 'churned']
+        """
+        role = self.column_role
+        if role is None or value is None or value == "":
+            return []
+        if role == "column":
+            return [value] if isinstance(value, str) else []
+        if role == "columns":
+            return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+        if not isinstance(value, dict):
+            return []
+        if role == "metrics":  # {column: kind} or {label: [kind, column, column]}
+            out: list[str] = []
+            for name, spec in value.items():
+                out += [name] if isinstance(spec, str) else [c for c in list(spec)[1:] if isinstance(c, str)]
+            return out
+        return [c for items in value.values() if isinstance(items, list) for c in items if isinstance(c, str)]
 
     def accepts(self, value: Any) -> bool:
         """Whether ``value`` has a type compatible with the default.
@@ -238,13 +275,16 @@ def parameters_of(nb: nbformat.NotebookNode | str | Path) -> list[Parameter]:
         except (ValueError, SyntaxError, TypeError):
             default = EXPRESSION
         comment = comments.get(node.end_lineno or node.lineno, comments.get(node.lineno, ""))
+        tag = COLUMN_TAG.match(comment)
         out.append(
             Parameter(
                 name=name,
                 default=default,
                 type_name=_type_name(default),
-                comment=comment,
+                comment=comment[tag.end():] if tag else comment,
                 source=lines[node.lineno - 1].strip() if node.lineno - 1 < len(lines) else "",
+                column_role=tag.group(1) if tag else None,
+                columns_of=tag.group(2) if tag else None,
             )
         )
     return out
@@ -286,15 +326,15 @@ def check_parameters(declared: list[Parameter], given: dict[str, Any]) -> list[s
 
 
 def describe(nb: nbformat.NotebookNode | str | Path) -> str:
-    """A plain-text table of a notebook's parameters: name, type, default, comment."""
+    """A plain-text table of a notebook's parameters: name, type, default, the data whose
+    columns it names (with the role), comment."""
     params = parameters_of(nb)
-    rows = [("name", "type", "default", "comment")]
+    rows = [("name", "type", "default", "columns of", "comment")]
     for p in params:
         default = p.source.split("=", 1)[1].split("#", 1)[0].strip() if p.default is EXPRESSION else repr(p.default)
-        rows.append((p.name, p.type_name, default, p.comment))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = [
-        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() for r in rows
-    ]
+        of = f"{p.columns_of} ({p.column_role})" if p.column_role else ""
+        rows.append((p.name, p.type_name, default, of, p.comment))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(f"{c:<{w}}" for c, w in zip(r, [*widths, 0], strict=True)).rstrip() for r in rows]
     lines.insert(1, "-" * max(len(line) for line in lines))
     return "\n".join(lines)
