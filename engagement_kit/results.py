@@ -41,6 +41,8 @@ from typing import ClassVar
 
 import pandas as pd
 
+from .privacy import MIN_CELL_SIZE, suppress_small_cells, suppression_note
+
 __all__ = ["IDENTIFIER_COLUMNS", "Result", "output_folder", "write_csv"]
 
 #: Columns that identify a person; a table holding one is written only when the result
@@ -93,6 +95,10 @@ class Result:
     COLUMNS: ClassVar[dict[str, list[str]]] = {}
     #: tables that hold one row per account, ids included, because an issue asks for them.
     ACCOUNT_LEVEL: ClassVar[tuple[str, ...]] = ()
+    #: table name -> (count columns, label columns): rows whose counts fall below the
+    #: result's ``min_cell_size`` keep only their labels and are marked ``suppressed``
+    #: (:func:`engagement_kit.privacy.suppress_small_cells`).
+    CELLS: ClassVar[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {}
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Table name -> tidy DataFrame with the interface columns first (empty, with the
@@ -101,7 +107,7 @@ class Result:
         for name, cols in self.COLUMNS.items():
             table = getattr(self, name, None)
             if table is None or len(table) == 0:
-                out[name] = pd.DataFrame(columns=cols)
+                out[name] = pd.DataFrame(columns=cols + (["suppressed"] if name in self.CELLS else []))
                 continue
             missing = [c for c in cols if c not in table.columns]
             if missing:
@@ -109,8 +115,22 @@ class Result:
             ids = [c for c in IDENTIFIER_COLUMNS if c in table.columns]
             if ids and name not in self.ACCOUNT_LEVEL:
                 raise ValueError(f"table {name!r} holds {ids}; reports publish aggregates only")
-            out[name] = table[cols + [c for c in table.columns if c not in cols]].reset_index(drop=True)
+            table = table[cols + [c for c in table.columns if c not in cols]].reset_index(drop=True)
+            if name in self.CELLS:
+                counts, labels = self.CELLS[name]
+                table = suppress_small_cells(table, counts, labels=labels, min_cell_size=self.min_cell_size)
+            out[name] = table
         return out
+
+    @property
+    def min_cell_size(self) -> int:
+        """The smallest number of people a published row may describe (a field of the
+        subclass where its entry point takes ``min_cell_size``)."""
+        return int(self.__dict__.get("min_cell_size", MIN_CELL_SIZE))
+
+    def small_cell_note(self) -> str | None:
+        """A Markdown sentence on the rows suppressed for small cells (None if none)."""
+        return suppression_note(self.tables(), self.min_cell_size)
 
     def write(self, folder: str | Path) -> dict[str, Path]:
         """Write every table as ``<folder>/<name>.csv`` (atomically); returns name -> path."""
