@@ -95,6 +95,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from .frameworks import DSCE_COMPONENT_NAMES, DSCE_COMPONENTS
+from .markdown import escape
 from .kpis import kpi_table
 from .schema import DSCE_MAX, DSCE_MIN
 from .survival import cox, event_flag
@@ -838,12 +839,13 @@ _OUTCOME_WORDS = {
 
 
 def _component_label(name) -> str:
+    """The component's label, escaped for Markdown (a column name from the data may hold anything)."""
     concept = DSCE_COMPONENTS.get(str(name))
-    return concept.label if concept is not None else str(name).replace("_", " ")
+    return escape(concept.label if concept is not None else str(name).replace("_", " "))
 
 
 def _grouping_label(col) -> str:
-    return str(col).replace("_", " ")
+    return escape(str(col).replace("_", " "))
 
 
 def _num(x, fmt: str = ".1f") -> str:
@@ -893,12 +895,12 @@ def _group_bullets(seg: pd.DataFrame) -> list[str]:
     for col, g in rows.groupby("group_col", sort=False):
         word = _grouping_label(col)
         if len(g) < 2:
-            out.append(f"**By {word}:** only one group ({g.iloc[0]['group']}), mean index gap {_num(g.iloc[0]['gap'])} points.")
+            out.append(f"**By {word}:** only one group ({escape(g.iloc[0]['group'])}), mean index gap {_num(g.iloc[0]['gap'])} points.")
             continue
         hi, lo = g.loc[g["gap"].idxmax()], g.loc[g["gap"].idxmin()]
         out.append(
-            f"**By {word}:** the largest mean index gap is in {hi['group']} ({_num(hi['gap'])} points, "
-            f"n = {_num(hi.get('n'), '.0f')}), the smallest in {lo['group']} ({_num(lo['gap'])} points, "
+            f"**By {word}:** the largest mean index gap is in {escape(hi['group'])} ({_num(hi['gap'])} points, "
+            f"n = {_num(hi.get('n'), '.0f')}), the smallest in {escape(lo['group'])} ({_num(lo['gap'])} points, "
             f"n = {_num(lo.get('n'), '.0f')})."
         )
     return out
@@ -912,7 +914,7 @@ def _largest_gap_bullet(seg: pd.DataFrame) -> str | None:
         return None
     r = rows.loc[rows["gap"].idxmax()]
     return (
-        f"**Largest gap:** {_component_label(r['component'])} (`{r['component']}`) is furthest from the desired "
+        f"**Largest gap:** {_component_label(r['component'])} ({escape(r['component'])}) is furthest from the desired "
         f"state, {_num(r['gap'])} points on average (mean score {_num(r.get('score'))}, target {_num(r.get('target'))})."
     )
 
@@ -969,11 +971,11 @@ def _ranking_bullet(seg: pd.DataFrame, wt: pd.DataFrame) -> str | None:
         if eq == fi:
             same.append(word)
         else:
-            differ.append(f"{word} (equal: {' > '.join(map(str, eq))}; fitted: {' > '.join(map(str, fi))})")
+            differ.append(f"{word} (equal: {' > '.join(map(escape, eq))}; fitted: {' > '.join(map(escape, fi))})")
     if not same and not differ:
         return None
     src = wt["fitted_from"].iloc[0] if "fitted_from" in wt.columns and len(wt) else "the driver model"
-    text = f"**Fitted weights** (from {src}): "
+    text = f"**Fitted weights** (from {escape(src)}): "
     if differ:
         text += "the fitted index ranks groups differently from the equal-weight index by " + "; ".join(differ)
         text += (f", and the same way by {', '.join(same)}." if same else ".")
@@ -1001,7 +1003,7 @@ def conclusions(card, alpha: float = 0.05) -> str:
     ...                     "gap_ci_low": [35.0, 55.0], "gap_ci_high": [45.0, 65.0]})
     >>> card = Scorecard(seg.iloc[:0], seg, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), "equal")
     >>> print(conclusions(card).splitlines()[1])
-    - **Largest gap:** Optimal customer journey (`journey`) is furthest from the desired state, 60.0 points on average (mean score 40.0, target 100.0).
+    - **Largest gap:** Optimal customer journey (journey) is furthest from the desired state, 60.0 points on average (mean score 40.0, target 100.0).
     """
     bullets: list[str] = []
     seg, drv, wt = _table(card, "segments"), _table(card, "drivers"), _table(card, "weights")

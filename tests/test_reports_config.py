@@ -75,7 +75,7 @@ def test_grid_expands_into_named_runs_with_bundles():
         ({"name": "a", "notebook": 3}, "'notebook' must be a string"),
         ({"name": "a"}, "missing required key 'notebook'"),
         ({"name": "a", "notebook": "n", "parameters": {"output_dir": "x"}}, "'output_dir' is set by the pipeline"),
-        ({"name": "a/b", "notebook": "n"}, "may only hold letters"),
+        ({"name": "a/b", "notebook": "n"}, "hold only letters, digits"),
         ({"name": "a", "notebook": "n", "grid": {"s": []}}, "grid key 's' has no values"),
         ({"name": "{x}", "notebook": "n", "grid": {"s": [1]}}, "name placeholder 'x' is not a grid key"),
     ],
@@ -292,3 +292,31 @@ def test_path_parameter_may_name_a_folder_of_tables(tmp_path):
     runs = expand_entry({"name": "a", "notebook": "nb.ipynb"}, 0, tmp_path)
     check_runs(runs)
     assert fingerprint(runs[0].data["data_path"]).bytes == 4
+
+
+def test_set_column_parameters_are_checked_against_the_data_header(tmp_path, monkeypatch, capsys):
+    """A column the user names but the table lacks stops the batch before any kernel, with
+    the closest names; a default the user did not set is left to the notebook to skip."""
+    write_notebook(
+        tmp_path / "notebooks" / "cols.ipynb",
+        'data_path = "data/t.csv"  # the table\n'
+        'arm_col = "arm"  # [column of data_path] arm of each row\n'
+        'segment_col = "segment"  # [column of data_path] optional grouping (None: none)\n'
+        'metrics = {"y": "continuous"}  # [metrics of data_path] column -> kind\n'
+        'output_dir = "."  # results',
+    )
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "t.csv").write_text("customer_id,group,y,dur,ev\nC1,a,1,2,1\n")
+    cfg = tmp_path / "reports.yaml"
+    monkeypatch.setattr(runner, "run_batch", lambda *a, **k: (_ for _ in ()).throw(AssertionError("kernel")))
+
+    def report(params: str) -> int:
+        cfg.write_text(f"runs:\n  - name: c\n    notebook: notebooks/cols.ipynb\n    parameters: {params}\n")
+        return cli.main(["--config", str(cfg), "--output-root", str(tmp_path / "out")])
+
+    assert report("{arm_col: grop, metrics: {y: continuous, t: [time_to_event, dur, evt]}}") == 2
+    err = capsys.readouterr().err
+    assert "'arm_col' names column 'grop'" in err and "closest: 'group'" in err and "Fix: set arm_col" in err
+    assert "'metrics' names column 'evt'" in err and "'dur'" not in err.split("'evt'")[0]
+    assert "segment_col" not in err  # the default 'segment' is absent but was not set by the user
+    assert "columns of" in describe(tmp_path / "notebooks" / "cols.ipynb")

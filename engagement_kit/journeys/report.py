@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..markdown import escape, escape_columns
 from .churn import SURVIVAL_COLUMNS
 from .funnels import FUNNEL_COLUMNS
 
@@ -116,7 +117,7 @@ def _funnel_bullets(res: Any, alpha: float) -> list[str]:
     out: list[str] = []
     if not _has(f, "stage", "stage_order"):
         return ["The funnel table is empty: nothing to say about stages or drop-offs."]
-    f = f.copy()
+    f = escape_columns(f, ["arm", "stage"])  # labels from the data go into Markdown
     if "arm" not in f.columns:
         f["arm"] = "all"
     f["arm"] = f["arm"].fillna("all").astype(str)
@@ -147,7 +148,7 @@ def _funnel_bullets(res: Any, alpha: float) -> list[str]:
             out.append(f"Share of customers reaching the last stage, **{stage}** ({_level(alpha)} CI): "
                        + "; ".join(parts) + ".")  # fmt: skip
     # 3. which arms differ from the control, after correction
-    t = _table(res, "tests")
+    t = escape_columns(_table(res, "tests"), ["arm", "stage", "control", "correction"])
     if not _has(t, "arm", "stage", "reject"):
         if len(arms) < 2:
             out.append("Only one group of customers: no comparison with a control arm.")
@@ -168,7 +169,7 @@ def _funnel_bullets(res: Any, alpha: float) -> list[str]:
         for _, r in sa.iterrows():
             d = r.get("diff", np.nan)
             word = "higher" if pd.notna(d) and d > 0 else "lower" if pd.notna(d) and d < 0 else "different"
-            basis = label.get(r.get("basis"), str(r.get("basis", "")))
+            basis = label.get(r.get("basis"), escape(r.get("basis", "")))
             size = f" by {abs(100 * d):.1f} points" if pd.notna(d) else ""
             parts.append(f"**{r['stage']}** ({basis}) {word}{size}, adjusted {_p(r.get('p_adjusted'))}")
         out.append(f"{a} vs {ctrl} ({how}): " + "; ".join(parts) + ".")
@@ -190,7 +191,9 @@ def _final_survival(km: pd.DataFrame, group_col: str) -> dict[str, float]:
 def _churn_bullets(churn: Any, alpha: float) -> list[str]:
     if churn is None:
         return ["No churn (survival) result: nothing to say about customer lifetime."]
-    med, lr, km = _table(churn, "medians"), _table(churn, "logrank"), _table(churn, "km")
+    med, lr, km = (
+        escape_columns(_table(churn, name), ["group_col", "group"]) for name in ("medians", "logrank", "km")
+    )  # labels from the data go into Markdown
     gcols = list(dict.fromkeys(
         ([*lr["group_col"]] if _has(lr, "group_col") else []) + ([*med["group_col"]] if _has(med, "group_col") else [])
     ))  # fmt: skip

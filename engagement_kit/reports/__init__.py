@@ -24,12 +24,9 @@ Example
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 
 __all__ = ["add_arguments", "run"]
-
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .config import ConfigError, check_runs, load_config, select_runs
+    from .config import ConfigError, check_runs, load_config, name_problem, select_runs
     from .params import ParameterError, describe
 
     if args.describe:
@@ -73,10 +70,10 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.jobs is not None and args.jobs < 1:
         return _error([f"--jobs must be at least 1, got {args.jobs}"])
-    if args.run_id is not None and not RUN_ID_RE.match(args.run_id):
-        return _error([f"--run-id {args.run_id!r} may only hold letters, digits, '_', '-' and '.'"])
-    if args.run_id in ("latest",):
-        return _error(["--run-id 'latest' is reserved for the pointer to the newest good batch"])
+    if args.run_id is not None:
+        problem = name_problem(args.run_id, "--run-id")
+        if problem:
+            return _error([problem])
     try:
         runs = select_runs(load_config(args.config), args.only)
         check_runs(runs)
@@ -85,16 +82,19 @@ def _run(args: argparse.Namespace) -> int:
 
     from .runner import run_batch
 
-    result = run_batch(
-        runs,
-        config_path=args.config,
-        output_root=args.output_root,
-        run_id=args.run_id,
-        jobs=args.jobs,
-        force=args.force,
-        with_code=args.with_code,
-        update_latest=not args.only,  # `latest` shows a complete batch, never a subset
-    )
+    try:
+        result = run_batch(
+            runs,
+            config_path=args.config,
+            output_root=args.output_root,
+            run_id=args.run_id,
+            jobs=args.jobs,
+            force=args.force,
+            with_code=args.with_code,
+            update_latest=not args.only,  # `latest` shows a complete batch, never a subset
+        )
+    except ConfigError as exc:
+        return _error(exc.problems)
     n = len(result.manifest.runs)
     print(f"{n - len(result.failures)} of {n} runs ok -> {result.batch_dir / 'index.html'}")
     for rec in result.failures:

@@ -27,6 +27,7 @@ from typing import Any
 
 import nbformat
 
+from .config import name_problem, plain_file_name
 from .manifest import DataFingerprint, RunRecord, read_manifest
 
 __all__ = ["cache_index", "cache_key", "code_hash", "copy_run", "find_cached", "notebook_hash"]
@@ -93,12 +94,25 @@ def cache_index(output_root: Path) -> dict[str, tuple[str, Path, RunRecord]]:
         m = read_manifest(manifest_path)
         if m is None:
             continue
+        if name_problem(m.run_id, "batch id") or m.run_id != batch_dir.name:
+            continue  # a manifest naming another folder (moved, edited or crafted)
         for rec in m.runs:
+            if not _plain_record(rec):
+                continue  # names that are not plain could point outside the batch folder
             if rec.status == "ok" and (batch_dir / rec.name / "report.html").is_file():
                 stamp = rec.end or m.end or ""
                 if rec.cache_key not in best or stamp > best[rec.cache_key][0]:
                     best[rec.cache_key] = (stamp, m.run_id, batch_dir / rec.name, rec)
     return {k: v[1:] for k, v in best.items()}
+
+
+def _plain_record(rec: RunRecord) -> bool:
+    """Whether every name in a stored record is a plain path part (see :func:`name_problem`)."""
+    files = [*rec.outputs, *rec.account_level] + ([rec.key_figures] if rec.key_figures else [])
+    plain_outputs = all(
+        isinstance(f, str) and all(plain_file_name(p) == p for p in f.split("/")) for f in files
+    )  # outputs may sit in sub-folders of the run folder (figures/...), each part plain
+    return name_problem(rec.name, "run name") is None and plain_outputs
 
 
 def find_cached(output_root: Path, key: str) -> tuple[str, Path, RunRecord] | None:

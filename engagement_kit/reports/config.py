@@ -17,8 +17,9 @@ mapping is a *bundle* of parameters that change together (e.g. one per data set)
           segment: [smb, mid_market, enterprise]
 
 Everything is checked before any kernel starts (:func:`check_runs`): unknown keys,
-wrong types, unknown parameter names, values whose type differs from the notebook's
-default, and missing data files.
+wrong types, values that are not plain data, unknown parameter names, values whose type
+differs from the notebook's default, missing data files, and column names (parameters
+tagged ``[column of data_path]`` and the like) that the data's header does not hold.
 
 Example
 -------
@@ -30,6 +31,7 @@ Example
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -38,7 +40,15 @@ from typing import Any
 
 import yaml
 
-from .params import EXPRESSION, ParameterError, check_parameters, closest, load_notebook, parameters_of
+from .params import (
+    EXPRESSION,
+    ParameterError,
+    check_parameters,
+    closest,
+    load_notebook,
+    parameters_of,
+    plain_data_problems,
+)
 
 __all__ = [
     "ConfigError",
@@ -47,6 +57,8 @@ __all__ = [
     "data_parameters",
     "expand_entry",
     "load_config",
+    "name_problem",
+    "plain_file_name",
     "select_runs",
 ]
 
@@ -59,10 +71,16 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "key_figures": str,
     "account_level": list,
     "description": str,
-    "timeout": (int, float),
+    "timeout": int,
 }
 REQUIRED_RUN_KEYS = ("name", "notebook")
-NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: A run name or batch id is one path part: it starts with a letter, digit or '_' (never
+#: '.', so never '.', '..' or a hidden folder) and holds no separator.
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+#: Names taken by the files of a batch folder and the output root's own entries.
+RESERVED_NAMES = frozenset({"index.html", "manifest.json", "latest", "latest.txt"})
+#: Most runs one grid entry may expand into (a typo in a grid must not start a million runs).
+MAX_GRID_RUNS = 1000
 #: File endings that mark a string parameter value as a data file.
 DATA_SUFFIXES = (
     ".csv", ".tsv", ".parquet", ".pq", ".feather", ".arrow", ".json", ".jsonl",
@@ -128,6 +146,39 @@ def _grid_options(key: str, values: Any, where: str) -> list[tuple[str, dict[str
     )
 
 
+def name_problem(name: str, what: str) -> str | None:
+    """Why ``name`` cannot be a run name or batch id, i.e. one plain path part (None: it can).
+
+    >>> name_problem("hello_smb", "run name") is None
+    True
+    >>> name_problem("..", "run name")
+    "run name '..' must start with a letter, digit or '_' and hold only letters, digits, '_', '-' and '.' (at most 100)"
+    """
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        return (
+            f"{what} {name!r} must start with a letter, digit or '_' and hold only letters, digits, "
+            "'_', '-' and '.' (at most 100)"
+        )
+    if name in RESERVED_NAMES:
+        return f"{what} {name!r} is reserved for the batch's own files; choose another"
+    return None
+
+
+def plain_file_name(name: Any) -> str | None:
+    """``name`` as a plain file name inside a run folder (``./a.csv`` -> ``a.csv``), or None
+    if it is not one (absolute, with a folder part, ``..``, hidden, empty).
+
+    >>> plain_file_name("./dsce_scores.csv"), plain_file_name("/etc/passwd"), plain_file_name("../x.csv")
+    ('dsce_scores.csv', None, None)
+    """
+    if not isinstance(name, str) or not name or "\\" in name or "\0" in name:
+        return None
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if name.startswith("/") or len(parts) != 1 or parts[0] == ".." or parts[0].startswith("."):
+        return None
+    return parts[0]
+
+
 def _label(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
 
@@ -151,6 +202,17 @@ def expand_entry(entry: dict[str, Any], index: int, root: Path | None = None) ->
     for key in REQUIRED_RUN_KEYS:
         if key not in entry:
             problems.append(f"{where}: missing required key {key!r}")
+    if "timeout" in entry and isinstance(entry["timeout"], int) and entry["timeout"] < 1:
+        problems.append(f"{where}: 'timeout' must be a whole number of seconds >= 1, got {entry['timeout']!r}")
+    files = ([entry["key_figures"]] if isinstance(entry.get("key_figures"), str) else []) + list(
+        entry.get("account_level") or []
+    )
+    for f in files:
+        if plain_file_name(f) is None:
+            problems.append(
+                f"{where}: {f!r} must be the plain name of a file the run writes (like 'effects.csv'), "
+                "without folders"
+            )
     if problems:
         raise ConfigError(problems)
     base = dict(entry.get("parameters") or {})
@@ -159,6 +221,11 @@ def expand_entry(entry: dict[str, Any], index: int, root: Path | None = None) ->
             problems.append(f"{where}: {reserved!r} is set by the pipeline (each run's own folder); remove it")
     grid = entry.get("grid") or {}
     options = [_grid_options(k, v, where) for k, v in grid.items()]
+    n_runs = 1
+    for o in options:
+        n_runs *= len(o)
+    if n_runs > MAX_GRID_RUNS:
+        raise ConfigError([f"{where}: the grid expands into {n_runs:,} runs, more than {MAX_GRID_RUNS}; split it"])
     template = entry["name"]
     runs = []
     for combo in itertools.product(*options) if options else [()]:
@@ -177,8 +244,9 @@ def expand_entry(entry: dict[str, Any], index: int, root: Path | None = None) ->
             name = "_".join([template, *labels.values()])
         else:
             name = template
-        if not NAME_RE.match(name):
-            problems.append(f"{where}: run name {name!r} may only hold letters, digits, '_', '-' and '.'")
+        problem = name_problem(name, "run name")
+        if problem:
+            problems.append(f"{where}: {problem}")
         for reserved in RESERVED:
             if reserved in params and reserved not in base:
                 problems.append(f"{where}: {reserved!r} is set by the pipeline; remove it from the grid")
@@ -187,8 +255,8 @@ def expand_entry(entry: dict[str, Any], index: int, root: Path | None = None) ->
                 name=name,
                 notebook=entry["notebook"],
                 parameters=params,
-                key_figures=entry.get("key_figures"),
-                account_level=[str(f) for f in entry.get("account_level") or []],
+                key_figures=plain_file_name(entry["key_figures"]) if "key_figures" in entry else None,
+                account_level=[plain_file_name(f) or "" for f in entry.get("account_level") or []],
                 description=entry.get("description", ""),
                 timeout=entry.get("timeout"),
                 entry=template,
@@ -200,15 +268,48 @@ def expand_entry(entry: dict[str, Any], index: int, root: Path | None = None) ->
     return runs
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML keeps the
+    last silently, so a second ``parameters:`` would replace the first unnoticed)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                hashable = key in seen
+            except TypeError:
+                continue  # an unhashable key: construct_mapping reports it
+            if hashable:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark,
+                    f"found the key {key!r} twice (first at line {seen[key].line + 1}); keep one", key_node.start_mark,
+                )  # fmt: skip
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+#: Largest reports.yaml read (bytes); a batch file is a few kilobytes.
+MAX_CONFIG_BYTES = 1_000_000
+
+
 def load_config(path: str | Path) -> list[RunSpec]:
-    """Read and expand a ``reports.yaml``; raises :class:`ConfigError` listing every problem."""
+    """Read and expand a ``reports.yaml``; raises :class:`ConfigError` listing every problem.
+
+    Every value must be plain data (see :func:`~engagement_kit.reports.params.plain_data_problems`):
+    YAML tags that build other objects (``!!omap``, ``!!set``, ``!!binary``, dates) are refused.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError([f"config file {path} not found (pass --config PATH)"])
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; a batch file holds runs, not data"])
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8"]) from exc
     if not isinstance(raw, dict):
         raise ConfigError([f"{path}: expected a mapping with a 'runs:' list at the top"])
     problems = []
@@ -220,6 +321,11 @@ def load_config(path: str | Path) -> list[RunSpec]:
             )
     if not isinstance(raw.get("runs"), list) or not raw.get("runs"):
         problems.append(f"{path}: 'runs' must be a non-empty list of runs")
+    if problems:
+        raise ConfigError(problems)
+    for i, entry in enumerate(raw["runs"]):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        problems += plain_data_problems(entry, f"{path}: runs[{i}]" + (f" ({name})" if isinstance(name, str) else ""))
     if problems:
         raise ConfigError(problems)
     root = path.resolve().parent
@@ -274,6 +380,60 @@ def data_parameters(params: dict[str, Any], root: Path) -> dict[str, Path]:
     return out
 
 
+def table_header(path: Path) -> list[str] | None:
+    """The column names of a data file (read from its header only), or of every table in a
+    folder of tables; None where they cannot be read cheaply (the notebook reports it then)."""
+    if path.is_dir():
+        names: list[str] = []
+        for f in sorted(path.iterdir()):
+            if f.is_file() and f.name.lower().endswith(DATA_SUFFIXES) and not f.name.startswith("."):
+                names += table_header(f) or []
+        return list(dict.fromkeys(names)) or None
+    name = path.name.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if name.endswith((".csv", ".tsv", ".csv.gz", ".txt")):
+            import pandas as pd
+
+            return [str(c) for c in pd.read_csv(path, nrows=0, sep=None if name.endswith(".txt") else
+                                                 "\t" if name.endswith(".tsv") else ",", engine="python").columns]
+    except Exception:  # noqa: BLE001 - an unreadable file is the notebook's (and validate's) to explain
+        return None
+    return None
+
+
+def _column_problems(run: RunSpec, declared: list, where: str) -> list[str]:
+    """Parameters the user set that name columns their table does not have."""
+    problems = []
+    headers: dict[str, list[str] | None] = {}
+    for p in declared:
+        if p.column_role is None or p.name not in run.parameters:
+            continue  # a default the user did not set: the notebook skips what it cannot do
+        wanted = p.columns(run.parameters[p.name])
+        path = run.data.get(p.columns_of or "")
+        if not wanted or path is None or not (path.is_file() or path.is_dir()):
+            continue
+        if p.columns_of not in headers:
+            headers[p.columns_of] = table_header(path)
+        header = headers[p.columns_of]
+        if header is None:
+            continue
+        for col in dict.fromkeys(wanted):
+            if col in header:
+                continue
+            near = difflib.get_close_matches(col, header, n=3, cutoff=0.5)
+            shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+            problems.append(
+                f"{where}: parameter {p.name!r} names column {col!r}, which {run.effective[p.columns_of]} does not have"
+                + (f"; closest: {', '.join(map(repr, near))}" if near else "")
+                + f". Its columns: {shown}. Fix: set {p.name} to one of them"
+            )
+    return problems
+
+
 def check_runs(runs: list[RunSpec]) -> None:
     """Check every run against its notebook before any kernel starts.
 
@@ -284,6 +444,13 @@ def check_runs(runs: list[RunSpec]) -> None:
     declared_cache: dict[Path, list] = {}
     for run in runs:
         where = f"run {run.name!r}"
+        # RunSpecs built in Python skip load_config: the same path rules apply to them
+        problem = name_problem(run.name, "run name")
+        if problem:
+            problems.append(problem)
+        for f in ([run.key_figures] if run.key_figures is not None else []) + list(run.account_level):
+            if plain_file_name(f) != f:
+                problems.append(f"{where}: {f!r} must be the plain name of a file the run writes, without folders")
         nb_path = run.notebook_path
         if nb_path not in declared_cache:
             try:
@@ -307,9 +474,15 @@ def check_runs(runs: list[RunSpec]) -> None:
         run.data = data_parameters(run.effective, run.root)
         for name, path in run.data.items():
             folder = name.endswith("_dir")  # a `_path` may name a file or a folder of tables
-            if not (path.is_dir() if folder else path.exists()):
+            if path.exists() and not (path.is_dir() or path.is_file()):
+                problems.append(
+                    f"{where}: parameter {name!r}: {run.effective[name]} is not a regular file or folder "
+                    "(a pipe, device or socket); point it at a data file"
+                )
+            elif not (path.is_dir() if folder else path.exists()):
                 hint = " (create the demo data with `make demo`)" if "data/demo" in str(run.effective[name]) else ""
                 what = "data folder" if folder else "data file"
                 problems.append(f"{where}: parameter {name!r}: {what} {run.effective[name]} not found{hint}")
+        problems.extend(_column_problems(run, declared, where))
     if problems:
         raise ConfigError(problems)

@@ -99,6 +99,7 @@ def _folder_fingerprint(p: Path, parameter: str, shown_as: str) -> DataFingerpri
     h = hashlib.sha256()
     total = 0
     for f in sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")):
+        # is_file() is False for pipes and devices: they are not data and are skipped
         h.update(f"{f.relative_to(p).as_posix()}\0{_sha256(f)}\n".encode())
         total += f.stat().st_size
     return DataFingerprint(parameter=parameter, path=shown_as, sha256=h.hexdigest(), rows=None, bytes=total)
@@ -112,6 +113,8 @@ def fingerprint(path: str | Path, parameter: str = "", shown_as: str | None = No
     p = Path(path)
     if p.is_dir():
         return _folder_fingerprint(p, parameter, shown_as if shown_as is not None else str(path))
+    if not p.is_file():  # a pipe or device would block or never end
+        raise ValueError(f"{path} is not a regular file or folder; point the parameter at a data file")
     return DataFingerprint(
         parameter=parameter,
         path=shown_as if shown_as is not None else str(path),

@@ -24,6 +24,7 @@ from typing import Any
 
 import nbformat
 
+from .config import plain_file_name
 from .manifest import BatchManifest, RunRecord
 
 __all__ = ["index_html", "key_figure_rows", "notebook_to_html"]
@@ -37,7 +38,10 @@ def _exporter(with_code: bool):
     # Built once per process: template discovery costs ~0.3 s, far more than an export.
     from nbconvert import HTMLExporter
 
+    # sanitize_html: outputs are rendered as inert HTML (no script, no event handler, no
+    # style), a second line of defence behind the escaping of every data label.
     return HTMLExporter(
+        sanitize_html=True,
         exclude_input=not with_code,
         exclude_input_prompt=not with_code,
         exclude_output_prompt=True,
@@ -52,17 +56,20 @@ def notebook_to_html(nb: nbformat.NotebookNode, with_code: bool = False) -> str:
 
 def key_figure_rows(run_dir: Path, record: RunRecord) -> tuple[str, list[list[str]]] | None:
     """``(file name, rows)`` of the run's key-figure CSV: header plus the first rows."""
-    name = record.key_figures
-    if name in record.account_level:
-        name = None
-    if name is None:
+    # Names are compared as plain file names: './scores.csv' is 'scores.csv'. A name that is
+    # not plain (an absolute path, '../x') is never opened, whatever the manifest says.
+    account_level = {plain_file_name(f) for f in record.account_level}
+    name = plain_file_name(record.key_figures) if record.key_figures else None
+    if name is None or name in account_level:
         # never preview an account-level table in the index (it carries account ids)
-        csvs = sorted(o for o in record.outputs if o.lower().endswith(".csv") and o not in record.account_level)
+        csvs = sorted(
+            o for o in record.outputs if plain_file_name(o) == o and o.lower().endswith(".csv") and o not in account_level
+        )
         if not csvs:
             return None
         name = csvs[0]
     path = run_dir / name
-    if not path.is_file():
+    if path.is_symlink() or not path.is_file():
         return None
     rows = []
     with open(path, newline="", encoding="utf-8", errors="replace") as f:

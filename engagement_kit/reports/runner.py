@@ -172,6 +172,11 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     out_nb = run_dir / "notebook.ipynb"
     params = {**job["parameters"], "output_dir": str(run_dir)}
+    from .params import plain_data_problems
+
+    unsafe = plain_data_problems(params, f"run {job['name']!r}: parameters")
+    if unsafe:  # never reached through run_batch; a guard for direct callers of execute_job
+        raise ValueError("; ".join(unsafe))
     timings: dict[str, float] = {}
     status, error = "ok", None
 
@@ -419,6 +424,22 @@ def _fingerprints(run: RunSpec, memo: dict[Path, DataFingerprint]) -> list[DataF
     return out
 
 
+def _check_batch(runs: list[RunSpec], run_id: str) -> None:
+    """Refuse, before anything is written, what :func:`~.config.check_runs` refuses about
+    names and values (``run_batch`` may be called from Python without it): every batch and
+    run folder is a direct child of its parent, every parameter value plain data."""
+    from .config import ConfigError, name_problem
+    from .params import plain_data_problems
+
+    problems = [p for p in [name_problem(run_id, "batch id")] if p]
+    for run in runs:
+        problems += [p for p in [name_problem(run.name, "run name")] if p]
+        for name, value in run.parameters.items():
+            problems += plain_data_problems(value, f"run {run.name!r}: parameter {name!r}")
+    if problems:
+        raise ConfigError(problems)
+
+
 def run_batch(
     runs: list[RunSpec],
     *,
@@ -440,9 +461,10 @@ def run_batch(
     from .render import index_html
 
     output_root = Path(output_root)
+    run_id = run_id or default_run_id()
+    _check_batch(runs, run_id)
     output_root.mkdir(parents=True, exist_ok=True)
     _clean_stale_staging(output_root)
-    run_id = run_id or default_run_id()
     final = output_root / run_id
     staging = output_root / f".staging-{run_id}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
