@@ -28,9 +28,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..stats.means import mean_diff
 from .aggregate import aggregate, factorize, parse_metrics
 from .effects import comparisons
-from .tests import mean_diff
 
 __all__ = ["value"]
 
