@@ -3,9 +3,10 @@
 Modules (one domain concept each): ``frameworks`` (the domain as data), ``schema`` and
 ``validation`` (data contracts), ``io`` (readers), ``simulate`` (data with known ground
 truth), ``experiments`` (touch-model A/B/n), ``measurement`` and ``hypotheses``
-(engagement dimensions), ``journeys`` (funnels, paths, cohorts, churn), ``survival``,
-``dsce`` and ``kpis`` (desired-state scorecard), ``plots``, ``reports`` (the batch
-pipeline), ``workshop`` (teaching material), ``cli``.
+(engagement dimensions), ``journeys`` (funnels, paths, cohorts, churn), ``stats``
+(shared statistics: proportions, means, multiple testing, survival), ``dsce`` and
+``kpis`` (desired-state scorecard), ``plots``, ``reports`` (the batch pipeline),
+``workshop`` (teaching material), ``cli``.
 
 The most used entry points are available from the top level (imported on first use, so
 ``import engagement_kit`` stays fast):

@@ -1,30 +1,224 @@
-"""The ``engagement-kit`` command line.
+"""The ``engagement-kit`` command line: argument parsing and printing, nothing else.
 
-Each sub-command lives in the module that owns its concept; the module exposes
-``add_arguments(parser)`` and ``run(args) -> int`` (the exit code).
+Each sub-command has a ``_<name>_arguments(parser)`` and a ``_<name>(args) -> int``
+(the exit code) that calls the domain functions; the domain modules import nothing
+from here. Building the parser imports only the chosen sub-command's modules, so
+``engagement-kit --help`` stays fast.
 
     engagement-kit simulate --customers 20000 --seed 42 --out data/demo
     engagement-kit validate customers data/demo/customers.csv
     engagement-kit report --jobs 2
+    engagement-kit workshop --out workshop_kit
+
+Example
+-------
+>>> build_parser("report").parse_args(["report", "--jobs", "2", "--only", "hello_demo"]).jobs
+2
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+import time
+from collections.abc import Callable
 
-# sub-command -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "simulate": ("engagement_kit.simulate", "write a simulated data set with known ground truth"),
-    "validate": ("engagement_kit.validation", "check a table against its data contract"),
-    "report": ("engagement_kit.reports", "run the report batch (papermill) into reports/"),
-    "workshop": ("engagement_kit.workshop", "build the offline teaching-workshop folder"),
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+
+
+# --------------------------------------------------------------------------- simulate
+
+
+def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--customers", type=int, default=20_000, help="number of customers (default 20000)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--assignment", choices=["randomised", "confounded"], default="randomised")
+    parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    parser.add_argument("--response-rate", type=float, default=1.0, help="share of customers who answer the survey")
+    parser.add_argument("--item-missing", type=float, default=0.0, help="share of item answers missing at random")
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    """Write the simulated tables and list them with their row counts."""
+    from .simulate import simulate
+
+    start = time.perf_counter()
+    sim = simulate(
+        n_customers=args.customers,
+        seed=args.seed,
+        assignment=args.assignment,
+        survey_response_rate=args.response_rate,
+        item_missing_rate=args.item_missing,
+    )
+    paths = sim.write(args.out, fmt=args.format)
+    rows = {k: len(v) for k, v in sim.tables().items()}
+    print(f"simulated {args.customers} customers (seed {args.seed}) in {time.perf_counter() - start:.1f} s -> {args.out}")
+    for p in paths:
+        print(f"  {p}" + (f"  ({rows[p.stem]:,} rows)" if p.stem in rows else ""))
+    return 0
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def _validate_arguments(parser: argparse.ArgumentParser) -> None:
+    from .schema import TABLE_KINDS
+    from .validation import MAX_ROWS_LISTED
+
+    parser.add_argument("kind", choices=TABLE_KINDS, metavar="KIND", help="table kind: " + ", ".join(TABLE_KINDS))
+    parser.add_argument("path", metavar="PATH", help="CSV, Parquet or Excel (.xlsx) file")
+    parser.add_argument("--arms", nargs="+", metavar="ARM", help="expected touch_model labels (each must have rows)")
+    parser.add_argument("--likert-range", nargs=2, type=float, metavar=("MIN", "MAX"), help="survey item scale (default 1 7)")
+    parser.add_argument("--dsce-range", nargs=2, type=float, metavar=("MIN", "MAX"), help="DSCE rating scale (default 1 5)")
+    parser.add_argument("--today", metavar="YYYY-MM-DD", help="dates after this day count as future (default: today)")
+    parser.add_argument("--max-rows", type=int, default=MAX_ROWS_LISTED, help="row numbers listed per problem")
+    parser.add_argument("--sep", metavar="CHAR", help="CSV field separator, e.g. ';' (default: ',')")
+    parser.add_argument("--sheet", metavar="NAME", help="sheet of an Excel workbook with several sheets")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """Print the problems (exit code 2) or an OK line (exit code 0)."""
+    from .io import read_table
+    from .validation import ValidationError
+
+    options = {
+        "arms": args.arms,
+        "likert_range": tuple(args.likert_range) if args.likert_range else None,
+        "dsce_range": tuple(args.dsce_range) if args.dsce_range else None,
+        "today": args.today,
+        "max_rows": args.max_rows,
+    }
+    try:
+        table = read_table(args.path, kind=args.kind, sep=args.sep, sheet=args.sheet, **options)
+    except ValidationError as err:
+        print(err)
+        return 2
+    print(
+        f"OK: {len(table):,} rows, {table.shape[1]} columns in {args.path} "
+        f"match the {args.kind} contract"
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default="reports.yaml", metavar="PATH", help="batch file (default: reports.yaml)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these runs (names, entry names, globs)")
+    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                        help="runs executed at a time (default: number of cores)")  # fmt: skip
+    parser.add_argument("--run-id", default=None, metavar="ID",
+                        help="batch folder name under the output root (default: UTC timestamp)")  # fmt: skip
+    parser.add_argument("--with-code", action="store_true", help="keep the code cells in the HTML reports")
+    parser.add_argument("--force", action="store_true", help="execute every run, even if a cached result exists")
+    parser.add_argument("--describe", metavar="NOTEBOOK", help="list a notebook's parameters and exit")
+    parser.add_argument("--output-root", default="reports", metavar="DIR", help="where batches go (default: reports)")
+
+
+def _error(lines: list[str]) -> int:
+    for line in lines:
+        print(f"error: {line}", file=sys.stderr)
+    return 2
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Run the report batch. Exit codes: 0 every run succeeded, 1 some run failed,
+    2 bad configuration or parameters (nothing was executed), 130 interrupted."""
+    try:
+        return _report_batch(args)
+    except KeyboardInterrupt:
+        print("interrupted: kernels stopped, no report was changed", file=sys.stderr)
+        return 130
+
+
+def _report_batch(args: argparse.Namespace) -> int:
+    from .reports.config import ConfigError, check_runs, load_config, name_problem, select_runs
+    from .reports.params import ParameterError, describe
+
+    if args.describe:
+        try:
+            print(describe(args.describe))
+        except ParameterError as exc:
+            return _error([f"{args.describe}: {exc}"])
+        return 0
+    if args.jobs is not None and args.jobs < 1:
+        return _error([f"--jobs must be at least 1, got {args.jobs}"])
+    if args.run_id is not None:
+        problem = name_problem(args.run_id, "--run-id")
+        if problem:
+            return _error([problem])
+    try:
+        runs = select_runs(load_config(args.config), args.only)
+        check_runs(runs)
+    except ConfigError as exc:
+        return _error(exc.problems)
+
+    from .reports.runner import run_batch
+
+    try:
+        result = run_batch(
+            runs,
+            config_path=args.config,
+            output_root=args.output_root,
+            run_id=args.run_id,
+            jobs=args.jobs,
+            force=args.force,
+            with_code=args.with_code,
+            update_latest=not args.only,  # `latest` shows a complete batch, never a subset
+        )
+    except ConfigError as exc:
+        return _error(exc.problems)
+    n = len(result.manifest.runs)
+    print(f"{n - len(result.failures)} of {n} runs ok -> {result.batch_dir / 'index.html'}")
+    for rec in result.failures:
+        err = rec.error or {}
+        cell = err.get("cell")
+        where = f"cell {cell}" if cell is not None else "kernel"
+        print(
+            f"FAILED {rec.name}: {where}: {err.get('ename', '?')}: {' '.join(str(err.get('evalue', '')).split())}"[:400]
+            + f"  (see {result.batch_dir / rec.name / 'notebook.ipynb'})",
+            file=sys.stderr,
+        )
+    return result.exit_code
+
+
+# --------------------------------------------------------------------------- workshop
+
+
+def _workshop_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="workshop_kit", help="folder to write the kit into (default workshop_kit)")
+    parser.add_argument("--no-handout", action="store_true", help="skip executing the solutions into handout.html")
+
+
+def _workshop(args: argparse.Namespace) -> int:
+    """Build the offline learner kit."""
+    from .io import project_root
+    from .workshop import build_workshop
+
+    out = build_workshop(args.out, root=project_root(), handout=not args.no_handout)
+    print(f"workshop kit ready in {out} (copy the whole folder for offline use)")
+    return 0
+
+
+# --------------------------------------------------------------------------- the parser
+
+Arguments = Callable[[argparse.ArgumentParser], None]
+Run = Callable[[argparse.Namespace], int]
+
+#: sub-command -> (one-line help, add its arguments, run it)
+COMMANDS: dict[str, tuple[str, Arguments, Run]] = {
+    "simulate": ("write a simulated data set with known ground truth", _simulate_arguments, _simulate),
+    "validate": ("check a table against its data contract", _validate_arguments, _validate),
+    "report": ("run the report batch (papermill) into reports/", _report_arguments, _report),
+    "workshop": ("build the offline teaching-workshop folder", _workshop_arguments, _workshop),
 }
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser; with ``only`` set, just that sub-command's module is imported."""
+    """The parser; with ``only`` set, just that sub-command gets its arguments (and imports)."""
     parser = argparse.ArgumentParser(
         prog="engagement-kit",
         description="Customer-engagement research toolkit.",
@@ -33,16 +227,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"engagement-kit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, (help_text, arguments, run) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if only is None or name == only:
-            module = importlib.import_module(module_name)
-            module.add_arguments(p)
-            p.set_defaults(_run=module.run)
+            arguments(p)
+            p.set_defaults(_run=run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``engagement-kit``; returns the exit code (2 without a sub-command)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else None)

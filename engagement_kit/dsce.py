@@ -26,12 +26,12 @@ open. Here it is made explicit:
 4. **Groups.** Means of scores, index and gaps per segment and per touch model
    with t intervals (:func:`engagement_kit.kpis.mean_by_group`).
 5. **Drivers.** Which components predict churn (Cox model via
-   :func:`engagement_kit.survival.cox`, or a logit of the churn flag) and
+   :func:`engagement_kit.stats.survival.cox`, or a logit of the churn flag) and
    expansion (two-part: logit of any expansion among retained accounts, OLS of
    log expansion among expanders with HC3 errors; or one OLS of expansion
    revenue with HC3 errors), all components in one model, adjusted for touch
    model and segment; Holm (default) correction across every component x
-   outcome test with ``statsmodels.stats.multitest.multipletests``. Ratings are
+   outcome test (:func:`engagement_kit.stats.multitest.adjust`). Ratings are
    observational: a driver is a component whose rating *predicts* the outcome
    after adjustment, not proof that raising it changes the outcome (accounts
    that rate well may differ in ways the ratings do not capture).
@@ -92,13 +92,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from .frameworks import DSCE_COMPONENT_NAMES, DSCE_COMPONENTS
 from .markdown import escape
 from .kpis import kpi_table
 from .schema import DSCE_MAX, DSCE_MIN
-from .survival import cox, event_flag
+from .stats import multitest
+from .stats.survival import cox, event_flag
 
 __all__ = [
     "DSCEInputError",
@@ -570,12 +570,14 @@ def drivers(
       change in mean expansion revenue per SD).
 
     ``p_adjusted`` corrects across all rows of the table with
-    ``multipletests(method=correction)``; ``flagged`` = p_adjusted < alpha.
+    :func:`engagement_kit.stats.multitest.adjust` (``holm``, ``fdr_bh``, ``bonferroni``
+    or ``none``); ``flagged`` = p_adjusted < alpha.
     Rows with a missing rating are left out (complete cases); ``n`` says how
     many accounts each model used. Observational: see the module docstring.
     """
     import statsmodels.api as sm
 
+    multitest.check_method(correction)
     components = list(components)
     adjust = list(adjust)
     outcomes = list(outcomes)
@@ -660,7 +662,7 @@ def drivers(
         else:
             raise ValueError(f"outcomes must be 'churn' and/or 'expansion', not {outcome!r}")
     out = pd.concat(frames, ignore_index=True)
-    out["p_adjusted"] = multipletests(out["p_value"].to_numpy(), alpha=alpha, method=correction)[1]
+    out["p_adjusted"] = multitest.adjust(out["p_value"].to_numpy(), correction)
     out["flagged"] = out["p_adjusted"] < alpha
     return out[list(DRIVER_COLUMNS)]
 

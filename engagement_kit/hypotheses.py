@@ -4,7 +4,7 @@ A :class:`Hypothesis` names an outcome, focal predictor(s), covariates, a model 
 the expected direction. :func:`test_hypotheses` fits every hypothesis and returns
 one row per focal term (a categorical predictor such as ``touch_model`` gives one
 term per non-reference level), adjusts the p-values across the whole family
-(statsmodels ``multipletests``, Holm by default) and gives a verdict.
+(:func:`engagement_kit.stats.multitest.adjust`, Holm by default) and gives a verdict.
 
 Models and scales of ``estimate``
 ---------------------------------
@@ -14,7 +14,7 @@ Models and scales of ``estimate``
   for a numeric predictor, b for a dummy.
 * ``ordinal``: proportional-odds log-odds ratio (statsmodels ``OrderedModel``, logit
   link); robust (HC0) SE; ``std_effect`` as for logit.
-* ``cox``: log hazard ratio (:func:`engagement_kit.survival.cox`, model-based SE:
+* ``cox``: log hazard ratio (:func:`engagement_kit.stats.survival.cox`, model-based SE:
   statsmodels' PHReg wrapper has no sandwich option); ``outcome`` is the duration
   column and ``event`` the event flag; ``std_effect`` as for logit.
 
@@ -54,6 +54,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .stats.multitest import adjust, check_method
 
 __all__ = [
     "Hypothesis",
@@ -201,7 +203,7 @@ def _fit_one(data: pd.DataFrame, h: Hypothesis, cov_type: str, alpha: float) -> 
     y = d[h.outcome]
     z = stats.norm.ppf(1 - alpha / 2)
     if h.model == "cox":
-        from .survival import cox
+        from .stats.survival import cox
 
         tab = cox(d.assign(**{c: X[c] for c in X.columns}), duration=h.outcome, event=h.event,
                   predictors=list(X.columns), alpha=alpha).set_index("term")
@@ -249,8 +251,7 @@ def test_hypotheses(
     cov_type: str = "HC3",
 ) -> pd.DataFrame:
     """Fit each hypothesis; adjust p across the family; give verdicts (see module docstring)."""
-    from statsmodels.stats.multitest import multipletests
-
+    check_method(correction)
     hyps = hypotheses_from_records(hypotheses)
     if not hyps:
         raise ValueError("no hypotheses given")
@@ -259,7 +260,7 @@ def test_hypotheses(
     with threadpool_limits(1):  # tall-thin designs: BLAS threads only add contention on a busy machine
         rows = [r for h in hyps for r in _fit_one(data, h, cov_type, alpha)]
     out = pd.DataFrame(rows)
-    out["p_adjusted"] = multipletests(out["p_value"].to_numpy(), alpha=alpha, method=correction)[1]
+    out["p_adjusted"] = adjust(out["p_value"].to_numpy(), correction)
     sig = out["p_adjusted"] < alpha
     sign_ok = np.where(out["expected"] == "negative", out["estimate"] < 0,
                        np.where(out["expected"] == "positive", out["estimate"] > 0, True))

@@ -41,9 +41,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
-from .survival import event_flag
+from .stats.means import t_interval
+from .stats.proportions import wilson_ci
+from .stats.survival import event_flag
 
 __all__ = [
     "NPSResult",
@@ -53,7 +54,6 @@ __all__ = [
     "nps_category",
     "nps_counts_ci",
     "nps_by_group",
-    "wilson_ci",
     "proportion_by_group",
     "mean_by_group",
     "csat_by_group",
@@ -268,12 +268,6 @@ def nps_by_group(
 
 
 
-def wilson_ci(successes, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for binomial proportions (statsmodels ``proportion_confint``)."""
-    lo, hi = proportion_confint(np.asarray(successes), np.asarray(n), alpha=alpha, method="wilson")
-    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
-
-
 def proportion_by_group(
     data: pd.DataFrame,
     outcome: str,
@@ -284,7 +278,7 @@ def proportion_by_group(
     """Share of True (or 1) in ``outcome`` per group with a Wilson CI.
 
     The outcome must be a yes/no flag without missing values (see
-    :func:`engagement_kit.survival.event_flag` for the accepted spellings).
+    :func:`engagement_kit.stats.survival.event_flag` for the accepted spellings).
 
     >>> df = pd.DataFrame({"retained": [True, True, False, True]})
     >>> float(proportion_by_group(df, "retained")["estimate"][0])
@@ -341,13 +335,12 @@ def mean_by_group(
     mean = sums["s1"].to_numpy(dtype=float) / n
     with np.errstate(divide="ignore", invalid="ignore"):
         var = np.clip(sums["s2"].to_numpy(dtype=float) - n * mean**2, 0, None) / (n - 1)
-        half = stats.t.ppf(1 - alpha / 2, n - 1) * np.sqrt(var / n)
+        se = np.sqrt(var / n)
     out = sums[groups].copy()
     out["kpi"] = kpi or value
     out["n"] = n.astype(int)
     out["estimate"] = mean
-    out["ci_low"] = mean - half  # NaN for a group of one: no interval from one value
-    out["ci_high"] = mean + half
+    out["ci_low"], out["ci_high"] = t_interval(mean, se, n - 1, alpha)  # NaN for a group of one
     out["method"] = "t"
     return out
 

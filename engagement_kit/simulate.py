@@ -49,9 +49,7 @@ Example
 
 from __future__ import annotations
 
-import argparse
 import json
-import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal, Mapping
@@ -853,32 +851,3 @@ def simulate(
     )
     return SimulatedData(customers=customers, survey=survey, events=events, outcomes=outcomes, dsce=dsce, truth=gt)
 
-
-# --------------------------------------------------------------------------------------
-# CLI: engagement-kit simulate
-# --------------------------------------------------------------------------------------
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--customers", type=int, default=20_000, help="number of customers (default 20000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--assignment", choices=["randomised", "confounded"], default="randomised")
-    parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
-    parser.add_argument("--response-rate", type=float, default=1.0, help="share of customers who answer the survey")
-    parser.add_argument("--item-missing", type=float, default=0.0, help="share of item answers missing at random")
-
-
-def run(args: argparse.Namespace) -> int:
-    start = time.perf_counter()
-    sim = simulate(
-        n_customers=args.customers,
-        seed=args.seed,
-        assignment=args.assignment,
-        survey_response_rate=args.response_rate,
-        item_missing_rate=args.item_missing,
-    )
-    paths = sim.write(args.out, fmt=args.format)
-    rows = {k: len(v) for k, v in sim.tables().items()}
-    print(f"simulated {args.customers} customers (seed {args.seed}) in {time.perf_counter() - start:.1f} s -> {args.out}")
-    for p in paths:
-        print(f"  {p}" + (f"  ({rows[p.stem]:,} rows)" if p.stem in rows else ""))
-    return 0

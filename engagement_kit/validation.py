@@ -34,7 +34,6 @@ True
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import difflib
 import re
@@ -57,8 +56,6 @@ __all__ = [
     "finite_problems",
     "MAX_ABS_VALUE",
     "problems_frame",
-    "add_arguments",
-    "run",
 ]
 
 #: How many offending row numbers a problem lists (the count of all is in ``n_rows``).
@@ -927,43 +924,3 @@ def check(
     if problems or cleaned is None:
         raise ValidationError(problems, source=table)
     return cleaned
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``engagement-kit validate KIND PATH``."""
-    parser.add_argument("kind", choices=TABLE_KINDS, metavar="KIND", help="table kind: " + ", ".join(TABLE_KINDS))
-    parser.add_argument("path", metavar="PATH", help="CSV, Parquet or Excel (.xlsx) file")
-    parser.add_argument("--arms", nargs="+", metavar="ARM", help="expected touch_model labels (each must have rows)")
-    parser.add_argument("--likert-range", nargs=2, type=float, metavar=("MIN", "MAX"), help="survey item scale (default 1 7)")
-    parser.add_argument("--dsce-range", nargs=2, type=float, metavar=("MIN", "MAX"), help="DSCE rating scale (default 1 5)")
-    parser.add_argument("--today", metavar="YYYY-MM-DD", help="dates after this day count as future (default: today)")
-    parser.add_argument("--max-rows", type=int, default=MAX_ROWS_LISTED, help="row numbers listed per problem")
-    parser.add_argument("--sep", metavar="CHAR", help="CSV field separator, e.g. ';' (default: ',')")
-    parser.add_argument("--sheet", metavar="NAME", help="sheet of an Excel workbook with several sheets")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Print the problems (exit code 2) or an OK line (exit code 0)."""
-    from .io import read_table
-
-    options = {
-        "arms": args.arms,
-        "likert_range": tuple(args.likert_range) if args.likert_range else None,
-        "dsce_range": tuple(args.dsce_range) if args.dsce_range else None,
-        "today": args.today,
-        "max_rows": args.max_rows,
-    }
-    try:
-        sheet = getattr(args, "sheet", None)
-        table = read_table(args.path, kind=args.kind, sep=args.sep, sheet=sheet, **options)
-    except ValidationError as err:
-        print(err)
-        return 2
-    print(
-        f"OK: {len(table):,} rows, {table.shape[1]} columns in {args.path} "
-        f"match the {args.kind} contract"
-    )
-    return 0

@@ -383,22 +383,6 @@ def check_power(answer: Any, n_per_arm: int, baseline: float, mde: float, alpha:
     return check_close(answer, truth, 0.03, f"power with {n_per_arm:,} per arm", hint)
 
 
-# --------------------------------------------------------------------------------------
-# CLI: engagement-kit workshop
-# --------------------------------------------------------------------------------------
-def add_arguments(parser) -> None:
-    parser.add_argument("--out", default="workshop_kit", help="folder to write the kit into (default workshop_kit)")
-    parser.add_argument("--no-handout", action="store_true", help="skip executing the solutions into handout.html")
-
-
-def run(args) -> int:
-    from .io import project_root
-
-    out = build_workshop(args.out, root=project_root(), handout=not args.no_handout)
-    print(f"workshop kit ready in {out} (copy the whole folder for offline use)")
-    return 0
-
-
 # ---- 03 measuring a dimension ---------------------------------------------------------
 def _reverse_scored(data, items: list[str], reverse: list[str], likert_min: float = 1, likert_max: float = 7):
     x = data[items].astype(float).copy()

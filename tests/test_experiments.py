@@ -539,13 +539,14 @@ def test_plots_return_axes(exp3):
     matplotlib.use("Agg")
     from engagement_kit.experiments import power_curve
     from engagement_kit.plots import experiments as explots
-    from engagement_kit.survival import kaplan_meier
+    from engagement_kit.plots.survival import km_plot
+    from engagement_kit.stats.survival import kaplan_meier
 
     eff = analyze(exp3, "arm", "No E-Mail", {"revenue": "continuous", "visit": "binary"}, covariates=["x1"])
     assert len(explots.forest_plot(eff).get_yticks()) == len(eff)
     assert explots.forest_plot(eff, relative=True).get_xlabel().startswith("relative")
     km = kaplan_meier(exp3, "t", "churned", group_col="arm")
-    assert len(explots.km_plot(km).get_lines()) >= 3
+    assert len(km_plot(km).get_lines()) >= 3
     curve = power_curve("binary", 0.2, n_values=[100, 1000], mdes=[0.02, 0.05])
     assert explots.power_curve_plot(curve).get_yscale() == "linear"
     v = value(exp3, "arm", "No E-Mail", "revenue", costs={"No E-Mail": 0, "Mens E-Mail": 1, "Womens E-Mail": 1},

@@ -94,7 +94,7 @@ def test_family_adjustment_and_verdicts():
 
 
 def test_all_four_model_kinds_and_cox_matches_survival_module():
-    from engagement_kit.survival import cox
+    from engagement_kit.stats.survival import cox
 
     rng = np.random.default_rng(6)
     n = 800

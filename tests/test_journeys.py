@@ -396,6 +396,7 @@ def test_plots_return_axes_without_showing(small):
     import matplotlib.pyplot as plt
 
     from engagement_kit.plots import journeys as jp
+    from engagement_kit.plots.survival import km_plot
 
     ev, cu = small
     f = J.funnel(ev, "aarrr", customers=cu).funnel
@@ -406,7 +407,7 @@ def test_plots_return_axes_without_showing(small):
     co = J.retention_cohorts(cu, out, n_periods=4)
     km = J.churn_survival(out.merge(cu), group_cols=["touch_model"]).km
     axes = [jp.funnel_plot(data=f), jp.transition_heatmap(data=tr, arm="no_touch"), jp.cohort_heatmap(data=co),
-            jp.retention_curve_plot(data=J.retention_curves(co)), jp.km_plot(data=km)]  # fmt: skip
+            jp.retention_curve_plot(data=J.retention_curves(co)), km_plot(data=km)]  # fmt: skip
     assert all(isinstance(a, matplotlib.axes.Axes) and a.has_data() or a.collections for a in axes)
     plt.close("all")
 

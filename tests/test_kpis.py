@@ -21,8 +21,8 @@ from engagement_kit.kpis import (
     nps_from_counts,
     proportion_by_group,
     retention_by_group,
-    wilson_ci,
 )
+from engagement_kit.stats.proportions import wilson_ci
 
 Z975 = stats.norm.ppf(0.975)
 

@@ -10,7 +10,7 @@ import pytest
 
 from engagement_kit.privacy import merge_small_steps, suppress_small_cells, suppression_note
 from engagement_kit.results import Result
-from engagement_kit.survival import kaplan_meier
+from engagement_kit.stats.survival import kaplan_meier
 
 
 def test_rows_below_the_minimum_keep_labels_lose_values_and_are_marked():

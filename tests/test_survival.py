@@ -1,4 +1,4 @@
-"""engagement_kit.survival: the Kaplan-Meier curve and its pointwise log-log interval.
+"""engagement_kit.stats.survival: the Kaplan-Meier curve and its pointwise log-log interval.
 
 References: the product-limit estimate and Greenwood variance computed by hand (numpy,
 not statsmodels), statsmodels' own median, and a seeded coverage simulation.
@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from engagement_kit.survival import kaplan_meier, median_survival
+from engagement_kit.stats.survival import kaplan_meier, median_survival
 
 
 def _hand_km(t, e, alpha=0.05):

@@ -1,7 +1,7 @@
 """Churn as time to event: log-rank tests and Kaplan-Meier medians per comparison.
 
 The effects table reports the Cox hazard ratio (``method = "cox"``); this table adds
-the log-rank test (statsmodels ``survdiff`` via :func:`engagement_kit.survival.logrank`)
+the log-rank test (statsmodels ``survdiff`` via :func:`engagement_kit.stats.survival.logrank`)
 for every arm vs the control and across all arms, with each arm's median survival.
 
 Columns: ``metric, arm, control, n_arm, n_control, events_arm, events_control,
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..survival import logrank, median_survival
+from ..stats.survival import logrank, median_survival
 from .aggregate import factorize
 from .effects import comparisons
 

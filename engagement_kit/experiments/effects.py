@@ -35,9 +35,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..stats.means import mean_diff, ratio_moments
+from ..stats.multitest import adjust
 from ..validation import check_finite
 from .aggregate import Aggregates, MetricSpec, aggregate, covariate_matrix, factorize, metric_values, parse_metrics
-from .tests import bootstrap_diff, cuped_moments, mann_whitney_p, mean_diff, ols_hc1, ratio_moments
+from .tests import bootstrap_diff, cuped_moments, mann_whitney_p, ols_hc1
 
 __all__ = ["EFFECT_COLUMNS", "analyze", "comparisons", "adjust_pvalues"]
 
@@ -63,7 +65,6 @@ EFFECT_COLUMNS = [
 ]
 
 DEFAULT_METHOD = {"binary": "z_wald", "continuous": "welch", "count": "welch", "nps": "z_nps", "ratio": "delta"}
-CORRECTIONS = {"holm": "holm", "fdr_bh": "fdr_bh", "bh": "fdr_bh", "bonferroni": "bonferroni", "none": None}
 
 
 def comparisons(arms: list, control, all_pairs: bool = False) -> list[tuple[int, int]]:
@@ -84,54 +85,17 @@ def comparisons(arms: list, control, all_pairs: bool = False) -> list[tuple[int,
 
 
 def adjust_pvalues(effects: pd.DataFrame, correction: str = "holm", by: list[str] | None = None) -> pd.Series:
-    """Multiplicity-adjusted p-values within each ``by`` family (equal to statsmodels ``multipletests``).
+    """Multiplicity-adjusted p-values within each ``by`` family (:func:`engagement_kit.stats.multitest.adjust`).
 
     Default family: each method separately (the unadjusted and the covariate-adjusted
     analyses are alternative analyses of the same hypotheses).
+
+    >>> eff = pd.DataFrame({"method": ["welch", "welch", "cuped"], "p_value": [0.01, 0.04, 0.04]})
+    >>> adjust_pvalues(eff, "bonferroni").tolist()
+    [0.02, 0.08, 0.04]
     """
-    if correction not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {list(CORRECTIONS)}; got {correction!r}")
-    method = CORRECTIONS[correction]
-    p_all = effects["p_value"].to_numpy(dtype=float)
-    if method is None:
-        return pd.Series(p_all, index=effects.index, dtype=float)
-    keys = by or ["method"]
-    codes = effects.groupby(keys, sort=False).ngroup().to_numpy()
-    adj = _adjust_families(p_all, codes, method)
-    out = pd.Series(adj, index=effects.index, dtype=float)
-    return out
-
-
-def _adjust_families(p: np.ndarray, family: np.ndarray, method: str) -> np.ndarray:
-    """Holm / Bonferroni / BH adjusted p-values for every family at once.
-
-    Hand-written (not ``multipletests``) only because statsmodels' Holm branch calls
-    ``gc.collect()`` on every call (0.1-0.2 s with a large heap: a third of the 10M-row
-    benchmark, and minutes for thousands of families such as segments or simulated
-    replicates). Same step-down / step-up formulas; ``tests/test_experiments.py`` checks
-    equality with ``multipletests`` family by family.
-    """
-    ok = ~np.isnan(p)
-    out = np.full(len(p), np.nan)
-    pv, fam = p[ok], family[ok]
-    order = np.lexsort((pv, fam))  # by family, then p ascending
-    ps, fs = pv[order], fam[order]
-    m = np.bincount(fs)[fs].astype(float)  # family size per row
-    start = np.searchsorted(fs, fs)  # first row of the row's family
-    rank = np.arange(len(ps)) - start  # 0-based rank within family
-    if method == "bonferroni":
-        adj = np.minimum(1.0, ps * m)
-    elif method == "holm":  # step-down: running max within family
-        adj = pd.Series(np.minimum(1.0, ps * (m - rank))).groupby(fs).cummax().to_numpy()
-    elif method == "fdr_bh":  # step-up: running min from the largest p within family
-        raw = pd.Series(np.minimum(1.0, ps * m / (rank + 1))[::-1])
-        adj = raw.groupby(fs[::-1]).cummin().to_numpy()[::-1]
-    else:
-        raise ValueError(f"no vectorised form for {method!r}")
-    res = np.empty(len(ps))
-    res[order] = adj
-    out[ok] = res
-    return out
+    codes = effects.groupby(by or ["method"], sort=False).ngroup().to_numpy()
+    return pd.Series(adjust(effects["p_value"].to_numpy(dtype=float), correction, codes), index=effects.index, dtype=float)
 
 
 def _warn_degenerate(metric: str, arms, pairs, groups, se: np.ndarray, m0: np.ndarray) -> None:
@@ -338,15 +302,14 @@ def _ancova_effects(
 def _survival_effects(
     spec: MetricSpec, data: pd.DataFrame, arm_col: str, arms: list, pairs, alpha: float, segment_col: str | None
 ) -> pd.DataFrame:
-    from ..survival import _prepare, cox
-    from statsmodels.duration.survfunc import SurvfuncRight
+    from ..stats.survival import cox, duration_event_arrays, survival_at
 
     groups = [("all", data)] if segment_col is None else list(data.groupby(segment_col, sort=True, observed=True))
     rows = []
     for g, d in groups:
         for k, c in pairs:
             sub = d[d[arm_col].isin([arms[k], arms[c]])]
-            t, e = _prepare(sub, spec.duration, spec.event)
+            t, e = duration_event_arrays(sub, spec.duration, spec.event)
             is_arm = (sub[arm_col] == arms[k]).to_numpy()
             if is_arm.sum() == 0 or (~is_arm).sum() == 0:
                 raise ValueError(f"metric {spec.name!r}: arm {arms[k] if is_arm.sum() == 0 else arms[c]!r} has no rows")
@@ -355,11 +318,7 @@ def _survival_effects(
             frame = pd.DataFrame({"t": t, "e": e, "treated": is_arm.astype(float)})
             res = cox(frame, "t", "e", ["treated"], alpha=alpha).iloc[0]
             horizon = min(t[is_arm].max(), t[~is_arm].max())
-            surv = []
-            for mask in (is_arm, ~is_arm):
-                sf = SurvfuncRight(t[mask], e[mask])
-                pos = np.searchsorted(sf.surv_times, horizon, side="right") - 1
-                surv.append(1.0 if pos < 0 else float(sf.surv_prob[pos]))
+            surv = [survival_at(t[mask], e[mask], horizon) for mask in (is_arm, ~is_arm)]
             rows.append(
                 {
                     "segment": g, "metric": spec.name, "arm": arms[k], "control": arms[c],
@@ -405,7 +364,7 @@ def _diagnose(
                 "collect more data for that arm, merge it with another arm, or drop the metric",
             )
     if spec.kind == "time_to_event":
-        from ..survival import event_flag
+        from ..stats.survival import event_flag
 
         events = event_flag(data[spec.event], spec.event)
         for lab, mask in members.items():

@@ -28,15 +28,22 @@ import pandas as pd
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
+from ..stats.multitest import check_method
 from .aggregate import aggregate, factorize, parse_metrics
 
 __all__ = ["alpha_per_comparison", "sample_size", "mde", "power_at", "power_curve", "power_table"]
 
 
 def alpha_per_comparison(alpha: float, n_arms: int = 2, n_metrics: int = 1, correction: str = "holm") -> float:
-    """The per-comparison level used for power: ``alpha / m`` unless ``correction='none'``."""
+    """The per-comparison level used for power: ``alpha / m`` unless ``correction='none'``.
+
+    ``correction`` is one of :data:`engagement_kit.stats.multitest.METHODS`.
+
+    >>> alpha_per_comparison(0.05, n_arms=3, n_metrics=2)
+    0.0125
+    """
     m = max(1, (n_arms - 1) * n_metrics)
-    return alpha if correction in (None, "none") else alpha / m
+    return alpha if check_method(correction) == "none" else alpha / m
 
 
 def _effect_size(kind: str, baseline: float, mde: float, sd: float | None) -> float:

@@ -38,9 +38,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..stats.means import ratio_moments
 from .aggregate import aggregate, factorize, parse_metrics
 from .effects import analyze, comparisons
-from .tests import ratio_moments
 
 __all__ = ["interaction_test", "segment_effects"]
 

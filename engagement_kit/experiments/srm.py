@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..stats.means import mean_diff
 from .aggregate import aggregate, covariate_matrix, factorize, parse_metrics
 from .effects import comparisons
-from .tests import mean_diff
 
 __all__ = ["DesignWarning", "srm", "balance"]
 

@@ -28,10 +28,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..stats.means import mean_diff
 from ..validation import check_finite
 from .aggregate import aggregate, factorize, parse_metrics
 from .effects import comparisons
-from .tests import mean_diff
 
 __all__ = ["value"]
 

@@ -1,6 +1,6 @@
 """Churn as survival: Kaplan-Meier by touch model and segment, log-rank, Cox, median lifetime.
 
-All estimators come from :mod:`engagement_kit.survival` (statsmodels). Input is
+All estimators come from :mod:`engagement_kit.stats.survival` (statsmodels). Input is
 one row per customer with a duration, an event flag (churned) and the grouping
 columns; the simulator's ``outcomes`` joined to ``customers``, or the real churn
 table (:func:`load_telco_churn`: tenure in months as time, Churn Yes/No as
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..survival import cox, kaplan_meier, logrank, median_survival
+from ..stats.survival import cox, kaplan_meier, logrank, median_survival
 from .quality import DataQuality
 
 __all__ = ["ChurnResult", "churn_survival", "load_telco_churn", "SURVIVAL_COLUMNS"]
@@ -56,7 +56,7 @@ class ChurnResult:
         """The long survival.csv table (SURVIVAL_COLUMNS)."""
         km = self.km.rename(columns={"survival": "estimate"}).assign(kind="km")
         med = self.medians.rename(columns={"median": "estimate"}).assign(kind="median_lifetime")
-        lr = self.logrank.rename(columns={"statistic": "statistic"}).assign(kind="logrank")
+        lr = self.logrank.assign(kind="logrank")
         parts = [km, med, lr]
         if self.cox is not None:
             parts.append(self.cox.rename(columns={"hazard_ratio": "estimate", "z": "statistic"}).assign(kind="cox_hr"))

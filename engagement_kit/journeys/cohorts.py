@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..stats.proportions import wilson_ci
 from .engine import Engine, Source
-from .funnels import _wilson
 from .quality import as_engine
 
 __all__ = ["PERIOD_DAYS", "retention_cohorts", "retention_curves"]
@@ -69,7 +69,7 @@ def retention_cohorts(
     c = eng.cohort_counts(arm_col, period, PERIOD_DAYS[period], n_periods, duration, event)
     c = c[c["n_eligible"] > 0].reset_index(drop=True)
     c["retention"] = c["n_retained"] / c["n_eligible"]
-    c["ci_low"], c["ci_high"] = _wilson(c["n_retained"], c["n_eligible"], alpha)
+    c["ci_low"], c["ci_high"] = wilson_ci(c["n_retained"], c["n_eligible"], alpha)
     c["cohort"] = pd.to_datetime(c["cohort"]).dt.date.astype(str)
     return c
 
@@ -79,5 +79,5 @@ def retention_curves(cohorts: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame
     n_retained, retention, ci_low, ci_high."""
     g = cohorts.groupby(["arm", "period", "days"], as_index=False)[["n_eligible", "n_retained"]].sum()
     g["retention"] = g["n_retained"] / g["n_eligible"]
-    g["ci_low"], g["ci_high"] = _wilson(g["n_retained"], g["n_eligible"], alpha)
+    g["ci_low"], g["ci_high"] = wilson_ci(g["n_retained"], g["n_eligible"], alpha)
     return g

@@ -17,13 +17,14 @@ Rates (per arm; ``n_arm`` = customers of the arm in the customers table):
 
 ``ci_low``/``ci_high`` are the Wilson interval of ``rate_from_previous``;
 ``start_ci_low``/``start_ci_high`` that of ``rate_from_start``
-(statsmodels ``proportion_confint(method="wilson")``).
+(:func:`engagement_kit.stats.proportions.wilson_ci`).
 
 Tests: every arm against ``control`` at every stage, for both rates, with the
 pooled two-proportion z test (statsmodels ``proportions_ztest``; z^2 is the
 2x2 Pearson chi-square without continuity correction), corrected for
-multiplicity with statsmodels ``multipletests`` within each family
-(rate_from_start, rate_from_previous) over stages x arms. The difference carries
+multiplicity (:func:`engagement_kit.stats.multitest.adjust`: ``holm``, ``fdr_bh``,
+``bonferroni`` or ``none``) within each family (rate_from_start, rate_from_previous)
+over stages x arms; ``reject`` = p_adjusted <= alpha. The difference carries
 a Newcomb (Wilson-score) interval.
 
 Example
@@ -43,15 +44,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    proportion_confint,
-    proportions_ztest,
-)
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from ..frameworks import get_framework
-from ..survival import median_survival
+from ..stats.multitest import adjust, check_method
+from ..stats.proportions import wilson_ci
+from ..stats.survival import median_survival
 from .engine import Engine, Source
 from .quality import as_engine
 
@@ -91,17 +89,6 @@ class FunnelResult:
         return self.funnel.copy()
 
 
-def _wilson(count: np.ndarray, nobs: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    count = np.asarray(count, dtype=float)
-    nobs = np.asarray(nobs, dtype=float)
-    lo = np.full(count.shape, np.nan)
-    hi = np.full(count.shape, np.nan)
-    ok = nobs > 0
-    if ok.any():
-        lo[ok], hi[ok] = proportion_confint(count[ok], nobs[ok], alpha=alpha, method="wilson")
-    return lo, hi
-
-
 def funnel_from_counts(
     counts: pd.DataFrame,
     framework: str,
@@ -112,6 +99,7 @@ def funnel_from_counts(
 ) -> FunnelResult:
     """Funnel rates, intervals and tests from :meth:`Engine.funnel_counts` output."""
     fw = get_framework(framework)
+    check_method(correction)
     if mode not in ("ordered", "any"):
         raise ValueError(f"mode must be 'ordered' or 'any', not {mode!r}")
     c = counts[counts["framework"] == fw.name].sort_values(["arm", "stage_order"]).copy()
@@ -126,8 +114,8 @@ def funnel_from_counts(
     with np.errstate(divide="ignore", invalid="ignore"):
         c["rate_from_start"] = c["n_reached"] / c["n_arm"].where(c["n_arm"] > 0)
         c["rate_from_previous"] = c["n_converted"] / c["n_previous"].where(c["n_previous"] > 0)
-    c["ci_low"], c["ci_high"] = _wilson(c["n_converted"], c["n_previous"], alpha)
-    c["start_ci_low"], c["start_ci_high"] = _wilson(c["n_reached"], c["n_arm"], alpha)
+    c["ci_low"], c["ci_high"] = wilson_ci(c["n_converted"], c["n_previous"], alpha)
+    c["start_ci_low"], c["start_ci_high"] = wilson_ci(c["n_reached"], c["n_arm"], alpha)
     c["stage"] = c["stage_order"].map(lambda k: fw.stage_names[k - 1])
     c["mode"] = mode
     out = c[FUNNEL_COLUMNS + ["mode", "n_arm", "n_previous", "n_converted", "start_ci_low", "start_ci_high"]]
@@ -178,15 +166,8 @@ def _tests(f: pd.DataFrame, control: str, alpha: float, correction: str) -> pd.D
             rows.append(row)
     t = pd.DataFrame(rows)
     t["chi2"] = t["z"] ** 2
-    t["p_adjusted"] = np.nan
-    t["reject"] = False
-    for basis, idx in t.groupby("basis").groups.items():
-        sub = t.loc[idx]
-        ok = sub["p_value"].notna()
-        if ok.any():
-            rej, padj, _, _ = multipletests(sub.loc[ok, "p_value"], alpha=alpha, method=correction)
-            t.loc[sub.index[ok], "p_adjusted"] = padj
-            t.loc[sub.index[ok], "reject"] = rej
+    t["p_adjusted"] = adjust(t["p_value"].to_numpy(dtype=float), correction, t.groupby("basis").ngroup().to_numpy())
+    t["reject"] = t["p_adjusted"] <= alpha
     t["correction"] = correction
     cols = [
         "framework", "stage", "stage_order", "mode", "basis", "arm", "control", "n_arm", "rate_arm",
@@ -236,7 +217,7 @@ def time_to_next_stage(
     Customers who reached k-1 but not yet k are censored at ``observation_end``
     (default: the latest event timestamp). Returns framework, from_stage, stage,
     stage_order, arm, n, n_events, median_days, ci_low, ci_high (Brookmeyer-Crowley
-    via :func:`engagement_kit.survival.median_survival`; NaN median = fewer than
+    via :func:`engagement_kit.stats.survival.median_survival`; NaN median = fewer than
     half converted by the end, reported in ``note``).
     """
     fw = get_framework(framework)

@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ..survival import kaplan_meier
+from ..stats.means import ratio_of_means, t_interval
+from ..stats.proportions import wilson_ci
+from ..stats.survival import kaplan_meier
 from .engine import Engine, Source
-from .funnels import _wilson, funnel
+from .funnels import funnel
 from .quality import as_engine
 
 __all__ = ["lifecycle_kpis", "KPI_FORMULAS", "RETENTION_DAYS"]
@@ -73,7 +74,7 @@ def _stage_kpis(eng: Engine, framework: str, arm_col, alpha, specs) -> list[dict
         den = int(fa.loc[base_stage, "n_reached"])
         for kpi, _, stage in specs:
             num = int(fa.loc[stage, "n_reached"])
-            lo, hi = _wilson(np.array([num]), np.array([den]), alpha)
+            lo, hi = wilson_ci(np.array([num]), np.array([den]), alpha)
             rows.append(_row(kpi, arm, num / den if den else np.nan, lo[0], hi[0], den,
                              "" if den else f"no customer reached {base_stage}"))  # fmt: skip
     return rows
@@ -128,22 +129,18 @@ def lifecycle_kpis(
                     rows.append(_row(f"retention_d{day}", arm, float(s), float(lo), float(hi), n))
             if "referrals" in want:
                 x = int((da["referrals"] >= 1).sum())
-                lo, hi = _wilson(np.array([x]), np.array([n]), alpha)
+                lo, hi = wilson_ci(np.array([x]), np.array([n]), alpha)
                 rows.append(_row("referral_rate", arm, x / n, lo[0], hi[0], n))
             if "revenue" in want:
                 r = da["revenue"].astype(float)
                 se = r.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-                q = stats.t.ppf(1 - alpha / 2, n - 1) if n > 1 else np.nan
-                rows.append(_row("revenue_per_customer", arm, r.mean(), r.mean() - q * se, r.mean() + q * se, n))
+                lo, hi = t_interval(r.mean(), se, n - 1, alpha)
+                rows.append(_row("revenue_per_customer", arm, r.mean(), float(lo), float(hi), n))
             if {"revenue", "expansion_revenue", "prior_revenue"} <= set(want):
                 y = da["revenue"].astype(float) + da["expansion_revenue"].astype(float)
                 x = da["prior_revenue"].astype(float)
                 if x.sum() > 0:
-                    ratio = y.sum() / x.sum()
-                    # delta method for a ratio of means: Var(y - R x) / (n mean(x)^2)
-                    se = np.sqrt(np.var(y - ratio * x, ddof=1) / n) / x.mean() if n > 1 else np.nan
-                    z = stats.norm.ppf(1 - alpha / 2)
-                    rows.append(_row("net_revenue_retention", arm, ratio, ratio - z * se, ratio + z * se, n))
+                    rows.append(_row("net_revenue_retention", arm, *ratio_of_means(y, x, alpha), n))
                 else:
                     rows.append(_row("net_revenue_retention", arm, np.nan, np.nan, np.nan, n, "prior_revenue sums to 0"))
         got = {r["kpi"] for r in rows}

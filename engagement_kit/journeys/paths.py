@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from ..frameworks import get_framework
+from ..stats.proportions import wilson_ci
 from .engine import Engine, Source
-from .funnels import _wilson
 from .quality import as_engine
 
 __all__ = ["transitions", "transition_matrix", "top_paths", "loops"]
@@ -69,7 +69,7 @@ def transitions(
     t["kind"] = _kind(t["from_order"], t["to_order"], len(fw.stages))
     t["n_from"] = t.groupby(["arm", "from_stage"])["n"].transform("sum")
     t["probability"] = t["n"] / t["n_from"]
-    t["ci_low"], t["ci_high"] = _wilson(t["n"], t["n_from"], alpha)
+    t["ci_low"], t["ci_high"] = wilson_ci(t["n"], t["n_from"], alpha)
     return t.sort_values(["arm", "from_order", "to_order"], ignore_index=True)
 
 
@@ -123,7 +123,7 @@ def loops(trans: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     lp["share_of_moves"] = lp["n"] / lp["arm"].map(total).astype("float64")
     lp["n_at_from"] = lp["n_from_customers"]
     lp["loop_rate"] = lp["n_customers"] / lp["n_at_from"]
-    lp["ci_low"], lp["ci_high"] = _wilson(lp["n_customers"], lp["n_at_from"], alpha)
+    lp["ci_low"], lp["ci_high"] = wilson_ci(lp["n_customers"], lp["n_at_from"], alpha)
     cols = ["framework", "arm", "from_stage", "to_stage", "kind", "n", "n_customers", "share_of_moves",
             "n_at_from", "loop_rate", "ci_low", "ci_high"]  # fmt: skip
     return lp[cols].reset_index(drop=True)

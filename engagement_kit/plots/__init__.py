@@ -2,7 +2,8 @@
 returns the matplotlib Axes or Figure; none calls ``plt.show()``.
 
 Sub-modules hold the plots of one analysis each (``plots.experiments``,
-``plots.measurement``, ``plots.journeys``, ``plots.dsce``).
+``plots.measurement``, ``plots.journeys``, ``plots.dsce``); ``plots.survival`` holds the
+Kaplan-Meier plot that the experiment and the journeys reports share.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Plots of the experiment engine: forest plot of effects, Kaplan-Meier curves, power
-curves, value by segment. Each takes ``data=`` (a tidy table from
-:mod:`engagement_kit.experiments`) plus column names and returns the Axes/Figure.
+"""Plots of the experiment engine: forest plot of effects, power curves, value by
+segment (Kaplan-Meier curves: :func:`engagement_kit.plots.survival.km_plot`). Each
+takes ``data=`` (a tidy table from :mod:`engagement_kit.experiments`) plus column
+names and returns the Axes/Figure.
 
 Example
 -------
@@ -21,7 +22,7 @@ import pandas as pd
 
 from . import palette_for
 
-__all__ = ["forest_plot", "km_plot", "power_curve_plot", "value_plot"]
+__all__ = ["forest_plot", "power_curve_plot", "value_plot"]
 
 
 def forest_plot(
@@ -52,27 +53,6 @@ def forest_plot(
     ax.axvline(null, color="black", lw=0.8, ls="--")
     ax.set_xlabel(("relative difference" if relative else "difference vs control") + f" ({ci_level} % CI)")
     ax.set_title("Effects vs control")
-    return ax
-
-
-def km_plot(data: pd.DataFrame, group: str = "group", time: str = "time", survival: str = "survival",
-            ci_low: str | None = "ci_low", ci_high: str | None = "ci_high", ax=None):
-    """Kaplan-Meier curves from :func:`engagement_kit.survival.kaplan_meier` output (step plot)."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    colours = palette_for(data[group].tolist())
-    for g, d in data.groupby(group, sort=False):
-        d = d.sort_values(time)
-        t = np.r_[0.0, d[time].to_numpy()]
-        s = np.r_[1.0, d[survival].to_numpy()]
-        ax.step(t, s, where="post", color=colours[g], label=str(g))
-        if ci_low and ci_high:
-            ax.fill_between(t, np.r_[1.0, d[ci_low]], np.r_[1.0, d[ci_high]], step="post", color=colours[g], alpha=0.15)
-    ax.set_xlabel(time)
-    ax.set_ylabel("share still a customer")
-    ax.set_ylim(0, 1.02)
-    ax.legend(title=group)
-    ax.set_title("Kaplan-Meier retention by arm")
     return ax
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from ..frameworks import label
 from . import palette_for
 
-__all__ = ["funnel_plot", "transition_heatmap", "cohort_heatmap", "retention_curve_plot", "km_plot"]
+__all__ = ["funnel_plot", "transition_heatmap", "cohort_heatmap", "retention_curve_plot"]
 
 
 def funnel_plot(
@@ -116,30 +116,5 @@ def retention_curve_plot(
             ax.fill_between(d[x], d[ci[0]], d[ci[1]], color=colors[arm], alpha=0.2)
     ax.set_xlabel(label(x))
     ax.set_ylabel(label(y))
-    ax.legend(title=label(hue))
-    return ax
-
-
-def km_plot(
-    data: pd.DataFrame,
-    x: str = "time",
-    y: str = "survival",
-    hue: str = "group",
-    ci: tuple[str, str] | None = ("ci_low", "ci_high"),
-    ax: plt.Axes | None = None,
-) -> plt.Axes:
-    """Kaplan-Meier step curves (output of :func:`engagement_kit.survival.kaplan_meier`)."""
-    ax = ax or plt.subplots(figsize=(7, 4))[1]
-    colors = palette_for(data[hue].unique())
-    for g, d in data.groupby(hue, sort=False):
-        d = d.sort_values(x)
-        xs = np.r_[0, d[x].to_numpy()]
-        ax.step(xs, np.r_[1, d[y].to_numpy()], where="post", color=colors[g], label=label(str(g)))
-        if ci is not None:
-            ax.fill_between(xs, np.r_[1, d[ci[0]].to_numpy()], np.r_[1, d[ci[1]].to_numpy()],
-                            step="post", color=colors[g], alpha=0.15)  # fmt: skip
-    ax.set_xlabel(label(x))
-    ax.set_ylabel("share not churned")
-    ax.set_ylim(0, 1.02)
     ax.legend(title=label(hue))
     return ax

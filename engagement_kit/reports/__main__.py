@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from . import add_arguments, run
+from ..cli import main as cli_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="engagement-kit report", description="Run the report batch.")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    """``engagement-kit report`` with ``argv`` (default: the process arguments)."""
+    return cli_main(["report", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,7 +27,10 @@ import pandas as pd
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-__all__ = ["kaplan_meier", "median_survival", "logrank", "LogrankResult", "cox", "event_flag"]
+__all__ = [
+    "kaplan_meier", "median_survival", "survival_at", "logrank", "LogrankResult", "cox", "event_flag",
+    "duration_event_arrays",
+]  # fmt: skip
 
 
 def event_flag(values: pd.Series, column: str = "event") -> np.ndarray:
@@ -55,7 +58,12 @@ def event_flag(values: pd.Series, column: str = "event") -> np.ndarray:
     return mapped.to_numpy()
 
 
-def _prepare(data: pd.DataFrame, duration: str, event: str) -> tuple[np.ndarray, np.ndarray]:
+def duration_event_arrays(data: pd.DataFrame, duration: str, event: str) -> tuple[np.ndarray, np.ndarray]:
+    """Durations and 0/1 event flags as float arrays; missing values or negative durations are an error.
+
+    >>> duration_event_arrays(pd.DataFrame({"t": [3, 5], "e": ["yes", "no"]}), "t", "e")
+    (array([3., 5.]), array([1., 0.]))
+    """
     for col in (duration, event):
         if col not in data.columns:
             raise KeyError(f"column {col!r} not in the data; columns are {list(data.columns)}")
@@ -107,7 +115,7 @@ def kaplan_meier(
     """
     frames = []
     for g, d in _groups(data, group_col):
-        t, e = _prepare(d, duration, event)
+        t, e = duration_event_arrays(d, duration, event)
         sf = SurvfuncRight(t, e)
         lo, hi = _loglog_ci(sf.surv_prob, sf.surv_prob_se, alpha)
         frames.append(
@@ -139,7 +147,7 @@ def median_survival(
     """
     rows = []
     for g, d in _groups(data, group_col):
-        t, e = _prepare(d, duration, event)
+        t, e = duration_event_arrays(d, duration, event)
         sf = SurvfuncRight(t, e)
         med = sf.quantile(0.5)
         try:
@@ -160,6 +168,17 @@ def median_survival(
     return pd.DataFrame(rows)
 
 
+def survival_at(durations: np.ndarray, events: np.ndarray, time: float) -> float:
+    """Kaplan-Meier survival S(``time``) (1 before the first event time).
+
+    >>> round(survival_at(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 1.0, 0.0, 1.0]), 2.5), 4)
+    0.5
+    """
+    sf = SurvfuncRight(durations, events)
+    pos = np.searchsorted(sf.surv_times, time, side="right") - 1
+    return 1.0 if pos < 0 else float(sf.surv_prob[pos])
+
+
 @dataclass(frozen=True)
 class LogrankResult:
     """Log-rank test of equal survival across groups.
@@ -178,7 +197,7 @@ class LogrankResult:
 
 def logrank(data: pd.DataFrame, duration: str, event: str, group_col: str) -> LogrankResult:
     """Log-rank test (statsmodels ``survdiff``) of survival across ``group_col``."""
-    t, e = _prepare(data, duration, event)
+    t, e = duration_event_arrays(data, duration, event)
     groups = data[group_col].to_numpy()
     n_groups = int(pd.Series(groups).nunique())
     if n_groups < 2:
@@ -202,7 +221,7 @@ def cox(
     the first level in sorted order). Returns one row per term with the log
     hazard ratio, its standard error, the hazard ratio with CI, z and p.
     """
-    t, e = _prepare(data, duration, event)
+    t, e = duration_event_arrays(data, duration, event)
     parts = []
     for col in predictors:
         s = data[col]
