@@ -138,7 +138,9 @@ def _become_kernel(request: dict[str, Any]) -> None:
     os.environ["JPY_PARENT_PID"] = str(os.getppid())
     if "numpy" in sys.modules:  # a new process would draw fresh OS entropy
         sys.modules["numpy"].random.seed()
-    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+    # History in memory, as nbclient asks of the kernels it starts: no sqlite file to open
+    # at start-up, and none left locked by a kernel killed once its notebook is done.
+    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], "--HistoryManager.hist_file=:memory:"]
     from ipykernel.kernelapp import IPKernelApp
 
     IPKernelApp.launch_instance(argv=sys.argv[1:])
