@@ -11,7 +11,8 @@ Command line (see ``docs/reports.md``)::
                           [--with-code] [--force] [--describe NOTEBOOK] [--output-root reports]
 
 Exit codes: 0 every run succeeded, 1 some run failed, 2 bad configuration or parameters
-(nothing was executed), 130 interrupted.
+(nothing was executed), another batch writing to the same output root, or an output
+root that cannot be written (read-only, full), 130 interrupted.
 
 Example
 -------
@@ -83,18 +84,21 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _error(exc.problems)
 
-    from .runner import run_batch
+    from .runner import BatchError, run_batch
 
-    result = run_batch(
-        runs,
-        config_path=args.config,
-        output_root=args.output_root,
-        run_id=args.run_id,
-        jobs=args.jobs,
-        force=args.force,
-        with_code=args.with_code,
-        update_latest=not args.only,  # `latest` shows a complete batch, never a subset
-    )
+    try:
+        result = run_batch(
+            runs,
+            config_path=args.config,
+            output_root=args.output_root,
+            run_id=args.run_id,
+            jobs=args.jobs,
+            force=args.force,
+            with_code=args.with_code,
+            update_latest=not args.only,  # `latest` shows a complete batch, never a subset
+        )
+    except BatchError as exc:  # another batch holds the output root, or it cannot be written
+        return _error(exc.problems)
     n = len(result.manifest.runs)
     print(f"{n - len(result.failures)} of {n} runs ok -> {result.batch_dir / 'index.html'}")
     for rec in result.failures:
