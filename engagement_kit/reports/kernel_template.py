@@ -24,8 +24,9 @@ reparenting to pid 1, which does not happen under a subreaper. So every one of t
 * runs a *lifeline* thread that polls the batch process named in ``ENGAGEMENT_KIT_BATCH``
   (``pid:start time:nonce``; the start time guards against pid reuse) and, when it is
   gone, kills what it is responsible for and exits. This covers platforms without
-  ``prctl`` and processes whose parent is not the one that should decide (a kernel's
-  own subprocesses, a fork server that outlives its batch in a long-lived process).
+  ``prctl``, a kernel's own subprocesses (the kernel kills its process group), and
+  workers whose parent, the fork server, outlives the batch in a long-lived process
+  (a notebook or test session calling :func:`~engagement_kit.reports.runner.run_batch`).
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def set_parent_death_signal(parent: int) -> None:
 
 def start_lifeline(on_gone: Any, token: str | None = None, interval: float = LIFELINE_INTERVAL) -> None:
     """Call ``on_gone()`` from a daemon thread once the batch process (``token``, default
-    ``$ENGAGEMENT_KIT_BATCH``) is gone; ``on_gone`` must end the process (``os._exit``)."""
+    ``$ENGAGEMENT_KIT_BATCH``) is gone, then end this process (``os._exit``: no clean-up
+    code of a half-done run may run). Nothing happens outside a batch (no token)."""
     token = token if token is not None else os.environ.get(BATCH_ENV)
     if not token:
         return
