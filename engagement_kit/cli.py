@@ -156,7 +156,7 @@ def _report_batch(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _error(exc.problems)
 
-    from .reports.runner import run_batch
+    from .reports.runner import BatchError, run_batch
 
     try:
         result = run_batch(
@@ -169,7 +169,7 @@ def _report_batch(args: argparse.Namespace) -> int:
             with_code=args.with_code,
             update_latest=not args.only,  # `latest` shows a complete batch, never a subset
         )
-    except ConfigError as exc:
+    except (ConfigError, BatchError) as exc:  # bad names or values; the output root is held or unwritable
         return _error(exc.problems)
     n = len(result.manifest.runs)
     print(f"{n - len(result.failures)} of {n} runs ok -> {result.batch_dir / 'index.html'}")

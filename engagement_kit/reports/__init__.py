@@ -11,7 +11,8 @@ Command line (see ``docs/reports.md``; the options are parsed in :mod:`engagemen
                           [--with-code] [--force] [--describe NOTEBOOK] [--output-root reports]
 
 Exit codes: 0 every run succeeded, 1 some run failed, 2 bad configuration or parameters
-(nothing was executed), 130 interrupted.
+(nothing was executed), another batch writing to the same output root, or an output
+root that cannot be written (read-only, full), 130 interrupted.
 
 Example
 -------

@@ -10,10 +10,28 @@ its own state: the child starts from the template's freshly imported, untouched 
 (numpy's global random state is re-seeded from the OS, as a new process would be).
 
 Set ``ENGAGEMENT_KIT_FRESH_KERNELS=1`` to start every kernel from scratch instead.
+
+Lifeline
+--------
+Workers, templates and kernels must not outlive the batch, even when the batch process
+is killed with SIGKILL and can clean up nothing. None of them is in the batch's process
+group (workers are forked by the ``multiprocessing`` fork server, templates and kernels
+start sessions of their own), and ipykernel's parent poller only reacts to a
+reparenting to pid 1, which does not happen under a subreaper. So every one of them
+
+* asks Linux to SIGKILL it when its parent dies (``prctl(PR_SET_PDEATHSIG)``), which
+  makes the chain runner -> fork server -> worker -> template -> kernel collapse, and
+* runs a *lifeline* thread that polls the batch process named in ``ENGAGEMENT_KIT_BATCH``
+  (``pid:start time:nonce``; the start time guards against pid reuse) and, when it is
+  gone, kills what it is responsible for and exits. This covers platforms without
+  ``prctl``, a kernel's own subprocesses (the kernel kills its process group), and
+  workers whose parent, the fork server, outlives the batch in a long-lived process
+  (a notebook or test session calling :func:`~engagement_kit.reports.runner.run_batch`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -21,16 +39,110 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PRELOAD", "ForkedKernel", "KernelTemplate", "enabled"]
+__all__ = [
+    "BATCH_ENV",
+    "PRELOAD",
+    "ForkedKernel",
+    "KernelTemplate",
+    "batch_alive",
+    "batch_token",
+    "enabled",
+    "set_parent_death_signal",
+    "start_lifeline",
+]
+
+#: Environment variable naming the batch process (``pid:start time:nonce``), inherited by
+#: every worker, template and kernel of the batch (and a marker to find them by).
+BATCH_ENV = "ENGAGEMENT_KIT_BATCH"
+LIFELINE_INTERVAL = 0.5  # seconds between checks that the batch process still lives
 
 #: Imported once in the template (the libraries the toolkit's notebooks use).
 PRELOAD = ("numpy", "pandas", "scipy.stats", "statsmodels.api", "matplotlib.pyplot", "seaborn")
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def _start_time(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot, from ``/proc``), ``""``
+    where the platform does not tell, None if there is no such live process (a zombie is dead)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except FileNotFoundError:
+        if os.path.exists("/proc/self/stat"):
+            return None
+        try:  # no /proc: existence only
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return ""
+    except OSError:
+        return ""
+    fields = stat[stat.rfind(b")") + 2 :].split()  # the command name may hold spaces
+    if not fields or fields[0] in (b"Z", b"X"):
+        return None
+    return fields[19].decode() if len(fields) > 19 else ""
+
+
+def batch_token(pid: int | None = None) -> str:
+    """A value for :data:`BATCH_ENV` naming process ``pid`` (default: this one) uniquely."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}:{_start_time(pid) or ''}:{uuid.uuid4().hex[:12]}"
+
+
+def batch_alive(token: str) -> bool:
+    """Whether the batch process named by ``token`` (see :func:`batch_token`) still runs."""
+    pid_text, _, rest = token.partition(":")
+    if not pid_text.isdigit():
+        return True  # not ours to judge
+    started = rest.partition(":")[0]
+    now = _start_time(int(pid_text))
+    return now is not None and (not started or not now or now == started)
+
+
+def set_parent_death_signal(parent: int) -> None:
+    """Have Linux SIGKILL this process when its parent (expected: ``parent``) dies; exit
+    at once if the parent is already gone. No-op where ``prctl`` is unavailable."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the prctl: the signal will never come
+        os._exit(1)
+
+
+def start_lifeline(on_gone: Any, token: str | None = None, interval: float = LIFELINE_INTERVAL) -> None:
+    """Call ``on_gone()`` from a daemon thread once the batch process (``token``, default
+    ``$ENGAGEMENT_KIT_BATCH``) is gone, then end this process (``os._exit``: no clean-up
+    code of a half-done run may run). Nothing happens outside a batch (no token)."""
+    token = token if token is not None else os.environ.get(BATCH_ENV)
+    if not token:
+        return
+
+    def watch() -> None:
+        while batch_alive(token):
+            time.sleep(interval)
+        try:
+            on_gone()
+        finally:
+            os._exit(1)
+
+    threading.Thread(target=watch, name="ek-lifeline", daemon=True).start()
+
+
+def _kill_own_group() -> None:
+    """For a kernel (a session and process-group leader): kill it with its subprocesses."""
+    os.killpg(0, signal.SIGKILL)
 
 
 def enabled() -> bool:
@@ -123,9 +235,10 @@ class KernelTemplate:
 
 
 # --------------------------------------------------------------------------- template side
-def _become_kernel(request: dict[str, Any]) -> None:
+def _become_kernel(request: dict[str, Any], template: int) -> None:
     """In the forked child: detach, redirect output, and run an ipykernel (never returns)."""
     os.setsid()
+    set_parent_death_signal(template)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -138,7 +251,10 @@ def _become_kernel(request: dict[str, Any]) -> None:
     os.environ["JPY_PARENT_PID"] = str(os.getppid())
     if "numpy" in sys.modules:  # a new process would draw fresh OS entropy
         sys.modules["numpy"].random.seed()
-    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+    start_lifeline(_kill_own_group)  # the worker's batch token came with the environment
+    # History in memory, as nbclient asks of the kernels it starts: no sqlite file to open
+    # at start-up, and none left locked by a kernel killed once its notebook is done.
+    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], "--HistoryManager.hist_file=:memory:"]
     from ipykernel.kernelapp import IPKernelApp
 
     IPKernelApp.launch_instance(argv=sys.argv[1:])
@@ -147,7 +263,18 @@ def _become_kernel(request: dict[str, Any]) -> None:
 
 def serve(address: str, parent: int) -> None:
     """Import everything once, then fork a kernel for each request on the unix socket,
-    as long as the worker process ``parent`` lives."""
+    as long as the worker process ``parent`` (and the batch) lives."""
+    set_parent_death_signal(parent)
+    kernels: list[int] = []
+
+    def kill_kernels() -> None:
+        for pid in kernels:  # each kernel leads a process group of its own
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    start_lifeline(kill_kernels)
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]  # as ipykernel_launcher does; IPython adds the kernel's cwd back
@@ -177,7 +304,8 @@ def serve(address: str, parent: int) -> None:
                 pid = os.fork()
                 if pid == 0:
                     server.close()
-                    _become_kernel(request)  # leaves through SystemExit
+                    _become_kernel(request, me)  # leaves through SystemExit
+                kernels[:] = [k for k in kernels if _start_time(k) is not None] + [pid]
                 conn.sendall(f"{pid}\n".encode())
     finally:
         if os.getpid() == me:
@@ -185,5 +313,21 @@ def serve(address: str, parent: int) -> None:
             Path(address).unlink(missing_ok=True)
 
 
+def launch_fresh_kernel(argv: list[str]) -> None:
+    """``python -m engagement_kit.reports.kernel_template --kernel -f CONNECTION_FILE ...``:
+    ``ipykernel_launcher`` with the lifeline, for kernels started from scratch (the
+    worker, their parent, passes the batch token in the environment)."""
+    set_parent_death_signal(int(os.environ.get("JPY_PARENT_PID") or os.getppid()))
+    start_lifeline(_kill_own_group)
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]  # as ipykernel_launcher does
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance(argv=argv)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    serve(sys.argv[1], int(sys.argv[2]))
+    if sys.argv[1:2] == ["--kernel"]:
+        launch_fresh_kernel(sys.argv[2:])
+    else:
+        serve(sys.argv[1], int(sys.argv[2]))

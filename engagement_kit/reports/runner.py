@@ -9,6 +9,20 @@ written into a staging folder ``<output root>/.staging-<run id>-<pid>/`` and ren
 ``<output root>/<run id>/`` when the batch is complete, so an interrupted batch never
 leaves a half-written report where a good one was.
 
+A batch dies cleanly:
+
+* one batch at a time per output root: it holds ``<output root>/.lock`` (``flock``), and
+  a second batch exits with :class:`BatchError` naming the first; default run ids get a
+  ``-2``, ``-3`` ... suffix rather than replace a batch started in the same second;
+* each finished run's record is saved in the staging folder (``.runs/<name>.json``) as
+  soon as it finishes, so the runs a killed batch completed are reused by the next batch
+  (from the dead staging folder) instead of being executed again;
+* workers, kernel templates and kernels carry the batch's token (``ENGAGEMENT_KIT_BATCH``)
+  and exit within a second of the batch process, even one killed with SIGKILL (see
+  :mod:`.kernel_template`);
+* an output root that cannot be written (read-only, full) is a :class:`BatchError`,
+  and nothing already written is lost.
+
 Example
 -------
 >>> from engagement_kit.reports.config import load_config, check_runs
@@ -20,6 +34,8 @@ Example
 
 from __future__ import annotations
 
+import errno
+import json
 import multiprocessing
 import os
 import queue
@@ -32,10 +48,15 @@ import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock
+    fcntl = None  # type: ignore[assignment]
 
 from .cache import cache_index, cache_key, code_hash, copy_run, notebook_hash
 from .config import RunSpec
@@ -50,9 +71,10 @@ from .manifest import (
     utc_now,
     write_json_atomic,
 )
+from .kernel_template import BATCH_ENV, batch_token, set_parent_death_signal, start_lifeline
 from .params import load_notebook
 
-__all__ = ["BatchResult", "default_run_id", "execute_job", "point_latest", "run_batch"]
+__all__ = ["BatchError", "BatchResult", "default_run_id", "execute_job", "point_latest", "run_batch"]
 
 KERNEL_NAME = "python3"
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # folder holding engagement_kit/
@@ -61,16 +83,56 @@ _EVENTS: Any = None  # the worker's queue of ("start", name, time) events
 _TEMPLATE: Any = None  # the worker's KernelTemplate (warm kernels), if enabled
 
 
+LOCK_NAME = ".lock"
+RECORDS = ".runs"  # in a staging folder: the records of the runs that finished
+
+
+class BatchError(Exception):
+    """The batch cannot run or finish for a reason outside the notebooks (exit code 2):
+    another batch holds the output root, or the output root cannot be written.
+    ``problems`` are the lines to show, each with its fix."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 def default_run_id() -> str:
     """A UTC timestamp like ``20261123T114100Z``."""
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _unique_run_id(output_root: Path, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3`` ... if a batch folder (or a staging folder) of
+    that name exists: two batches started in the same second never share a folder.
+    Called under the output root's lock, so no other batch picks the same name meanwhile."""
+    run_id, n = base, 1
+    while (output_root / run_id).exists() or any(output_root.glob(f".staging-{run_id}-*")):
+        n += 1
+        run_id = f"{base}-{n}"
+    return run_id
+
+
 # --------------------------------------------------------------------------- worker side
-def _init_worker(events: Any, with_code: bool) -> None:
-    """Pool initializer: ignore Ctrl-C (the parent shuts us down), import the heavy parts once."""
+def _init_worker(events: Any, with_code: bool, batch: str = "") -> None:
+    """Pool initializer: ignore Ctrl-C (the parent shuts us down), die with the batch,
+    import the heavy parts once.
+
+    ``batch`` is the batch's token: passed explicitly because the fork server we were forked
+    from may have been started by an earlier batch of the same process (its environment is
+    stale); our template and kernels inherit it from our environment.
+    """
     global _EVENTS, _TEMPLATE
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Leave the terminal's process group: Ctrl-C must reach the batch process only, which
+    # then stops us. Ignoring SIGINT is not enough: while a notebook runs, nbclient installs
+    # its own SIGINT/SIGTERM handlers on the event loop (a graceful kernel shutdown that
+    # raced with the batch's), and asyncio restores SIGINT to KeyboardInterrupt afterwards.
+    os.setpgid(0, 0)
+    if batch:
+        os.environ[BATCH_ENV] = batch
+    set_parent_death_signal(os.getppid())  # the fork server (or the batch): gone means we go
+    start_lifeline(_worker_gone)
     _EVENTS = events
     _kernel_env()
     from . import kernel_template
@@ -85,6 +147,16 @@ def _init_worker(events: Any, with_code: bool) -> None:
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     _exporter(with_code)
+
+
+def _worker_gone() -> None:
+    """Lifeline of a worker whose batch is gone: take the kernel template down with us
+    (it would notice within a second anyway; its kernels follow it)."""
+    if _TEMPLATE is not None:
+        try:
+            _TEMPLATE.process.kill()
+        except OSError:
+            pass
 
 
 def _kernel_env() -> None:
@@ -139,6 +211,10 @@ def _kernel_manager_class() -> type:
                         prov.cwd = kw.get("cwd") or os.getcwd()
                         self._reconcile_connection_info(prov.connection_info)
                         return None
+                if kernel_cmd[1:3] == ["-m", "ipykernel_launcher"]:
+                    # the same launcher plus the lifeline: the kernel dies with the batch
+                    kernel_cmd = [kernel_cmd[0], "-m", "engagement_kit.reports.kernel_template", "--kernel",
+                                  *kernel_cmd[3:]]  # fmt: skip
                 if _KERNEL_LOG is None:
                     return await super()._async_launch_kernel(kernel_cmd, **kw)
                 with open(_KERNEL_LOG, "ab") as log:
@@ -196,6 +272,11 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
             cwd=job["cwd"],
             execution_timeout=job.get("timeout"),
             kernel_manager_class=_kernel_manager_class(),
+            # Kill the kernel as soon as its last cell has replied and its outputs are
+            # collected: the graceful default (shutdown request, then up to 1 s of polling
+            # for the process to exit) cost ~1 s per run and saves nothing, since the
+            # notebook's files are closed by the cells that wrote them.
+            shutdown_kernel="immediate",
         )
     except PapermillExecutionError as exc:
         status = "failed"
@@ -327,39 +408,87 @@ def _pool_context() -> Any:
 
 
 def _kill_pool(executor: ProcessPoolExecutor) -> None:
-    """Stop the workers and every kernel they started (Ctrl-C, crash)."""
+    """Stop the workers and every kernel they started (Ctrl-C, crash), at once.
+
+    SIGKILL, not SIGTERM: while a notebook runs, nbclient's event loop handles SIGTERM in
+    the worker by starting a graceful kernel shutdown and goes on, so a terminated worker
+    lived on until a 5 s join timed out, per worker, slower still on a loaded machine.
+    Nothing in a worker needs cleaning up: the staging folder and sockets are ours.
+    """
     import psutil
 
     procs = list(getattr(executor, "_processes", {}).values())  # no public accessor
+    descendants: list[psutil.Process] = []
     for p in procs:
         try:
-            for child in psutil.Process(p.pid).children(recursive=True):
-                child.kill()
+            descendants += psutil.Process(p.pid).children(recursive=True)
         except psutil.Error:
             pass
-        p.terminate()
+        p.kill()  # first, so that it starts nothing more
+    for child in descendants:  # templates and kernels (each kernel leads its own group)
+        try:
+            if os.getpgid(child.pid) == child.pid:
+                os.killpg(child.pid, signal.SIGKILL)  # with the notebook's own subprocesses
+            else:
+                child.kill()
+        except (OSError, psutil.Error):
+            pass
     executor.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         p.join(timeout=5)
-        if p.is_alive():
-            p.kill()
         for pattern in (f"ek-kernel-{p.pid}-*", f"ek-template-{p.pid}-*"):
             for socket_file in Path(tempfile.gettempdir()).glob(pattern):
                 socket_file.unlink(missing_ok=True)  # the killed kernels' and template's sockets
 
 
-def _clean_stale_staging(output_root: Path) -> None:
-    """Remove staging folders of batches whose process is gone; restore a batch folder that
-    was moved aside for its replacement when the process died between the two renames."""
+def _stale_staging(output_root: Path, locked: bool = True) -> list[Path]:
+    """Staging folders of batches that are gone. Under the output root's lock (``locked``)
+    every other staging folder is stale: its batch died (a pid may have been reused);
+    without it, only those whose process is gone."""
     import psutil
 
+    stale = []
     for d in output_root.glob(".staging-*"):
         try:
             pid = int(d.name.rsplit("-", 1)[1])
         except (IndexError, ValueError):
             continue
-        if not psutil.pid_exists(pid) or pid == os.getpid():
-            shutil.rmtree(d, ignore_errors=True)
+        if (locked and fcntl is not None) or not psutil.pid_exists(pid) or pid == os.getpid():
+            stale.append(d)
+    return stale
+
+
+def _clean_stale_staging(output_root: Path) -> None:
+    """Remove what dead batches left behind (stale staging folders, sockets) and restore a
+    batch folder moved aside by a process that died mid-swap."""
+    _clean_stale_files(output_root)
+    for d in _stale_staging(output_root, locked=False):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _salvaged_runs(stale: list[Path]) -> dict[str, tuple[str, Path, RunRecord]]:
+    """Cache key -> ``(run_id, run_folder, record)`` of the runs that batches killed before
+    their end had finished successfully: each finished run's record was saved in its
+    staging folder (:data:`RECORDS`) right after the run, never before, so a run found
+    there is complete."""
+    found: dict[str, tuple[str, Path, RunRecord]] = {}
+    for d in stale:
+        run_id = d.name.removeprefix(".staging-").rpartition("-")[0]
+        for path in sorted((d / RECORDS).glob("*.json")):
+            try:
+                rec = RunRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError, KeyError):
+                continue
+            if rec.status == "ok" and (d / rec.name / "report.html").is_file():
+                found[rec.cache_key] = (run_id, d / rec.name, rec)
+    return found
+
+
+def _clean_stale_files(output_root: Path) -> None:
+    """Remove the sockets of killed workers; restore a batch folder that was moved aside
+    for its replacement when the process died between the two renames."""
+    import psutil
+
     for sock in Path(tempfile.gettempdir()).glob("ek-[kt]e[rm]*-*-*"):  # sockets of killed workers
         parts = sock.name.split("-")
         if len(parts) >= 4 and parts[2].isdigit() and not psutil.pid_exists(int(parts[2])):
@@ -372,6 +501,42 @@ def _clean_stale_staging(output_root: Path) -> None:
             os.replace(d, output_root / name)  # the replacement never arrived: restore the old one
         else:
             shutil.rmtree(d, ignore_errors=True)
+
+
+def _lock_output_root(output_root: Path) -> TextIO | None:
+    """Hold ``<output root>/.lock`` for the batch (released when the file is closed or the
+    process dies, however it dies); raise :class:`BatchError` if another batch holds it.
+    The holder writes its pid and run id into the file for the other's message."""
+    f = open(output_root / LOCK_NAME, "a+", encoding="utf-8")
+    if fcntl is None:  # pragma: no cover
+        return f
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            f.close()
+            raise
+        f.seek(0)
+        holder = f.read().strip() or "unknown"
+        f.close()
+        raise BatchError(
+            [
+                f"another batch ({holder}) is writing to {output_root}; "
+                "fix: wait for it to finish, or give this one another --output-root"
+            ]
+        ) from None
+    return f
+
+
+def _write_error(exc: OSError, output_root: Path) -> BatchError:
+    where = exc.filename if exc.filename is not None else output_root
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return BatchError(
+        [
+            f"cannot write to {where}: {reason}; fix: free space on that disk or make it writable, "
+            "or use another --output-root (earlier batches there are unchanged)"
+        ]
+    )
 
 
 def point_latest(output_root: Path, run_id: str) -> Path:
@@ -402,12 +567,24 @@ def point_latest(output_root: Path, run_id: str) -> Path:
 
 
 def _promote(staging: Path, final: Path) -> None:
-    """Replace ``final`` by ``staging`` with two renames (never a half-written folder)."""
+    """Replace ``final`` by ``staging`` with two renames (never a half-written folder);
+    if the second rename fails, the old folder is put back."""
     trash = final.with_name(f".trash-{final.name}-{os.getpid()}")
     if final.exists():
         os.replace(final, trash)
-    os.replace(staging, final)
+    try:
+        os.replace(staging, final)
+    except OSError:
+        if trash.exists() and not final.exists():
+            os.replace(trash, final)
+        raise
     shutil.rmtree(trash, ignore_errors=True)
+
+
+def _save_record(staging: Path, record: RunRecord) -> None:
+    """Save a finished run's record in the staging folder, so that a batch killed later
+    still leaves it reusable (see :func:`_salvaged_runs`)."""
+    write_json_atomic(staging / RECORDS / f"{record.name}.json", asdict(record))
 
 
 def _failure(ename: str, exc: BaseException) -> dict[str, Any]:
@@ -424,14 +601,14 @@ def _fingerprints(run: RunSpec, memo: dict[Path, DataFingerprint]) -> list[DataF
     return out
 
 
-def _check_batch(runs: list[RunSpec], run_id: str) -> None:
+def _check_batch(runs: list[RunSpec], run_id: str | None) -> None:
     """Refuse, before anything is written, what :func:`~.config.check_runs` refuses about
     names and values (``run_batch`` may be called from Python without it): every batch and
     run folder is a direct child of its parent, every parameter value plain data."""
     from .config import ConfigError, name_problem
     from .params import plain_data_problems
 
-    problems = [p for p in [name_problem(run_id, "batch id")] if p]
+    problems = [p for p in [name_problem(run_id, "batch id")] if p] if run_id is not None else []
     for run in runs:
         problems += [p for p in [name_problem(run.name, "run name")] if p]
         for name, value in run.parameters.items():
@@ -457,18 +634,65 @@ def run_batch(
     Writes ``<output_root>/<run_id>/`` with one folder per run, ``index.html`` and
     ``manifest.json``; points ``<output_root>/latest`` at it when every run succeeded.
     A ``KeyboardInterrupt`` stops the kernels, removes the staging folder and propagates.
+    Raises :class:`BatchError` when another batch holds ``output_root`` or it cannot be
+    written (the staging folder is removed; earlier batches are unchanged).
     """
+    output_root = Path(output_root)
+    _check_batch(runs, run_id)  # before anything is written
+    try:
+        output_root.mkdir(parents=True, exist_ok=True)
+        lock = _lock_output_root(output_root)
+    except OSError as exc:
+        raise _write_error(exc, output_root) from None
+    previous_token = os.environ.get(BATCH_ENV)
+    # Everything this batch starts carries the token (the fork server, when this batch starts
+    # it; workers get it explicitly): their lifelines watch this process.
+    token = os.environ[BATCH_ENV] = batch_token()
+    try:
+        return _run_locked(
+            runs, lock, token,
+            config_path=config_path, output_root=output_root, run_id=run_id, jobs=jobs, force=force,
+            with_code=with_code, progress=progress, update_latest=update_latest,
+        )  # fmt: skip
+    except OSError as exc:
+        where = Path(os.path.abspath(str(exc.filename))) if isinstance(exc.filename, (str, Path)) else None
+        if where is not None and Path(os.path.abspath(output_root)) not in (where, *where.parents):
+            raise  # not about the output root (a bug, a vanished input): not a write problem
+        raise _write_error(exc, output_root) from None
+    finally:
+        lock.close()  # releases the lock
+        if previous_token is None:
+            os.environ.pop(BATCH_ENV, None)
+        else:
+            os.environ[BATCH_ENV] = previous_token
+
+
+def _run_locked(
+    runs: list[RunSpec],
+    lock: TextIO,
+    token: str,
+    *,
+    config_path: str | Path,
+    output_root: Path,
+    run_id: str | None,
+    jobs: int | None,
+    force: bool,
+    with_code: bool,
+    progress: Progress | None,
+    update_latest: bool,
+) -> BatchResult:
+    """:func:`run_batch` once it holds the output root's lock."""
     from .render import index_html
 
-    output_root = Path(output_root)
-    run_id = run_id or default_run_id()
-    _check_batch(runs, run_id)
-    output_root.mkdir(parents=True, exist_ok=True)
-    _clean_stale_staging(output_root)
+    _clean_stale_files(output_root)
+    stale = _stale_staging(output_root)
+    run_id = run_id or _unique_run_id(output_root, default_run_id())
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()}, run id {run_id}\n")
+    lock.flush()
     final = output_root / run_id
     staging = output_root / f".staging-{run_id}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
     root = runs[0].root if runs else Path.cwd()
     manifest = BatchManifest(
         run_id=run_id, config=str(config_path), start=utc_now(), with_code=with_code, git=git_info(root)
@@ -482,10 +706,13 @@ def run_batch(
 
         forkserver.ensure_running()
     try:
+        shutil.rmtree(staging, ignore_errors=True)
+        (staging / RECORDS).mkdir(parents=True)
         packages = package_versions()
         code = code_hash()
         memo: dict[Path, DataFingerprint] = {}
-        cached = {} if force else cache_index(output_root)
+        # the runs of killed batches first: a complete batch's copy of the same run wins
+        cached = {} if force else {**_salvaged_runs(stale), **cache_index(output_root)}
         jobs_todo: list[tuple[RunRecord, dict[str, Any]]] = []
         for run in runs:
             nb = load_notebook(run.notebook_path)
@@ -515,6 +742,7 @@ def run_batch(
                     record.parameters, record.cached_from = src_rec.parameters, src_rec.cached_from
                 else:  # name the batch that executed it
                     record.cached_from = src_rec.cached_from or src_id
+                _save_record(staging, record)
                 progress.cached(run.name, src_id)
                 continue
             jobs_todo.append(
@@ -532,11 +760,13 @@ def run_batch(
                     },
                 )
             )
+        for d in stale:  # what could be reused from them is copied
+            shutil.rmtree(d, ignore_errors=True)
         if jobs_todo:
             n_workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_todo)))
             events = ctx.Queue()
             executor = ProcessPoolExecutor(
-                max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(events, with_code)
+                max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(events, with_code, token)
             )
             futures = {executor.submit(execute_job, job): rec for rec, job in jobs_todo}
             pending = set(futures)
@@ -558,6 +788,7 @@ def run_batch(
                         result = _failure(type(exc).__name__, exc)
                     for k, v in result.items():
                         setattr(rec, k, v)
+                    _save_record(staging, rec)
                     progress.finished(rec.name, rec.status, rec.duration_s)
                 progress.tick()
             executor.shutdown(wait=True)
@@ -567,6 +798,7 @@ def run_batch(
         manifest.status = "ok" if all(r.status == "ok" for r in manifest.runs) else "failed"
         (staging / "index.html").write_text(index_html(manifest, staging), encoding="utf-8")
         write_json_atomic(staging / "manifest.json", manifest.to_dict())
+        shutil.rmtree(staging / RECORDS)  # the manifest holds them now
         _promote(staging, final)
     except BaseException:
         if executor is not None:
