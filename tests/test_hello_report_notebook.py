@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "hello_report.ipynb"
 BAD = ROOT / "tests" / "data" / "bad"
-COLUMNS = ["segment", "touch_model", "customers", "share", "share_ci_low", "share_ci_high"]
+COLUMNS = ["segment", "touch_model", "customers", "share", "share_ci_low", "share_ci_high", "suppressed"]
 
 
 def _run(tmp_path: Path, customers: Path) -> Path:
@@ -20,7 +20,7 @@ def _run(tmp_path: Path, customers: Path) -> Path:
     out.mkdir()
     papermill.execute_notebook(str(NOTEBOOK), str(tmp_path / "run.ipynb"), kernel_name="python3",
                                parameters={"customers_path": str(customers), "output_dir": str(out),
-                                           "min_group_size": 1},
+                                           "min_cell_size": 1},
                                cwd=str(NOTEBOOK.parent), progress_bar=False)
     return out
 

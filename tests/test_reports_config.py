@@ -168,7 +168,7 @@ def test_only_selects_by_name_entry_or_pattern(tmp_path):
 def test_describe_command_lists_parameters(capsys):
     assert cli.main(["--describe", str(REPO / "notebooks" / "hello_report.ipynb")]) == 0
     out = capsys.readouterr().out
-    assert "customers_path" in out and "min_group_size" in out and "int" in out and "privacy" in out
+    assert "customers_path" in out and "min_cell_size" in out and "int" in out and "suppressed" in out
 
 
 def test_cache_key_tracks_notebook_parameters_data_packages_and_code():

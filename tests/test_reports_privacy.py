@@ -83,10 +83,12 @@ def test_default_batch_runs_on_miniature_data(default_batch):
 def test_hello_report_csv_interface(default_batch):
     _, batch, _ = default_batch
     table = pd.read_csv(batch / "overview_demo" / "customers_by_segment.csv")
-    assert list(table.columns) == ["segment", "touch_model", "customers", "share", "share_ci_low", "share_ci_high"]
-    assert (table["customers"] >= 10).all()
-    assert np.allclose(table.groupby("segment")["share"].sum(), 1.0, atol=0.05)  # small groups may be dropped
-    assert ((table["share_ci_low"] <= table["share"]) & (table["share"] <= table["share_ci_high"])).all()
+    assert list(table.columns) == ["segment", "touch_model", "customers", "share", "share_ci_low", "share_ci_high",
+                                   "suppressed"]  # fmt: skip
+    shown = table[~table["suppressed"]]
+    assert (shown["customers"] >= 10).all() and table.loc[table["suppressed"], "customers"].isna().all()
+    assert np.allclose(shown.groupby("segment")["share"].sum(), 1.0, atol=0.05)  # small cells are blanked
+    assert ((shown["share_ci_low"] <= shown["share"]) & (shown["share"] <= shown["share_ci_high"])).all()
 
 
 def _strings(obj) -> list[str]:

@@ -1,0 +1,122 @@
+"""Who is in each touch model: the assignment overview (the ``hello_report`` notebook).
+
+If touch models were assigned at random, every segment holds about the same share of each
+arm; a confounded assignment (enterprise customers mostly high-touch) shows up here first,
+before any effect is estimated. :func:`overview` counts customers per segment x arm, gives
+each arm's share of its segment with a Wilson interval, and tests independence of arm and
+segment (Pearson's chi-square on the segment x arm table).
+
+Output table (the CSV is an interface)
+---------------------------------------
+- ``customers_by_segment.csv``: ``segment, touch_model, customers, share, share_ci_low,
+  share_ci_high, suppressed`` -- one row per segment x arm (``segment`` is ``all`` without a
+  segment column); ``share`` = customers / the segment's customers; Wilson interval at level
+  1 - alpha. Rows describing fewer than ``min_cell_size`` customers are kept, blanked and
+  marked ``suppressed`` (before this release they were left out).
+
+Example
+-------
+>>> import pandas as pd
+>>> d = pd.DataFrame({"touch_model": ["a", "b"] * 30, "segment": ["x"] * 40 + ["y"] * 20})
+>>> r = overview(d, arm_col="touch_model", segment_col="segment")
+>>> r.tables()["customers_by_segment"][["segment", "touch_model", "customers"]].values.tolist()
+[['x', 'a', 20], ['x', 'b', 20], ['y', 'a', 10], ['y', 'b', 10]]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2_contingency
+
+from .markdown import bullets, escape
+from .privacy import MIN_CELL_SIZE, check_min_cell_size
+from .results import Result
+from .stats.proportions import wilson_ci
+
+__all__ = ["OverviewResult", "overview"]
+
+
+@dataclasses.dataclass(frozen=True)
+class OverviewResult(Result):
+    """Customers per segment x arm with shares (see the module docstring)."""
+
+    customers_by_segment: pd.DataFrame
+    n_customers: int
+    chi2: float
+    df: int
+    p_value: float
+    alpha: float = 0.05
+    min_cell_size: int = MIN_CELL_SIZE
+    skipped: tuple[str, ...] = ()
+
+    COLUMNS = {
+        "customers_by_segment": ["segment", "touch_model", "customers", "share", "share_ci_low", "share_ci_high"]
+    }
+    CELLS = {"customers_by_segment": (("customers",), ("segment", "touch_model"))}
+
+    def conclusions(self) -> str:
+        """Who is where, and whether the shares differ between segments more than chance."""
+        t = self.tables()["customers_by_segment"]
+        shown = t[~t["suppressed"]]
+        lines = [f"{self.n_customers:,} customers in {t['segment'].nunique()} segment(s) and "
+                 f"{t['touch_model'].nunique()} touch model(s)."]  # fmt: skip
+        if np.isfinite(self.p_value):
+            same = self.p_value >= self.alpha
+            lines.append(
+                f"Touch-model shares {'do not differ clearly' if same else 'differ'} between segments "
+                f"(chi-square {self.chi2:.1f}, df {self.df}, p {'< 0.001' if self.p_value < 0.001 else f'= {self.p_value:.3f}'}); "
+                + ("consistent with a randomised assignment." if same else
+                   "compare touch models within segments or adjust for segment.")
+            )  # fmt: skip
+        if len(shown):
+            top = shown.loc[shown["share"].idxmax()]
+            lines.append(
+                f"Largest share: {escape(top['touch_model'])} in {escape(top['segment'])}, "
+                f"{100 * top['share']:.1f} % (CI {100 * top['share_ci_low']:.1f} to {100 * top['share_ci_high']:.1f} %)."
+            )
+        note = self.small_cell_note()
+        return bullets(lines + ([note] if note else []))
+
+
+def overview(
+    data: pd.DataFrame,
+    *,
+    arm_col: str,
+    segment_col: str | None = None,
+    segment: str | None = None,
+    alpha: float = 0.05,
+    min_cell_size: int = MIN_CELL_SIZE,
+) -> OverviewResult:
+    """Customers per segment x arm, each arm's share of its segment, and the chi-square test.
+
+    ``segment`` restricts the table to one segment. Raises ValueError when no customer is left.
+    """
+    check_min_cell_size(min_cell_size)
+    for col in [arm_col] + ([segment_col] if segment_col else []):
+        if col not in data.columns:
+            raise KeyError(f"column {col!r} is not in the data (columns: {', '.join(map(str, data.columns))})")
+    seg = data[segment_col].astype(str) if segment_col else pd.Series("all", index=data.index)
+    arm = data[arm_col].astype(str)
+    if segment is not None:
+        keep = seg == str(segment)
+        seg, arm = seg[keep], arm[keep]
+    if seg.empty:
+        raise ValueError(f"no customers for segment={segment!r}; check the segment name")
+    counts = pd.crosstab(seg, arm)
+    table = counts.stack().rename("customers").reset_index()
+    table.columns = ["segment", "touch_model", "customers"]
+    table = table[table["customers"] > 0].reset_index(drop=True)
+    totals = table.groupby("segment")["customers"].transform("sum")
+    table["share"] = table["customers"] / totals
+    table["share_ci_low"], table["share_ci_high"] = wilson_ci(table["customers"], totals, alpha=alpha)
+    if counts.shape[0] > 1 and counts.shape[1] > 1:
+        chi2, p, df, _ = chi2_contingency(counts.to_numpy(), correction=False)
+    else:
+        chi2, p, df = float("nan"), float("nan"), 0
+    return OverviewResult(
+        customers_by_segment=table, n_customers=int(len(seg)), chi2=float(chi2), df=int(df), p_value=float(p),
+        alpha=alpha, min_cell_size=min_cell_size,
+    )  # fmt: skip
