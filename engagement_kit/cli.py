@@ -116,6 +116,9 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="execute every run, even if a cached result exists")
     parser.add_argument("--describe", metavar="NOTEBOOK", help="list a notebook's parameters and exit")
     parser.add_argument("--output-root", default="reports", metavar="DIR", help="where batches go (default: reports)")
+    parser.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a parameter of every selected run (VALUE in YAML: 0.1, true, [a, b], {y: binary}, "
+                             "'quoted text'); checked like reports.yaml values")  # fmt: skip
 
 
 def _error(lines: list[str]) -> int:
@@ -135,7 +138,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _report_batch(args: argparse.Namespace) -> int:
-    from .reports.config import ConfigError, check_runs, load_config, name_problem, select_runs
+    from .reports.config import ConfigError, check_runs, load_config, name_problem, parse_parameters, select_runs
     from .reports.params import ParameterError, describe
 
     if args.describe:
@@ -152,6 +155,9 @@ def _report_batch(args: argparse.Namespace) -> int:
             return _error([problem])
     try:
         runs = select_runs(load_config(args.config), args.only)
+        overrides = parse_parameters(args.param)
+        for run in runs:
+            run.parameters.update(overrides)
         check_runs(runs)
     except ConfigError as exc:
         return _error(exc.problems)

@@ -268,3 +268,16 @@ def test_journeys_report_on_a_hostile_churn_table_has_no_live_script(tmp_path):
     html = (tmp_path / "out" / "b" / "hostile" / "report.html").read_text()
     assert "EK_PWNED" in html and not _live(html)
     assert not re.search(r"<script>[^<]*EK_PWNED", html)
+
+
+def test_command_line_parameters_are_checked_like_the_config(tmp_path, capsys, no_kernel):
+    cfg = make_project(tmp_path, [OK_RUN])
+    before = _tree(tmp_path)
+    for value, message in [("2026-11-01", "quote the date"), ("!!set {a: null}", "not plain data"),
+                           ("1.5", "'n' must be int"), ("x: [", "not a valid value")]:  # fmt: skip
+        assert _report(cfg, tmp_path / "out", "--param", f"n={value}") == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    assert _report(cfg, tmp_path / "out", "--param", "nope") == 2
+    assert "NAME=VALUE" in capsys.readouterr().err
+    assert _tree(tmp_path) == before

@@ -58,6 +58,7 @@ __all__ = [
     "expand_entry",
     "load_config",
     "name_problem",
+    "parse_parameters",
     "plain_file_name",
     "select_runs",
 ]
@@ -343,6 +344,36 @@ def load_config(path: str | Path) -> list[RunSpec]:
     if problems:
         raise ConfigError(problems)
     return runs
+
+
+def parse_parameters(items: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs from the command line as parameters; each VALUE is read as YAML by
+    the same strict safe loader as ``reports.yaml`` and must be plain data.
+
+    >>> parse_parameters(["alpha=0.1", "metrics={y: binary}", "label=No E-Mail"])
+    {'alpha': 0.1, 'metrics': {'y': 'binary'}, 'label': 'No E-Mail'}
+    """
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            problems.append(f"--param {item!r}: write NAME=VALUE with a parameter name, e.g. alpha=0.1")
+            continue
+        try:
+            value = yaml.load(text, Loader=_StrictLoader) if text.strip() else ""  # noqa: S506 - a SafeLoader
+        except yaml.YAMLError as exc:
+            problems.append(f"--param {name}: not a valid value ({exc}); quote text with spaces or colons")
+            continue
+        plain = plain_data_problems(value, f"--param {name}")
+        if plain:
+            problems.extend(plain)
+        else:
+            out[name] = value
+    if problems:
+        raise ConfigError(problems)
+    return out
 
 
 def select_runs(runs: list[RunSpec], only: list[str] | None) -> list[RunSpec]:
