@@ -74,6 +74,9 @@ __all__ = ["simulate", "SimulatedData", "GroundTruth", "CONTROL_ARM", "DEFAULT_D
 CONTROL_ARM = "no_touch"
 SIGNUP_START = pd.Timestamp("2024-01-01")
 OBSERVATION_END = pd.Timestamp("2025-12-31")
+#: First day of the touch-model experiment; ``simulate(arrival_weeks=...)`` spreads the
+#: assignment times over the weeks that follow.
+EXPERIMENT_START = pd.Timestamp("2025-01-06")
 WINDOW_DAYS = 365.0
 
 SEGMENT_SHARES: dict[str, float] = {"smb": 0.6, "mid_market": 0.3, "enterprise": 0.1}
@@ -657,6 +660,7 @@ def simulate(
     frameworks: list[str] | None = None,
     include_types: bool = True,
     truth: bool = True,
+    arrival_weeks: float | None = None,
 ) -> SimulatedData:
     """Simulate every contract table with known ground truth.
 
@@ -690,6 +694,12 @@ def simulate(
         add the four engagement types' items (``<type>_1..3``).
     truth:
         compute the Monte-Carlo ground truth (about 1 s); False skips it.
+    arrival_weeks:
+        spread the customers' assignment to a touch model uniformly over this many weeks
+        from :data:`EXPERIMENT_START` and add it as the ``assigned_at`` timestamp of
+        ``customers`` (a monitored experiment: customers arrive over weeks). Drawn from
+        its own seeded stream, so every other column is the same with or without it;
+        None (default) adds no column.
     """
     if n_customers < 1:
         raise ValueError("n_customers must be at least 1")
@@ -697,6 +707,8 @@ def simulate(
         raise ValueError(f"assignment must be 'randomised' or 'confounded', not {assignment!r}")
     if item_scale not in ("likert", "continuous"):
         raise ValueError(f"item_scale must be 'likert' or 'continuous', not {item_scale!r}")
+    if arrival_weeks is not None and not (np.isfinite(arrival_weeks) and arrival_weeks > 0):
+        raise ValueError(f"arrival_weeks must be a positive number of weeks or None; got {arrival_weeks!r}")
     if not 0 < survey_response_rate <= 1:
         raise ValueError("survey_response_rate must be in (0, 1]")
     frameworks = list(frameworks) if frameworks is not None else list(FRAMEWORK_NAMES)
@@ -746,6 +758,11 @@ def simulate(
             "cost_to_serve": np.round(cost, 2),
         }
     )
+
+    if arrival_weeks is not None:
+        # its own stream (seed, 1): the main stream, so every other table, is unchanged
+        arrival_s = np.random.default_rng([seed, 1]).uniform(0.0, arrival_weeks * 7 * 86_400, n)
+        customers["assigned_at"] = EXPERIMENT_START + pd.to_timedelta(np.round(arrival_s), unit="s")
 
     # outcomes --------------------------------------------------------------------
     churn_t = rng.exponential(1.0, n) / np.exp(pred["log_hazard"])
@@ -831,6 +848,8 @@ def simulate(
         "frameworks": frameworks,
         "include_types": include_types,
     }
+    if arrival_weeks is not None:  # only when set, so that default ground truth files are unchanged
+        config["arrival_weeks"] = arrival_weeks
     if truth:
         arm_eff, seg_eff = _truth_effects(model)
     else:

@@ -36,6 +36,8 @@ __all__ = [
     "check_close",
     "check_choice",
     "peeking_false_positive_rate",
+    "confidence_sequence_false_positive_rate",
+    "check_confidence_sequence_rate",
     "learner_version",
     "build_workshop",
     "WORKSHOP_DIR",
@@ -148,6 +150,52 @@ def peeking_false_positive_rate(
     return {
         "single_look": float(significant[:, -1].mean()),
         "peeking": float(significant.any(axis=1).mean()),
+        "n_looks": float(n_looks),
+        "alpha": alpha,
+    }
+
+
+def confidence_sequence_false_positive_rate(
+    n_experiments: int = 2_000,
+    n_per_arm: int = 1_000,
+    n_looks: int = 10,
+    alpha: float = 0.05,
+    base_rate: float = 0.10,
+    seed: int = 0,
+) -> dict[str, float]:
+    """The peeking simulation again, analysed with a confidence sequence instead of p-values.
+
+    The same A/A tests as :func:`peeking_false_positive_rate` (same arguments, same seed,
+    same data), but each look asks whether the anytime-valid confidence sequence
+    (:func:`engagement_kit.stats.sequential.asymptotic_cs`, tuned for ``n_per_arm``)
+    excludes 0. Returns the share of tests ever declared significant that way
+    (``"confidence_sequence"``) beside the fixed-horizon peeking rate (``"peeking"``).
+
+    >>> r = confidence_sequence_false_positive_rate(n_experiments=500, n_looks=5, seed=1)
+    >>> r["confidence_sequence"] <= r["alpha"] < r["peeking"]
+    True
+    """
+    from scipy import stats
+
+    from .stats.sequential import cs_p_value, running_min
+
+    rng = np.random.default_rng(seed)
+    looks = np.linspace(n_per_arm / n_looks, n_per_arm, n_looks).round().astype(int)
+    increments = np.diff(np.concatenate([[0], looks]))
+    a = rng.binomial(increments[None, :], base_rate, size=(n_experiments, n_looks)).cumsum(axis=1)
+    b = rng.binomial(increments[None, :], base_rate, size=(n_experiments, n_looks)).cumsum(axis=1)
+    n = looks[None, :]
+    pa, pb = a / n, b / n
+    pooled = (a + b) / (2 * n)
+    se_pooled = np.sqrt(pooled * (1 - pooled) * 2 / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se_pooled > 0, (pa - pb) / se_pooled, 0.0)
+    peeking = (2 * stats.norm.sf(np.abs(z)) < alpha).any(axis=1)
+    se = np.sqrt(pa * (1 - pa) / n + pb * (1 - pb) / n)  # unpooled, as the confidence sequence uses
+    p_any = running_min(cs_p_value(pa - pb, se, 2 * n, 2 * n_per_arm, alpha))[:, -1]
+    return {
+        "confidence_sequence": float((p_any <= alpha).mean()),
+        "peeking": float(peeking.mean()),
         "n_looks": float(n_looks),
         "alpha": alpha,
     }
@@ -345,6 +393,20 @@ def check_peeking_rate(answer: Any, n_looks: int, alpha: float = 0.05, seed: int
     truth = peeking_false_positive_rate(n_experiments=4_000, n_looks=n_looks, alpha=alpha, seed=seed + 1)["peeking"]
     hint = "Run the peeking simulation and read the share of A/A tests stopped as 'significant'."
     return check_close(answer, truth, 0.03, f"false-positive rate with {n_looks} looks", hint)
+
+
+def check_confidence_sequence_rate(answer: Any, n_looks: int, alpha: float = 0.05, seed: int = 0) -> CheckResult:
+    """02: the false-positive rate of the peeking analyst who uses a confidence sequence."""
+    truth = confidence_sequence_false_positive_rate(n_experiments=4_000, n_looks=n_looks, alpha=alpha, seed=seed + 1)
+    value = _number(answer)
+    if value is not None and abs(value - truth["peeking"]) < abs(value - truth["confidence_sequence"]):
+        return CheckResult(False, "That is the rate with ordinary p-values at every look. Run the simulation "
+                           "with confidence sequences and read its \"confidence_sequence\" value.")
+    hint = "Run the confidence-sequence simulation and read the share of A/A tests ever declared significant."
+    result = check_close(answer, truth["confidence_sequence"], 0.02, f"false-positive rate with {n_looks} looks", hint)
+    if result.ok:
+        return CheckResult(True, result.message + f" At most alpha = {alpha:g}, however often you look.")
+    return result
 
 
 def simulated_power(

@@ -161,3 +161,13 @@ def test_dsce_score_and_index_checks():
     ratings = {"a": 1, "b": 5, "c": 3, "d": 3}
     assert workshop.check_account_index(50, ratings).ok
     assert not workshop.check_account_index(3, ratings).ok  # the mean rating, not the mean score
+
+
+def test_confidence_sequence_fix_keeps_false_positives_under_alpha_and_its_check():
+    r = workshop.confidence_sequence_false_positive_rate(n_experiments=4000, n_looks=10, seed=9)
+    assert r["confidence_sequence"] <= 0.05 < 0.14 <= r["peeking"]  # same runs, same looks
+    assert workshop.check_confidence_sequence_rate(r["confidence_sequence"], 10, seed=8).ok
+    assert not workshop.check_confidence_sequence_rate(r["peeking"], 10, seed=8).ok  # p-values at every look
+    assert "ordinary p-values" in str(workshop.check_confidence_sequence_rate(r["peeking"], 10, seed=8))
+    assert not workshop.check_confidence_sequence_rate(0.05, 10).ok  # "it is alpha": the bound, not the rate
+    assert not workshop.check_confidence_sequence_rate(None, 10).ok
