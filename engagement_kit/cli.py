@@ -38,6 +38,8 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
     parser.add_argument("--response-rate", type=float, default=1.0, help="share of customers who answer the survey")
     parser.add_argument("--item-missing", type=float, default=0.0, help="share of item answers missing at random")
+    parser.add_argument("--arrival-weeks", type=float, default=None, metavar="WEEKS",
+                        help="customers arrive over this many weeks: adds customers.assigned_at (for monitoring)")  # fmt: skip
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -51,6 +53,7 @@ def _simulate(args: argparse.Namespace) -> int:
         assignment=args.assignment,
         survey_response_rate=args.response_rate,
         item_missing_rate=args.item_missing,
+        arrival_weeks=args.arrival_weeks,
     )
     paths = sim.write(args.out, fmt=args.format)
     rows = {k: len(v) for k, v in sim.tables().items()}

@@ -108,6 +108,12 @@ CONTRACTS: dict[str, Contract] = {
             ),
             Column("signup_date", "date", "Date the customer signed up; not in the future."),
             Column(
+                "assigned_at",
+                "datetime",
+                "When the customer entered the experiment (assignment time; monitoring looks cut on it).",
+                required=False,
+            ),
+            Column(
                 "prior_revenue",
                 "float",
                 "Revenue in the 12 months before the experiment (pre-period covariate).",
