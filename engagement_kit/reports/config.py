@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from .monitor import MONITOR_PARAMETER
 from .params import (
     EXPRESSION,
     ParameterError,
@@ -73,6 +74,7 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "account_level": list,
     "description": str,
     "timeout": int,
+    "monitor": str,
 }
 REQUIRED_RUN_KEYS = ("name", "notebook")
 #: A run name or batch id is one path part: it starts with a letter, digit or '_' (never
@@ -116,6 +118,8 @@ class RunSpec:
     account_level: list[str] = field(default_factory=list)
     description: str = ""
     timeout: float | None = None
+    #: the experiment this run is a scheduled look at (its history of looks: reports/monitor.py)
+    monitor: str | None = None
     entry: str = ""
     root: Path = field(default_factory=Path.cwd)
     effective: dict[str, Any] = field(default_factory=dict)
@@ -203,6 +207,8 @@ def expand_entry(entry: dict[str, Any], index: int, root: Path | None = None) ->
     for key in REQUIRED_RUN_KEYS:
         if key not in entry:
             problems.append(f"{where}: missing required key {key!r}")
+    if isinstance(entry.get("monitor"), str) and name_problem(entry["monitor"], "monitor"):
+        problems.append(f"{where}: {name_problem(entry['monitor'], 'monitor')}")
     if "timeout" in entry and isinstance(entry["timeout"], int) and entry["timeout"] < 1:
         problems.append(f"{where}: 'timeout' must be a whole number of seconds >= 1, got {entry['timeout']!r}")
     files = ([entry["key_figures"]] if isinstance(entry.get("key_figures"), str) else []) + list(
@@ -260,6 +266,7 @@ def expand_entry(entry: dict[str, Any], index: int, root: Path | None = None) ->
                 account_level=[plain_file_name(f) or "" for f in entry.get("account_level") or []],
                 description=entry.get("description", ""),
                 timeout=entry.get("timeout"),
+                monitor=entry.get("monitor"),
                 entry=template,
                 root=root or Path.cwd(),
             )
@@ -500,6 +507,13 @@ def check_runs(runs: list[RunSpec]) -> None:
                     f'add `{reserved} = "."  # folder for the CSV results` to its parameters cell'
                 )
         problems.extend(f"{where}: {p}" for p in check_parameters(declared, run.parameters))
+        if MONITOR_PARAMETER in run.parameters:
+            problems.append(f"{where}: {MONITOR_PARAMETER!r} is set by the batch for a run with 'monitor:'; remove it")
+        if run.monitor and MONITOR_PARAMETER not in names:
+            problems.append(
+                f"{where}: 'monitor: {run.monitor}' needs a notebook with a {MONITOR_PARAMETER!r} parameter "
+                f"(the earlier looks' times); {run.notebook} has none"
+            )
         defaults = {p.name: p.default for p in declared if p.default is not EXPRESSION and p.name not in RESERVED}
         run.effective = {**defaults, **run.parameters}
         run.data = data_parameters(run.effective, run.root)

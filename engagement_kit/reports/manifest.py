@@ -178,6 +178,7 @@ class RunRecord:
     account_level: list[str] = field(default_factory=list)
     description: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    monitor: str | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunRecord:

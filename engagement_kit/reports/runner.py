@@ -72,6 +72,7 @@ from .manifest import (
     write_json_atomic,
 )
 from .kernel_template import BATCH_ENV, batch_token, set_parent_death_signal, start_lifeline
+from .monitor import MONITOR_PARAMETER, append_look, earlier_looks, look_record, read_history
 from .params import load_notebook
 
 __all__ = ["BatchError", "BatchResult", "default_run_id", "execute_job", "point_latest", "run_batch"]
@@ -601,6 +602,16 @@ def _fingerprints(run: RunSpec, memo: dict[Path, DataFingerprint]) -> list[DataF
     return out
 
 
+def _record_looks(output_root: Path, batch_dir: Path, manifest: BatchManifest) -> None:
+    """Append each successful monitored run's look to its monitor's history (once)."""
+    for rec in manifest.runs:
+        if rec.monitor and rec.status == "ok":
+            look = look_record(batch_dir / rec.name, batch=manifest.run_id, run=rec.name, cache_key=rec.cache_key,
+                               run_at=manifest.start)  # fmt: skip
+            if look is not None:
+                append_look(output_root, rec.monitor, look)
+
+
 def _check_batch(runs: list[RunSpec], run_id: str | None) -> None:
     """Refuse, before anything is written, what :func:`~.config.check_runs` refuses about
     names and values (``run_batch`` may be called from Python without it): every batch and
@@ -718,6 +729,10 @@ def _run_locked(
             nb = load_notebook(run.notebook_path)
             nb_sha = notebook_hash(nb)
             data = _fingerprints(run, memo)
+            if run.monitor:  # a scheduled look: it draws the earlier looks too
+                looks = earlier_looks(read_history(output_root, run.monitor), batch=run_id, run=run.name)
+                run.effective[MONITOR_PARAMETER] = looks
+                run.parameters = {**run.parameters, MONITOR_PARAMETER: looks}
             key = cache_key(nb_sha, run.effective, data, packages, code, with_code)
             final_dir = (final / run.name).as_posix()
             record = RunRecord(
@@ -730,6 +745,7 @@ def _run_locked(
                 key_figures=run.key_figures,
                 account_level=list(run.account_level),
                 description=run.description,
+                monitor=run.monitor,
             )
             manifest.runs.append(record)
             hit = None if force else cached.get(key)
@@ -800,6 +816,7 @@ def _run_locked(
         write_json_atomic(staging / "manifest.json", manifest.to_dict())
         shutil.rmtree(staging / RECORDS)  # the manifest holds them now
         _promote(staging, final)
+        _record_looks(output_root, final, manifest)
     except BaseException:
         if executor is not None:
             _kill_pool(executor)
