@@ -138,9 +138,11 @@ class DimensionsResult(Result):
         correction, in Markdown with every label escaped; then what did not run and the
         small-cell note."""
         t = self.tables()
-        lines = [_reliability_line(t["reliability"]), _fit_line(t["cfa_fit"]), _validity_line(t["validity"]),
-                 _invariance_line(t["invariance"], self.group_col)]
-        lines.append(_hypotheses_line(t["hypotheses"], self.alpha, self.correction))
+        lines = [_reliability_line(t["reliability"]), _fit_line(t["cfa_fit"]), _validity_line(t["validity"])]
+        if len(t["invariance"]):
+            lines.append(_invariance_line(t["invariance"], self.group_col))
+        if len(t["hypotheses"]):
+            lines.append(_hypotheses_line(t["hypotheses"], self.alpha, self.correction))
         if len(t["mediation"]):
             lines.append(_mediation_line(t["mediation"]))
         lines += [f"Not run: {escape(s)}" for s in self.skipped]
@@ -194,8 +196,8 @@ def _validity_line(val: pd.DataFrame) -> str:
 
 
 def _invariance_line(inv: pd.DataFrame, group_col: str | None) -> str:
-    if inv.empty or inv["holds"].isna().all():
-        return "**Measurement invariance:** not tested."
+    if inv["holds"].isna().all():
+        return "**Measurement invariance:** not reported (small cells)."
     held = inv[inv["holds"].fillna(False).astype(bool)]
     where = f"across the groups of {escape(group_col)}" if group_col else "across groups"
     if held.empty:
@@ -205,8 +207,6 @@ def _invariance_line(inv: pd.DataFrame, group_col: str | None) -> str:
 
 
 def _hypotheses_line(hyp: pd.DataFrame, alpha: float, correction: str) -> str:
-    if hyp.empty:
-        return "**Hypotheses:** none tested."
     how = f"{_CORRECTION_NAMES.get(correction, correction)}-adjusted p < {alpha:g}"
 
     def label(r: pd.Series) -> str:
