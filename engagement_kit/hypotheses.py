@@ -40,7 +40,7 @@ Example
 >>> rng = np.random.default_rng(1)
 >>> df = pd.DataFrame({"x": rng.normal(size=400)})
 >>> df["y"] = 0.5 * df["x"] + rng.normal(size=400)
->>> res = test_hypotheses(df, [Hypothesis("H1", "x raises y", outcome="y", predictors=("x",))])
+>>> res = test_hypotheses(df, hypotheses=[Hypothesis("H1", "x raises y", outcome="y", predictors=("x",))])
 >>> res.loc[0, "verdict"]
 'supported'
 """
@@ -245,6 +245,7 @@ def _fit_one(data: pd.DataFrame, h: Hypothesis, cov_type: str, alpha: float) -> 
 
 def test_hypotheses(
     data: pd.DataFrame,
+    *,
     hypotheses: Iterable[Hypothesis | Mapping],
     alpha: float = 0.05,
     correction: str = "holm",
@@ -273,17 +274,22 @@ test_hypotheses.__test__ = False  # not a pytest test despite the name
 
 def default_hypotheses(
     columns: Iterable[str],
+    *,
     dimensions: Sequence[str] | None = None,
     types: Sequence[str] | None = None,
-    arm_col: str = "touch_model",
-    covariates: Sequence[str] = ("segment",),
+    arm_col: str | None = None,
+    control: object | None = None,
+    covariates: Sequence[str] = (),
 ) -> list[Hypothesis]:
-    """The articles' claims (DOMAIN.md section 3) as hypotheses, for the columns present.
+    """The articles' claims (DOMAIN.md section 3) as hypotheses, for the ``columns`` present.
 
     Dimensions and types must be scale-score columns (see
-    :func:`engagement_kit.measurement.score_scales`); ``promoter`` is NPS >= 9. Any scale
-    passed in ``dimensions`` gets a touch-model hypothesis (``H5_<scale>``), so custom
-    scales are covered too; the named claims (H1-H4) need the default dimension names.
+    :func:`engagement_kit.measurement.score_scales`); ``promoter`` is NPS >= 9. With an
+    ``arm_col`` (the touch-model arm; ``control`` its reference level, default ``no_touch``
+    when present, else the first level), any scale passed in ``dimensions`` gets a
+    touch-model hypothesis (``H5_<scale>``), so custom scales are covered too; the named
+    claims (H1-H4) need the default dimension names. ``covariates`` present in ``columns``
+    are adjusted for in every hypothesis.
     """
     from .frameworks import DIMENSION_NAMES, ENGAGEMENT_TYPE_NAMES
 
@@ -309,12 +315,14 @@ def default_hypotheses(
         outcome="retained", predictors=("identification",), model="logit")
     add({"identification", "referrals"} <= cols, id="H4b", statement="Identification raises referrals",
         outcome="referrals", predictors=("identification",), model="ols")
-    if arm_col in cols:
+    if arm_col is not None and arm_col in cols:
+        ref = {} if control is None else {arm_col: control}
         for d in dims:
-            add(True, id=f"H5_{d}", statement=f"More touch raises {d}", outcome=d, predictors=(arm_col,), model="ols")
+            add(True, id=f"H5_{d}", statement=f"More touch raises {d}", outcome=d, predictors=(arm_col,), model="ols",
+                reference=ref)
         for t in tps:
             add(True, id=f"H6_{t}", statement=f"More touch raises {t} engagement", outcome=t, predictors=(arm_col,),
-                model="ols")
+                model="ols", reference=ref)
     if "retained" in cols:
         for t in tps:
             add(True, id=f"H7_{t}", statement=f"{t.capitalize()} engagement raises retention", outcome="retained",
@@ -381,12 +389,13 @@ def _bootstrap_paths(Z: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.
 
 def mediation(
     data: pd.DataFrame,
+    *,
     treatment: str,
     mediator: str,
     outcome: str,
     covariates: Sequence[str] = (),
     treatment_level: object | None = None,
-    control_level: object | None = None,
+    control: object | None = None,
     n_boot: int = 5000,
     alpha: float = 0.05,
     seed: int = 0,
@@ -395,7 +404,7 @@ def mediation(
     """Mediation of ``treatment -> mediator -> outcome`` with a bootstrap CI for a*b.
 
     A numeric (or boolean) treatment is used as it is. A categorical treatment needs
-    ``treatment_level`` (and ``control_level``, default ``no_touch``/first level): rows
+    ``treatment_level`` (and ``control``, default ``no_touch``/first level): rows
     of other levels are dropped and T = 1 for ``treatment_level``. A binary outcome
     is analysed as a linear probability model (OLS), so paths are on the outcome's scale.
     """
@@ -408,8 +417,8 @@ def mediation(
         t = d[treatment].astype(float)
     else:
         if treatment_level is None:
-            raise ValueError(f"treatment {treatment!r} is categorical; give treatment_level (and control_level)")
-        ref, levels = _reference(d[treatment], treatment, {treatment: control_level} if control_level else {})
+            raise ValueError(f"treatment {treatment!r} is categorical; give treatment_level (and control)")
+        ref, levels = _reference(d[treatment], treatment, {treatment: control} if control is not None else {})
         if treatment_level not in levels:
             raise ValueError(f"treatment_level {treatment_level!r} is not a level of {treatment!r}: {levels}")
         d = d[d[treatment].isin([treatment_level, ref])]
@@ -453,6 +462,7 @@ def mediation(
 
 def mediation_table(
     data: pd.DataFrame,
+    *,
     specs: Iterable[Mapping[str, str]],
     covariates: Sequence[str] = (),
     n_boot: int = 5000,
@@ -462,7 +472,9 @@ def mediation_table(
     """Mediation for each ``{treatment, mediator, outcome}`` spec (columns :data:`MEDIATION_COLUMNS`).
 
     A categorical treatment is expanded to every non-reference level against the
-    reference (``no_touch`` when present), e.g. high_touch vs no_touch and low_touch vs no_touch.
+    reference (the spec's ``control``; default ``no_touch`` when present, else the first
+    level), e.g. high_touch vs no_touch and low_touch vs no_touch; a spec's
+    ``treatment_level`` limits it to that level.
     """
     rows = []
     for k, spec in enumerate(specs):
@@ -475,12 +487,12 @@ def mediation_table(
             levels = [None]
             ref = None
         else:
-            ref, lv = _reference(data[tr], tr, {tr: spec["control_level"]} if "control_level" in spec else {})
+            ref, lv = _reference(data[tr], tr, {tr: spec["control"]} if spec.get("control") is not None else {})
             levels = [spec["treatment_level"]] if "treatment_level" in spec else [x for x in lv if x != ref]
         for lev in levels:
             rows.append(
-                mediation(data, tr, spec["mediator"], spec["outcome"], covariates=covariates, treatment_level=lev,
-                          control_level=ref, n_boot=n_boot, alpha=alpha, seed=seed + k).to_pandas()
+                mediation(data, treatment=tr, mediator=spec["mediator"], outcome=spec["outcome"], covariates=covariates,
+                          treatment_level=lev, control=ref, n_boot=n_boot, alpha=alpha, seed=seed + k).to_pandas()
             )
     return pd.concat(rows, ignore_index=True)
 
@@ -500,6 +512,7 @@ class ModerationResult:
 
 def moderation(
     data: pd.DataFrame,
+    *,
     outcome: str,
     predictor: str,
     moderator: str,

@@ -42,7 +42,7 @@ def med_data():
 
 def test_mediation_paths_equal_hand_computed_ols(med_data):
     d = med_data
-    res = mediation(d, "t", "m", "y", covariates=["c"], n_boot=1000, seed=1)
+    res = mediation(d, treatment="t", mediator="m", outcome="y", covariates=["c"], n_boot=1000, seed=1)
     a = _ols(d.m.to_numpy(), d.t, d.c)[1]
     bb = _ols(d.y.to_numpy(), d.t, d.c, d.m)
     c = _ols(d.y.to_numpy(), d.t, d.c)[1]
@@ -68,8 +68,8 @@ def test_vectorised_bootstrap_equals_refit_on_resampled_rows(med_data):
 
 
 def test_mediation_bootstrap_is_seeded(med_data):
-    r1 = mediation(med_data, "t", "m", "y", n_boot=5000, seed=4)
-    r2 = mediation(med_data, "t", "m", "y", n_boot=5000, seed=4)
+    r1 = mediation(med_data, treatment="t", mediator="m", outcome="y", n_boot=5000, seed=4)
+    r2 = mediation(med_data, treatment="t", mediator="m", outcome="y", n_boot=5000, seed=4)
     assert r1 == r2
     assert r1.n_boot == 5000
 
@@ -84,7 +84,7 @@ def test_family_adjustment_and_verdicts():
         {"id": "Hz", "statement": "z raises y", "outcome": "y", "predictors": ["z"]},
         {"id": "Hw", "statement": "w raises y", "outcome": "y", "predictors": ["w"], "expected": "any"},
     ]
-    res = run_hypotheses(d, hyps).set_index("id")
+    res = run_hypotheses(d, hypotheses=hyps).set_index("id")
     assert res.loc["Hx", "verdict"] == "supported"
     assert res.loc["Hz", "verdict"] == "opposite direction"
     assert res.loc["Hw", "verdict"] == "not supported"
@@ -110,7 +110,7 @@ def test_all_four_model_kinds_and_cox_matches_survival_module():
         Hypothesis("O", "x raises ord", outcome="ord", predictors=("x",), model="ordinal"),
         Hypothesis("A", "arm raises y", outcome="y", predictors=("arm",)),
     ]
-    res = run_hypotheses(d, hyps)
+    res = run_hypotheses(d, hypotheses=hyps)
     assert res.groupby("id").size().to_dict() == {"A": 2, "C": 1, "L": 1, "O": 1}
     assert set(res.loc[res.id == "A", "term"]) == {"arm[high_touch]", "arm[low_touch]"}  # no_touch is reference
     ref = cox(d, duration="time", event="event", predictors=["x"])
@@ -121,7 +121,7 @@ def test_all_four_model_kinds_and_cox_matches_survival_module():
 def test_bad_hypothesis_specs_are_clear_errors():
     d = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.0]})
     with pytest.raises(KeyError, match="nope"):
-        run_hypotheses(d, [Hypothesis("H", "s", outcome="nope", predictors=("x",))])
+        run_hypotheses(d, hypotheses=[Hypothesis("H", "s", outcome="nope", predictors=("x",))])
     with pytest.raises(ValueError, match="cox model needs event"):
         Hypothesis("H", "s", outcome="y", predictors=("x",), model="cox")
     with pytest.raises(ValueError, match="unique"):
@@ -148,7 +148,7 @@ def sim_scores():
 
     sim = simulate(n_customers=6000, seed=21, frameworks=["aarrr"])
     df = add_promoter(sim.survey.merge(sim.outcomes, on="customer_id").merge(sim.customers, on="customer_id"))
-    scores = score_scales(df, DEFAULT_SCALES, REVERSE_KEYED_ITEMS,
+    scores = score_scales(df, scales=DEFAULT_SCALES, reverse_items=REVERSE_KEYED_ITEMS,
                           keep=["customer_id", "touch_model", "segment", "retained", "csat", "promoter"])
     latents = sim.truth.latents.rename(columns=lambda c: c if c == "customer_id" else f"true_{c}")
     return scores.merge(latents, on="customer_id"), sim.truth
@@ -156,7 +156,7 @@ def sim_scores():
 
 def test_mediation_recovers_true_a_path_and_total_effect(sim_scores):
     scores, truth = sim_scores
-    res = mediation_table(scores, [{"treatment": "touch_model", "mediator": "true_attention", "outcome": "retained"}],
+    res = mediation_table(scores, specs=[{"treatment": "touch_model", "mediator": "true_attention", "outcome": "retained"}],
                           n_boot=2000, seed=2).set_index("treatment")
     de = truth.dimension_effects.set_index(["touch_model", "dimension"])["effect"]
     ae = truth.arm_effects.set_index(["metric", "arm"])["diff"]
@@ -171,9 +171,9 @@ def test_mediation_recovers_true_a_path_and_total_effect(sim_scores):
 
 def test_default_hypotheses_recover_simulated_claims(sim_scores):
     scores, _ = sim_scores
-    hyps = default_hypotheses(scores.columns)
+    hyps = default_hypotheses(scores.columns, arm_col="touch_model", covariates=["segment"])
     assert {"H1", "H2a", "H3", "H4a", "H5_interaction"} <= {h.id for h in hyps}
-    res = run_hypotheses(scores, hyps)
+    res = run_hypotheses(scores, hypotheses=hyps)
     assert (res.loc[res.id.isin(["H1", "H2a", "H3", "H4a"]), "verdict"] == "supported").all()
     hi = res[(res.id == "H5_interaction") & (res.term == "touch_model[high_touch]")]
     assert hi["verdict"].iloc[0] == "supported"
@@ -201,10 +201,11 @@ def test_family_error_rate_under_simulated_null_is_at_most_alpha():
         rng = np.random.default_rng(r)
         perm = rng.permutation(n)
         df[outcome_cols] = df[outcome_cols].iloc[perm].to_numpy()  # outcomes independent of the survey items
-        scores = score_scales(add_promoter(df), DEFAULT_SCALES, REVERSE_KEYED_ITEMS,
+        scores = score_scales(add_promoter(df), scales=DEFAULT_SCALES, reverse_items=REVERSE_KEYED_ITEMS,
                               keep=["touch_model", "segment", "retained", "churned", "churn_time", "csat",
                                     "referrals", "promoter"])
-        res = run_hypotheses(scores, default_hypotheses(scores.columns))
+        res = run_hypotheses(scores, hypotheses=default_hypotheses(scores.columns, arm_col="touch_model",
+                                                                       covariates=["segment"]))
         rejections.append((res["p_adjusted"] < 0.05).any())
     fwer = float(np.mean(rejections))
     print(f"family-wise error rate under the null: {fwer:.3f} over {reps} replicates")

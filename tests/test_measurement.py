@@ -75,7 +75,7 @@ def test_omega_equals_one_factor_semopy_fit():
 def test_reliability_table_and_item_statistics():
     items = _items(n=300, seed=6)
     items["q4"] = 8 - items["q4"]  # a reverse-keyed item as answered
-    rel, it = reliability(items, {"s": ["q1", "q2", "q3", "q4"]}, reverse_items=["q4"])
+    rel, it = reliability(items, scales={"s": ["q1", "q2", "q3", "q4"]}, reverse_items=["q4"])
     assert list(rel.columns) == ["scale", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "omega"]
     back = items.assign(q4=8 - items["q4"])
     assert rel["alpha"].iloc[0] == pytest.approx(cronbach_alpha(back).alpha, abs=1e-12)
@@ -87,13 +87,13 @@ def test_reliability_table_and_item_statistics():
 
 def test_score_scales_reverse_mean_sum_and_min_answered():
     df = pd.DataFrame({"a_1": [1, 7, 4, np.nan], "a_2": [2, 6, np.nan, np.nan], "a_3": [7, 1, 4, 5]})
-    mean = score_scales(df, {"a": ["a_1", "a_2", "a_3"]}, reverse_items=["a_3"], min_answered=0.6)["a"]
+    mean = score_scales(df, scales={"a": ["a_1", "a_2", "a_3"]}, reverse_items=["a_3"], min_answered=0.6)["a"]
     assert mean.iloc[0] == pytest.approx((1 + 2 + 1) / 3)
     assert mean.iloc[2] == pytest.approx((4 + 4) / 2)  # 2 of 3 answered >= 0.6
     assert np.isnan(mean.iloc[3])  # 1 of 3 answered < 0.6
-    total = score_scales(df, {"a": ["a_1", "a_2", "a_3"]}, reverse_items=["a_3"], method="sum", min_answered=0.6)["a"]
+    total = score_scales(df, scales={"a": ["a_1", "a_2", "a_3"]}, reverse_items=["a_3"], method="sum", min_answered=0.6)["a"]
     assert total.iloc[2] == pytest.approx(12.0)  # prorated: mean 4 x 3 items
-    cont = score_scales(df.fillna(0.0), {"a": ["a_1", "a_3"]}, reverse_items=["a_3"], likert_min=None,
+    cont = score_scales(df.fillna(0.0), scales={"a": ["a_1", "a_3"]}, reverse_items=["a_3"], likert_min=None,
                         likert_max=None)["a"]
     assert cont.iloc[0] == pytest.approx((1 - 7) / 2)  # unbounded items are negated
 
@@ -101,33 +101,33 @@ def test_score_scales_reverse_mean_sum_and_min_answered():
 def test_item_in_two_scales_is_an_error():
     df = _items()
     with pytest.raises(ValueError, match="'q2' is in two scales"):
-        check_scales(df, {"a": ["q1", "q2"], "b": ["q2", "q3"]})
+        check_scales(df, scales={"a": ["q1", "q2"], "b": ["q2", "q3"]})
 
 
 def test_scale_with_one_item_is_an_error():
     with pytest.raises(ValueError, match="scale 'b' has 1 item"):
-        check_scales(_items(), {"a": ["q1", "q2"], "b": ["q3"]})
+        check_scales(_items(), scales={"a": ["q1", "q2"], "b": ["q3"]})
 
 
 def test_items_outside_likert_range_are_an_error_naming_rows():
     df = _items()
     df.loc[5, "q1"] = 9
     with pytest.raises(ValueError, match=r"items \['q1'\].*outside the Likert range \[1, 7\].*\[5\]"):
-        reliability(df, {"a": ["q1", "q2", "q3"]})
+        reliability(df, scales={"a": ["q1", "q2", "q3"]})
 
 
 def test_missing_and_non_numeric_items_are_errors():
     df = _items()
     with pytest.raises(KeyError, match="q9"):
-        check_scales(df, {"a": ["q1", "q9"]})
+        check_scales(df, scales={"a": ["q1", "q9"]})
     with pytest.raises(TypeError, match="not numeric"):
-        check_scales(df.assign(q1=df["q1"].astype(str)), {"a": ["q1", "q2"]})
+        check_scales(df.assign(q1=df["q1"].astype(str)), scales={"a": ["q1", "q2"]})
 
 
 def test_constant_item_warns():
     df = _items().assign(q3=4.0)
     with pytest.warns(MeasurementWarning, match=r"\['q3'\] are constant"):
-        score_scales(df, {"a": ["q1", "q2", "q3"]})
+        score_scales(df, scales={"a": ["q1", "q2", "q3"]})
 
 
 def test_measurement_plots_draw_what_they_are_given():
@@ -139,12 +139,12 @@ def test_measurement_plots_draw_what_they_are_given():
     from engagement_kit.plots import measurement as mp
 
     items = _items(n=100, k=3, seed=8)
-    ax = mp.item_distributions(items, ["q1", "q2", "q3"], 1, 7)
+    ax = mp.item_distributions(items, items=["q1", "q2", "q3"], likert_min=1, likert_max=7)
     # one bar per item and answer level; the shares of each item sum to 1
     assert len(ax.patches) == 3 * 7
     widths = np.array([p.get_width() for p in ax.patches]).reshape(7, 3)
     np.testing.assert_allclose(widths.sum(axis=0), 1.0)
-    ax = mp.correlation_heatmap(items, ["q1", "q2", "q3"])
+    ax = mp.correlation_heatmap(items, columns=["q1", "q2", "q3"])
     assert ax.get_title() == "Correlations"
     load = pd.DataFrame({"scale": ["a", "a", "b"], "item": ["q1", "q2", "q3"], "std_loading": [0.7, 0.6, 0.8],
                          "ci_low": [0.6, 0.5, 0.7], "ci_high": [0.8, 0.7, 0.9]})
@@ -165,9 +165,9 @@ def test_half_point_likert_answer_is_an_error_naming_item_rows_and_fix():
     df.loc[[4, 9], "q2"] = 3.5
     with pytest.raises(ValueError, match=r"items \['q2'\] have answers that are not whole points of the Likert "
                                          r"scale \[1, 7\] \(e\.g\. 3\.5; first rows \[4, 9\]\).*likert_min=None"):
-        check_scales(df, {"a": ["q1", "q2", "q3"]})
+        check_scales(df, scales={"a": ["q1", "q2", "q3"]})
     # continuous scores on an unbounded scale are fine
-    check_scales(df, {"a": ["q1", "q2", "q3"]}, likert_min=None, likert_max=None)
+    check_scales(df, scales={"a": ["q1", "q2", "q3"]}, likert_min=None, likert_max=None)
 
 
 def test_infinite_or_overflowing_item_is_a_validation_error_even_without_a_range():
@@ -177,7 +177,7 @@ def test_infinite_or_overflowing_item_is_a_validation_error_even_without_a_range
     df.loc[3, "q1"] = np.inf
     df.loc[6, "q3"] = 1e300
     with pytest.raises(ValidationError) as err:
-        check_scales(df, {"a": ["q1", "q2", "q3"]}, likert_min=None, likert_max=None)
+        check_scales(df, scales={"a": ["q1", "q2", "q3"]}, likert_min=None, likert_max=None)
     text = str(err.value)
     assert "survey items.q1: infinite in 1 row (inf) [row 4]" in text
     assert "survey items.q3: larger in magnitude than 1e+100 in 1 row (found 1e+300) [row 7]" in text

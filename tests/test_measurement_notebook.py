@@ -1,13 +1,16 @@
-"""The engagement-dimensions notebook runs with papermill on small data and on a survey
-with custom scales and item names, and writes its CSVs with the documented columns."""
+"""The engagement-dimensions notebook runs with papermill on small data, on a survey with
+custom scales and item names, and on a foreign-shaped survey given only the parameters that
+describe it; it writes its CSVs with the documented columns and prints what it skipped."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from survey_helpers import SCALES, three_factor_survey
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "engagement_dimensions.ipynb"
 EXPECTED = {
@@ -30,6 +33,13 @@ def _run(tmp_path: Path, **params) -> Path:
                                parameters={"output_dir": str(out), **params}, cwd=str(NOTEBOOK.parent),
                                progress_bar=False)
     return out
+
+
+def _printed(tmp_path: Path) -> str:
+    """Everything the executed notebook printed (stream outputs)."""
+    nb = nbformat.read(tmp_path / "run.ipynb", 4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                   if o.output_type == "stream")
 
 
 def _check_columns(out: Path) -> dict[str, pd.DataFrame]:
@@ -55,6 +65,8 @@ def test_notebook_runs_on_small_simulated_data(tmp_path):
     assert "H5_interaction" in set(t["hypotheses.csv"]["id"])
     text = "".join(p.read_text() for p in out.glob("*.csv"))
     assert "C000" not in text  # aggregates only, no customer ids
+    assert {p.name for p in out.glob("*.png")} == {"item_distributions.png", "loadings.png", "hypotheses.png",
+                                                    "mediation.png"}
 
 
 def test_notebook_runs_on_custom_scales_and_item_names(tmp_path):
@@ -82,3 +94,24 @@ def test_notebook_runs_on_custom_scales_and_item_names(tmp_path):
     assert t["reliability.csv"]["scale"].tolist() == ["trust", "ease"]
     assert t["hypotheses.csv"]["verdict"].iloc[0] == "supported"
     assert len(t["mediation.csv"]) == 1
+
+
+def test_notebook_runs_on_a_foreign_survey_with_minimal_parameters(tmp_path):
+    """600 respondents, three 1-5 scales named sat/loy/tru, an id column ``resp``, no
+    outcomes, groups or arms: only the parameters that describe the data are given."""
+    survey, _ = three_factor_survey(600, seed=11)
+    path = tmp_path / "foreign_survey.csv"
+    survey.to_csv(path, index=False)
+    out = _run(tmp_path, data_path=str(path), scales=SCALES, likert_min=1, likert_max=5)
+    for name in ("reliability.csv", "cfa_fit.csv", "loadings.csv"):
+        df = pd.read_csv(out / name)
+        assert set(EXPECTED[name]) <= set(df.columns), (name, list(df.columns))
+    assert list(pd.read_csv(out / "cfa_fit.csv").columns) == EXPECTED["cfa_fit.csv"]
+    assert pd.read_csv(out / "reliability.csv")["scale"].tolist() == ["sat", "loy", "tru"]
+    assert set(pd.read_csv(out / "loadings.csv")["scale"]) == {"sat", "loy", "tru"}
+    for name in ("invariance.csv", "hypotheses.csv", "mediation.csv"):
+        assert pd.read_csv(out / name).empty  # header only: the part did not run
+    printed = _printed(tmp_path)
+    for line in ("invariance and scale means by group: skipped", "hypotheses: skipped", "mediation: skipped"):
+        assert line in printed, printed
+    assert "R0001" not in "".join(p.read_text() for p in out.glob("*.csv"))  # no respondent ids

@@ -30,7 +30,7 @@ def hs() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def hs_cfa(hs):
-    return cfa(hs, HS_SCALES, likert_min=None, likert_max=None)
+    return cfa(hs, scales=HS_SCALES, likert_min=None, likert_max=None)
 
 
 def test_holzinger_swineford_fit_matches_lavaan(hs_cfa):
@@ -68,7 +68,7 @@ def test_rmsea_interval_inverts_noncentral_chi_square():
 
 
 def test_invariance_by_school_matches_lavaan_and_semopy(hs):
-    inv = measurement_invariance(hs, HS_SCALES, group_col="school", likert_min=None, likert_max=None)
+    inv = measurement_invariance(hs, scales=HS_SCALES, group_col="school", likert_min=None, likert_max=None)
     np.testing.assert_allclose(inv["chi2"], [115.851, 124.044, 164.103], atol=0.01)
     assert inv["df"].tolist() == [48, 54, 60]
     np.testing.assert_allclose(inv["delta_chi2"].iloc[1:], [8.192, 40.059], atol=0.01)
@@ -85,7 +85,7 @@ def test_invariance_by_school_matches_lavaan_and_semopy(hs):
 
 
 def test_efa_finds_three_factors_with_kmo_of_psych(hs):
-    res = efa(hs, [f"x{i}" for i in range(1, 10)], likert_min=None, likert_max=None, seed=1)
+    res = efa(hs, items=[f"x{i}" for i in range(1, 10)], likert_min=None, likert_max=None, seed=1)
     assert res.n_factors == 3
     assert round(res.kmo, 2) == 0.75  # psych::KMO(HolzingerSwineford1939[7:15]): overall MSA = 0.75
     assert res.bartlett_p < 1e-100
@@ -96,13 +96,13 @@ def test_efa_finds_three_factors_with_kmo_of_psych(hs):
 
 def test_two_item_single_factor_is_not_identified(hs):
     with pytest.raises(NotIdentifiedError, match="not identified"):
-        cfa(hs, {"visual": ["x1", "x2"]}, likert_min=None, likert_max=None)
+        cfa(hs, scales={"visual": ["x1", "x2"]}, likert_min=None, likert_max=None)
 
 
 def test_constant_item_is_a_clear_cfa_error(hs):
     d = hs.assign(x3=5.0)
     with pytest.warns(UserWarning, match="constant"), pytest.raises(ValueError, match="constant"):
-        cfa(d, HS_SCALES, likert_min=None, likert_max=None)
+        cfa(d, scales=HS_SCALES, likert_min=None, likert_max=None)
 
 
 @pytest.mark.slow
@@ -118,7 +118,7 @@ def test_true_loadings_inside_ci_in_90_percent_of_replicates():
     hits = []
     for r in range(reps):
         block = sim.survey.iloc[r * n : (r + 1) * n]
-        res = cfa(block, DEFAULT_SCALES, REVERSE_KEYED_ITEMS, likert_min=None, likert_max=None)
+        res = cfa(block, scales=DEFAULT_SCALES, reverse_items=REVERSE_KEYED_ITEMS, likert_min=None, likert_max=None)
         m = res.loadings.merge(sim.truth.loadings, on=["scale", "item"])
         hits.append((m["ci_low"] <= m["loading_pooled"]) & (m["loading_pooled"] <= m["ci_high"]))
     coverage = pd.concat(hits).mean()
@@ -132,6 +132,6 @@ def test_invariance_holds_on_randomised_simulated_arms():
 
     sim = simulate(n_customers=3000, seed=5, frameworks=["aarrr"], truth=False)
     df = sim.survey.merge(sim.customers, on="customer_id")
-    inv = measurement_invariance(df, DEFAULT_SCALES, "touch_model", REVERSE_KEYED_ITEMS)
+    inv = measurement_invariance(df, scales=DEFAULT_SCALES, group_col="touch_model", reverse_items=REVERSE_KEYED_ITEMS)
     assert inv["holds"].all(), inv
     assert inv["n_groups"].iloc[0] == 3

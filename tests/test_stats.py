@@ -47,7 +47,7 @@ def test_every_correcting_function_names_the_valid_methods(bad):
         lambda: analyze(df, "arm", "a", {"y": "continuous"}, correction=bad),
         lambda: alpha_per_comparison(0.05, correction=bad),
         lambda: funnel_from_counts(_counts(), "laer", correction=bad, control="no_touch"),
-        lambda: test_hypotheses(df, [], correction=bad),
+        lambda: test_hypotheses(df, hypotheses=[], correction=bad),
         lambda: drivers(df, [], correction=bad),
     ]
     for call in calls:

@@ -1,12 +1,14 @@
 """Measuring engagement dimensions: scale scores, reliability, factor structure, invariance.
 
-Sub-modules: :mod:`.scales` (scoring, validation), :mod:`.reliability` (alpha, omega,
+The entry point is :func:`dimensions` (:mod:`.analysis`): one call returns a frozen
+:class:`DimensionsResult` with ``tables()``, ``write(folder)`` and ``conclusions()``.
+Building blocks: :mod:`.scales` (scoring, validation), :mod:`.reliability` (alpha, omega,
 item statistics), :mod:`.factors` (CFA fit, loadings, validity, EFA), :mod:`.invariance`
 (configural / metric / scalar), :mod:`.sem` (the multi-group ML estimator). The survey
 joined to outcomes is loaded with :func:`engagement_kit.io.load_analysis_table` (``base="survey"``).
 
-CSV outputs of ``notebooks/engagement_dimensions.ipynb`` (the column names are an interface)
--------------------------------------------------------------------------------------
+CSV outputs of ``DimensionsResult.write`` (the column names are an interface)
+-------------------------------------------------------------------------
 * ``reliability.csv``: ``scale, n_items, n, alpha, alpha_ci_low, alpha_ci_high, omega``
   (n = complete rows of the scale; alpha CI by Feldt; omega from a one-factor ML model,
   NaN for two-item scales).
@@ -26,18 +28,32 @@ CSV outputs of ``notebooks/engagement_dimensions.ipynb`` (the column names are a
 * ``mediation.csv``: ``treatment, mediator, outcome, n, a, b, c, c_prime, indirect, indirect_se,
   indirect_ci_low, indirect_ci_high, proportion_mediated, a_p_value, b_p_value, c_p_value,
   c_prime_p_value, n_boot``.
+* ``efa.csv``: ``kmo, bartlett_chi2, bartlett_p, n_factors``; ``efa_loadings.csv``: ``item, kmo,
+  factor_1 .. factor_k``.
+
+Tables with a count (``invariance, scale_means, hypotheses, mediation``) append ``suppressed``:
+a row describing fewer than ``min_cell_size`` respondents keeps only its labels.
 """
 
 from ..io import add_promoter
+from .analysis import DimensionsResult, dimensions
 from .factors import CFAResult, EFAResult, cfa, efa, fit_indices, htmt, parallel_analysis, rmsea_ci, srmr, validity
 from .invariance import INVARIANCE_COLUMNS, measurement_invariance
 from .reliability import cronbach_alpha, item_statistics, omega_total, reliability
-from .scales import MeasurementWarning, check_scales, prepare_items, reverse_score, scale_means, score_scales
+from .scales import (
+    MeasurementWarning,
+    answer_shares,
+    check_scales,
+    prepare_items,
+    reverse_score,
+    scale_means,
+    score_scales,
+)
 from .sem import NotIdentifiedError
 
 __all__ = [
-    "add_promoter", "CFAResult", "EFAResult", "cfa", "efa", "fit_indices", "htmt",
-    "parallel_analysis", "rmsea_ci", "srmr", "validity", "INVARIANCE_COLUMNS", "measurement_invariance",
+    "dimensions", "DimensionsResult", "answer_shares", "add_promoter", "CFAResult", "EFAResult", "cfa", "efa",
+    "fit_indices", "htmt", "parallel_analysis", "rmsea_ci", "srmr", "validity", "INVARIANCE_COLUMNS", "measurement_invariance",
     "cronbach_alpha", "item_statistics", "omega_total", "reliability", "MeasurementWarning", "check_scales",
     "prepare_items", "reverse_score", "scale_means", "score_scales", "NotIdentifiedError",
 ]

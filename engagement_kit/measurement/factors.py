@@ -25,7 +25,7 @@ Example
 >>> from semopy.examples import holzinger39
 >>> hs = holzinger39.get_data()
 >>> scales = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
->>> res = cfa(hs, scales, likert_min=None, likert_max=None)
+>>> res = cfa(hs, scales=scales, likert_min=None, likert_max=None)
 >>> round(float(res.fit["chi2"].iloc[0]), 3), int(res.fit["df"].iloc[0])
 (85.306, 24)
 """
@@ -151,6 +151,7 @@ class CFAResult:
 
 def cfa(
     data: pd.DataFrame,
+    *,
     scales: Scales,
     reverse_items: Iterable[str] = (),
     likert_min: float | None = 1,
@@ -160,7 +161,8 @@ def cfa(
     """Confirmatory factor analysis of ``scales`` (each item loads on its scale only;
     factors correlate freely; first item of each scale is the marker), normal-theory ML
     on the complete rows. See the module docstring for the fit indices."""
-    items_df = prepare_items(data, scales, reverse_items, likert_min, likert_max)
+    items_df = prepare_items(data, scales=scales, reverse_items=reverse_items, likert_min=likert_min,
+                             likert_max=likert_max)
     items, factors, pat = _pattern(scales)
     est = fit_cfa_ml(group_moments(items_df), pat, items, factors)
     fit = fit_indices(est)
@@ -168,19 +170,20 @@ def cfa(
     phi = est.factor_cov[0]
     sd = np.sqrt(np.diag(phi))
     corr = pd.DataFrame(phi / np.outer(sd, sd), index=factors, columns=factors)
-    ht = htmt(items_df.dropna(), scales)
-    val = validity(loadings, corr, ht)
+    ht = htmt(items_df.dropna(), scales=scales)
+    val = validity(loadings, factor_correlations=corr, htmt_table=ht)
     return CFAResult(fit=fit, loadings=loadings, factor_correlations=corr, validity=val, htmt=ht, estimate=est)
 
 
-def htmt(items: pd.DataFrame, scales: Scales) -> pd.DataFrame:
+def htmt(data: pd.DataFrame, *, scales: Scales) -> pd.DataFrame:
     """Heterotrait-monotrait ratio (Henseler et al. 2015) for every pair of scales.
 
     ``HTMT_ij = mean r(heterotrait) / sqrt(mean r(monotrait_i) * mean r(monotrait_j))``
-    on the item correlations (reverse-keyed items already rescored). NaN on the diagonal.
+    on the correlations of the item columns ``data`` (reverse-keyed items already
+    rescored). NaN on the diagonal.
     """
-    r = items.corr().to_numpy()
-    names = list(items.columns)
+    r = data.corr().to_numpy()
+    names = list(data.columns)
     idx = {s: [names.index(i) for i in its] for s, its in scales.items()}
 
     def mono(s: str) -> float:
@@ -198,7 +201,7 @@ def htmt(items: pd.DataFrame, scales: Scales) -> pd.DataFrame:
     return out
 
 
-def validity(loadings: pd.DataFrame, factor_correlations: pd.DataFrame, htmt_table: pd.DataFrame) -> pd.DataFrame:
+def validity(loadings: pd.DataFrame, *, factor_correlations: pd.DataFrame, htmt_table: pd.DataFrame) -> pd.DataFrame:
     """Composite reliability, AVE, Fornell-Larcker and HTMT checks per scale."""
     rows = []
     for scale, d in loadings.groupby("scale", sort=False):
@@ -223,10 +226,11 @@ def validity(loadings: pd.DataFrame, factor_correlations: pd.DataFrame, htmt_tab
     return pd.DataFrame(rows)
 
 
-def parallel_analysis(items: pd.DataFrame, n_iter: int = 100, quantile: float = 0.95, seed: int = 0) -> int:
+def parallel_analysis(data: pd.DataFrame, *, n_iter: int = 100, quantile: float = 0.95, seed: int = 0) -> int:
     """Number of factors by Horn's parallel analysis on correlation-matrix eigenvalues
-    (observed eigenvalues above the ``quantile`` of eigenvalues of random normal data)."""
-    x = items.dropna().to_numpy(dtype=float)
+    of the item columns ``data`` (observed eigenvalues above the ``quantile`` of eigenvalues
+    of random normal data)."""
+    x = data.dropna().to_numpy(dtype=float)
     n, p = x.shape
     obs = np.sort(np.linalg.eigvalsh(np.corrcoef(x, rowvar=False)))[::-1]
     rng = np.random.default_rng(seed)
@@ -273,6 +277,7 @@ class EFAResult:
 
 def efa(
     data: pd.DataFrame,
+    *,
     items: list[str],
     n_factors: int | None = None,
     rotation: str = "oblimin",
@@ -288,7 +293,8 @@ def efa(
     """
     from threadpoolctl import threadpool_limits
 
-    x = prepare_items(data, {"all": list(items)}, reverse_items, likert_min, likert_max).dropna()
+    x = prepare_items(data, scales={"all": list(items)}, reverse_items=reverse_items, likert_min=likert_min,
+                      likert_max=likert_max).dropna()
     with threadpool_limits(1):  # small matrices: multi-threaded BLAS only adds contention
         return _efa(x, n_factors, rotation, seed)
 

@@ -25,7 +25,7 @@ Example
 >>> from semopy.examples import holzinger39
 >>> hs = holzinger39.get_data()
 >>> scales = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
->>> inv = measurement_invariance(hs, scales, group_col="school", likert_min=None, likert_max=None)
+>>> inv = measurement_invariance(hs, scales=scales, group_col="school", likert_min=None, likert_max=None)
 >>> inv["chi2"].round(2).tolist()
 [115.85, 124.04, 164.1]
 """
@@ -55,6 +55,7 @@ _STEPS = [("configural", frozenset()), ("metric", frozenset({"loadings"})),
 
 def measurement_invariance(
     data: pd.DataFrame,
+    *,
     scales: Scales,
     group_col: str,
     reverse_items: Iterable[str] = (),
@@ -76,7 +77,8 @@ def measurement_invariance(
     n_groups = data[group_col].nunique()
     if n_groups < 2:
         raise ValueError(f"invariance needs at least two groups in {group_col!r}; found {n_groups}")
-    items_df = prepare_items(data, scales, reverse_items, likert_min, likert_max)
+    items_df = prepare_items(data, scales=scales, reverse_items=reverse_items, likert_min=likert_min,
+                             likert_max=likert_max)
     items, factors, pat = _pattern(scales)
     moments = group_moments(items_df, data[group_col])
     rows = []

@@ -59,9 +59,9 @@ def _alpha_from_cov(cov: np.ndarray) -> float:
     return float(k / (k - 1) * (1 - np.trace(cov) / cov.sum()))
 
 
-def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95) -> AlphaResult:
-    """Cronbach's alpha of the item columns (already reverse-scored) with Feldt's CI."""
-    x = items.dropna().to_numpy(dtype=float)
+def cronbach_alpha(data: pd.DataFrame, *, ci: float = 0.95) -> AlphaResult:
+    """Cronbach's alpha of the item columns ``data`` (already reverse-scored) with Feldt's CI."""
+    x = data.dropna().to_numpy(dtype=float)
     n, k = x.shape
     if k < 2:
         raise ValueError(f"alpha needs at least two items; got {k}")
@@ -74,9 +74,9 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95) -> AlphaResult:
     return AlphaResult(alpha=a, ci_low=float(lo), ci_high=float(hi), n=int(n), n_items=int(k))
 
 
-def omega_total(items: pd.DataFrame) -> float:
-    """McDonald's omega from a one-factor ML model (NaN for two items: not identified)."""
-    x = items.dropna()
+def omega_total(data: pd.DataFrame) -> float:
+    """McDonald's omega of the item columns ``data`` from a one-factor ML model (NaN for two items: not identified)."""
+    x = data.dropna()
     k = x.shape[1]
     if k < 3:
         return float("nan")
@@ -86,14 +86,14 @@ def omega_total(items: pd.DataFrame) -> float:
     return float(lam.sum() ** 2 / (lam.sum() ** 2 + theta.sum()))
 
 
-def item_statistics(items: pd.DataFrame) -> pd.DataFrame:
-    """Per item: mean, sd, corrected item-total correlation, alpha if the item is deleted."""
-    x = items.dropna().to_numpy(dtype=float)
+def item_statistics(data: pd.DataFrame) -> pd.DataFrame:
+    """Per item column of ``data``: mean, sd, corrected item-total correlation, alpha if the item is deleted."""
+    x = data.dropna().to_numpy(dtype=float)
     cov = np.cov(x, rowvar=False)
     k = cov.shape[0]
     total = x.sum(axis=1)
     rows = []
-    for j, name in enumerate(items.columns):
+    for j, name in enumerate(data.columns):
         rest = total - x[:, j]
         keep = [i for i in range(k) if i != j]
         sd = x[:, j].std(ddof=1)
@@ -112,6 +112,7 @@ def item_statistics(items: pd.DataFrame) -> pd.DataFrame:
 
 def reliability(
     data: pd.DataFrame,
+    *,
     scales: Scales,
     reverse_items: Iterable[str] = (),
     likert_min: float | None = 1,
@@ -123,7 +124,7 @@ def reliability(
     Returns ``(scales_table, items_table)``: ``scale, n_items, n, alpha, alpha_ci_low,
     alpha_ci_high, omega`` and ``scale, item, mean, sd, item_total_r, alpha_if_deleted``.
     """
-    items = prepare_items(data, scales, reverse_items, likert_min, likert_max)
+    items = prepare_items(data, scales=scales, reverse_items=reverse_items, likert_min=likert_min, likert_max=likert_max)
     rows, item_rows = [], []
     for scale, its in scales.items():
         block = items[its]

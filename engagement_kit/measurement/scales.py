@@ -19,7 +19,7 @@ Example
 -------
 >>> import pandas as pd
 >>> df = pd.DataFrame({"a_1": [1, 5, 7], "a_2": [2, 4, 6], "a_3": [7, 3, 1]})
->>> score_scales(df, {"a": ["a_1", "a_2", "a_3"]}, reverse_items=["a_3"])["a"].round(3).tolist()
+>>> score_scales(df, scales={"a": ["a_1", "a_2", "a_3"]}, reverse_items=["a_3"])["a"].round(3).tolist()
 [1.333, 4.667, 6.667]
 """
 
@@ -40,6 +40,7 @@ __all__ = [
     "prepare_items",
     "score_scales",
     "scale_means",
+    "answer_shares",
 ]
 
 Scales = Mapping[str, list[str]]
@@ -51,6 +52,7 @@ class MeasurementWarning(UserWarning):
 
 def check_scales(
     data: pd.DataFrame,
+    *,
     scales: Scales,
     reverse_items: Iterable[str] = (),
     likert_min: float | None = 1,
@@ -71,7 +73,7 @@ def check_scales(
     Example
     -------
     >>> df = pd.DataFrame({"a_1": [1, 4, 7], "a_2": [2, 3.5, 6]})
-    >>> check_scales(df, {"a": ["a_1", "a_2"]})
+    >>> check_scales(df, scales={"a": ["a_1", "a_2"]})
     Traceback (most recent call last):
     ...
     ValueError: items ['a_2'] have answers that are not whole points of the Likert scale [1, 7] (e.g. 3.5; first rows [1]); ...
@@ -146,6 +148,7 @@ def check_scales(
 
 def reverse_score(
     data: pd.DataFrame,
+    *,
     items: Iterable[str],
     likert_min: float | None = 1,
     likert_max: float | None = 7,
@@ -162,6 +165,7 @@ def reverse_score(
 
 def prepare_items(
     data: pd.DataFrame,
+    *,
     scales: Scales,
     reverse_items: Iterable[str] = (),
     likert_min: float | None = 1,
@@ -170,13 +174,15 @@ def prepare_items(
 ) -> pd.DataFrame:
     """Validated, reverse-scored item columns (float) of all scales, in scale order."""
     reverse_items = list(reverse_items)
-    check_scales(data, scales, reverse_items, likert_min, likert_max, min_items=min_items)
+    check_scales(data, scales=scales, reverse_items=reverse_items, likert_min=likert_min, likert_max=likert_max,
+                 min_items=min_items)
     items = [i for its in scales.values() for i in its]
-    return reverse_score(data[items].astype(float), reverse_items, likert_min, likert_max)
+    return reverse_score(data[items].astype(float), items=reverse_items, likert_min=likert_min, likert_max=likert_max)
 
 
 def score_scales(
     data: pd.DataFrame,
+    *,
     scales: Scales,
     reverse_items: Iterable[str] = (),
     likert_min: float | None = 1,
@@ -195,7 +201,7 @@ def score_scales(
         raise ValueError(f"method must be 'mean' or 'sum', not {method!r}")
     if not 0 < min_answered <= 1:
         raise ValueError(f"min_answered is a share in (0, 1]; got {min_answered}")
-    items = prepare_items(data, scales, reverse_items, likert_min, likert_max)
+    items = prepare_items(data, scales=scales, reverse_items=reverse_items, likert_min=likert_min, likert_max=likert_max)
     out = data[list(keep)].copy() if keep else pd.DataFrame(index=data.index)
     for scale, its in scales.items():
         block = items[its]
@@ -207,10 +213,27 @@ def score_scales(
     return out
 
 
-def scale_means(scores: pd.DataFrame, scales: Iterable[str], group_col: str | None = None) -> pd.DataFrame:
-    """Scale-score mean and SD per group (``group, scale, n, mean, sd``); one group ``all`` if none."""
+def scale_means(data: pd.DataFrame, *, scales: Iterable[str], group_col: str | None = None) -> pd.DataFrame:
+    """Scale-score mean and SD per group (``group, scale, n, mean, sd``) of the scale-score
+    table ``data``; one group ``all`` if none."""
     scales = list(scales)
-    d = scores.assign(_g="all") if group_col is None else scores.rename(columns={group_col: "_g"})
+    d = data.assign(_g="all") if group_col is None else data.rename(columns={group_col: "_g"})
     long = d.melt(id_vars="_g", value_vars=scales, var_name="scale", value_name="score").dropna()
     out = long.groupby(["_g", "scale"], sort=False)["score"].agg(n="count", mean="mean", sd="std").reset_index()
     return out.rename(columns={"_g": "group"})
+
+
+def answer_shares(
+    data: pd.DataFrame, *, items: Iterable[str], likert_min: int = 1, likert_max: int = 7
+) -> pd.DataFrame:
+    """Share of each answer (as given, rounded to a point) per item: items x levels
+    ``likert_min .. likert_max``, each row summing to 1 over the answered rows.
+
+    >>> answer_shares(pd.DataFrame({"q": [1, 2, 2, 3]}), items=["q"], likert_min=1, likert_max=3).loc["q"].tolist()
+    [0.25, 0.5, 0.25]
+    """
+    levels = np.arange(likert_min, likert_max + 1)
+    shares = pd.DataFrame(
+        {i: data[i].round().value_counts(normalize=True).reindex(levels, fill_value=0.0) for i in items}
+    ).T
+    return shares.rename_axis(index="item", columns="answer")

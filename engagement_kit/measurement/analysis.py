@@ -1,0 +1,383 @@
+"""The engagement-dimensions analysis in one call: :func:`dimensions` -> :class:`DimensionsResult`.
+
+Given a survey (one row per respondent, the item answers plus any outcome, group and arm
+columns), :func:`dimensions` checks the scales, then runs reliability, the CFA with
+validity, an exploratory factor analysis, measurement invariance across ``group_col``,
+scale means, the hypotheses and the mediation models, and returns one frozen result.
+Optional parts whose columns are absent are skipped with one line in ``result.skipped``
+naming the parameter that turns them on.
+
+Tables (``result.tables()``; the CSV stems; published columns first, in this order)
+-----------------------------------------------------------------------------------
+* ``reliability``: ``scale, n_items, n, alpha, alpha_ci_low, alpha_ci_high, omega``.
+* ``item_statistics``: ``scale, item, mean, sd, item_total_r, alpha_if_deleted``.
+* ``cfa_fit``: ``n, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low, rmsea_ci_high, srmr``
+  (a published interface: unchanged).
+* ``loadings``: ``scale, item, loading, std_loading, std_se, ci_low, ci_high, residual_var``.
+* ``validity``: ``scale, composite_reliability, ave, sqrt_ave, max_factor_correlation,
+  fornell_larcker_ok, max_htmt, htmt_ok``.
+* ``invariance``: :data:`~engagement_kit.measurement.invariance.INVARIANCE_COLUMNS`, plus
+  ``suppressed``; header-only without ``group_col``.
+* ``scale_means``: ``group, scale, n, mean, sd``, plus ``suppressed`` (a group of fewer than
+  ``min_cell_size`` respondents keeps its labels only); one group ``all`` without ``group_col``.
+* ``hypotheses``: :data:`~engagement_kit.hypotheses.HYPOTHESIS_COLUMNS`, plus ``suppressed``.
+* ``mediation``: :data:`~engagement_kit.hypotheses.MEDIATION_COLUMNS`, plus ``suppressed``.
+* ``efa``: ``kmo, bartlett_chi2, bartlett_p, n_factors`` (one row).
+* ``efa_loadings``: ``item, kmo, factor_1 .. factor_k`` (oblimin-rotated ML loadings).
+
+Figures: :mod:`engagement_kit.plots.measurement` draws them from the result
+(``item_distributions``, ``correlation_heatmap``, ``loadings_plot``, ``hypothesis_forest``,
+``mediation_diagram``) and ``save_figures(result, folder)`` writes ``item_distributions.png,
+loadings.png, hypotheses.png, mediation.png`` for the parts that ran.
+
+Example
+-------
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> f = rng.normal(size=(300, 2))
+>>> survey = pd.DataFrame({f"{s}_{j}": np.clip(np.round(3 + f[:, k] + rng.normal(size=300)), 1, 5)
+...                        for k, s in enumerate(["sat", "loy"]) for j in "abc"})
+>>> result = dimensions(survey, scales={"sat": ["sat_a", "sat_b", "sat_c"], "loy": ["loy_a", "loy_b", "loy_c"]},
+...                     likert_min=1, likert_max=5)
+>>> result.tables()["reliability"]["scale"].tolist()
+['sat', 'loy']
+>>> print(*result.skipped, sep="\\n")  # doctest: +ELLIPSIS
+invariance and scale means by group: skipped, no group column (group_col); ...
+hypotheses: skipped, no default hypothesis applies: ...
+mediation: skipped, it needs an arm column (arm_col) and an outcome column (outcomes) ...
+>>> print(result.conclusions().splitlines()[0])  # doctest: +ELLIPSIS
+- **Reliability:** all 2 scale(s) reach Cronbach's alpha >= .70 (sat ..., loy ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from ..hypotheses import (
+    HYPOTHESIS_COLUMNS,
+    MEDIATION_COLUMNS,
+    Hypothesis,
+    default_hypotheses,
+    hypotheses_from_records,
+    mediation_table,
+    test_hypotheses,
+)
+from ..markdown import bullets, escape
+from ..privacy import MIN_CELL_SIZE, check_min_cell_size
+from ..results import Result
+from ..schema import DEFAULT_SCALES, REVERSE_KEYED_ITEMS, TYPE_SCALES
+from ..stats.multitest import check_method
+from .factors import FIT_COLUMNS, cfa, efa
+from .invariance import INVARIANCE_COLUMNS, measurement_invariance
+from .reliability import reliability
+from .scales import Scales, answer_shares, prepare_items, scale_means, score_scales
+
+__all__ = ["DimensionsResult", "dimensions"]
+
+_HYP_LABELS = ("id", "statement", "model", "outcome", "predictor", "term", "expected")
+_CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni", "none": "no"}
+
+
+@dataclasses.dataclass(frozen=True)
+class DimensionsResult(Result):
+    """The engagement-dimensions analysis (tables and columns: see the module docstring).
+
+    Besides the tables: ``item_shares`` (items x answer levels, the share of each answer as
+    given; None without a Likert range) and ``item_correlations`` (item x item, reverse-keyed
+    items rescored) for the figures; ``scales`` (scale -> items), ``group_col``, ``alpha``,
+    ``correction``, ``min_cell_size`` and ``skipped``.
+    """
+
+    reliability: pd.DataFrame
+    item_statistics: pd.DataFrame
+    cfa_fit: pd.DataFrame
+    loadings: pd.DataFrame
+    validity: pd.DataFrame
+    invariance: pd.DataFrame | None
+    scale_means: pd.DataFrame
+    hypotheses: pd.DataFrame | None
+    mediation: pd.DataFrame | None
+    efa: pd.DataFrame
+    efa_loadings: pd.DataFrame
+    item_shares: pd.DataFrame | None = None
+    item_correlations: pd.DataFrame | None = None
+    scales: Mapping[str, list[str]] = dataclasses.field(default_factory=dict)
+    group_col: str | None = None
+    alpha: float = 0.05
+    correction: str = "holm"
+    min_cell_size: int = MIN_CELL_SIZE
+    skipped: tuple[str, ...] = ()
+
+    COLUMNS = {
+        "reliability": ["scale", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "omega"],
+        "item_statistics": ["scale", "item", "mean", "sd", "item_total_r", "alpha_if_deleted"],
+        "cfa_fit": FIT_COLUMNS,
+        "loadings": ["scale", "item", "loading", "std_loading", "std_se", "ci_low", "ci_high", "residual_var"],
+        "validity": ["scale", "composite_reliability", "ave", "sqrt_ave", "max_factor_correlation",
+                     "fornell_larcker_ok", "max_htmt", "htmt_ok"],
+        "invariance": INVARIANCE_COLUMNS,
+        "scale_means": ["group", "scale", "n", "mean", "sd"],
+        "hypotheses": HYPOTHESIS_COLUMNS,
+        "mediation": MEDIATION_COLUMNS,
+        "efa": ["kmo", "bartlett_chi2", "bartlett_p", "n_factors"],
+        "efa_loadings": ["item", "kmo"],
+    }
+    CELLS = {
+        "invariance": (("n",), ("model",)),
+        "scale_means": (("n",), ("group", "scale")),
+        "hypotheses": (("n",), _HYP_LABELS),
+        "mediation": (("n",), ("treatment", "mediator", "outcome")),
+    }
+
+    def conclusions(self) -> str:
+        """Reliability against .70, CFA fit against Hu & Bentler's cut-offs, discriminant
+        validity failures, the invariance level reached and the supported hypotheses after
+        correction, in Markdown with every label escaped; then what did not run and the
+        small-cell note."""
+        t = self.tables()
+        lines = [_reliability_line(t["reliability"]), _fit_line(t["cfa_fit"]), _validity_line(t["validity"])]
+        if len(t["invariance"]):
+            lines.append(_invariance_line(t["invariance"], self.group_col))
+        if len(t["hypotheses"]):
+            lines.append(_hypotheses_line(t["hypotheses"], self.alpha, self.correction))
+        if len(t["mediation"]):
+            lines.append(_mediation_line(t["mediation"]))
+        lines += [f"Not run: {escape(s)}" for s in self.skipped]
+        text = bullets(lines)
+        note = self.small_cell_note()
+        return text + (f"\n\n{note}" if note else "")
+
+
+# conclusions, one line per part --------------------------------------------------------
+def _num(x: float, digits: int = 2) -> str:
+    """``x`` as in APA style: no leading zero (.82, -.05); ``n/a`` for NaN."""
+    if pd.isna(x):
+        return "n/a"
+    s = f"{x:.{digits}f}"
+    return s.replace("0.", ".", 1) if s.startswith(("0.", "-0.")) else s
+
+
+def _reliability_line(rel: pd.DataFrame) -> str:
+    low = rel[rel["alpha"] < 0.70]
+    each = ", ".join(f"{escape(s)} {_num(a)}" for s, a in zip(rel["scale"], rel["alpha"]))
+    if low.empty:
+        return f"**Reliability:** all {len(rel)} scale(s) reach Cronbach's alpha >= .70 ({each})."
+    return (f"**Reliability:** {len(low)} of {len(rel)} scale(s) fall below alpha .70 "
+            f"({', '.join(escape(s) for s in low['scale'])}); their effects are attenuated ({each}).")
+
+
+def _fit_line(fit: pd.DataFrame) -> str:
+    r = fit.iloc[0]
+    good = {"cfi": r["cfi"] >= 0.95, "tli": r["tli"] >= 0.95, "rmsea": r["rmsea"] <= 0.06, "srmr": r["srmr"] <= 0.08}
+    ok = {"cfi": r["cfi"] >= 0.90, "tli": r["tli"] >= 0.90, "rmsea": r["rmsea"] <= 0.08, "srmr": r["srmr"] <= 0.08}
+    verdict = "good" if all(good.values()) else "acceptable" if all(ok.values()) else "poor"
+    return (f"**Factor structure (CFA):** {verdict} fit by Hu & Bentler's cut-offs: CFI {_num(r['cfi'], 3)} "
+            f"and TLI {_num(r['tli'], 3)} (>= .95), RMSEA {_num(r['rmsea'], 3)} (<= .06), "
+            f"SRMR {_num(r['srmr'], 3)} (<= .08); n = {int(r['n'])}.")
+
+
+def _validity_line(val: pd.DataFrame) -> str:
+    fails = []
+    for _, r in val.iterrows():
+        why = []
+        if not bool(r["fornell_larcker_ok"]):
+            why.append(f"Fornell-Larcker: sqrt(AVE) {_num(r['sqrt_ave'])} <= r {_num(r['max_factor_correlation'])}")
+        if not bool(r["htmt_ok"]):
+            why.append(f"HTMT {_num(r['max_htmt'])} >= .85")
+        if why:
+            fails.append(f"{escape(r['scale'])} ({'; '.join(why)})")
+    if not fails:
+        return "**Discriminant validity:** every scale passes Fornell-Larcker and HTMT < .85."
+    return (f"**Discriminant validity fails** for {', '.join(fails)}: these scales cannot be told apart from "
+            "another scale.")
+
+
+def _invariance_line(inv: pd.DataFrame, group_col: str | None) -> str:
+    if inv["holds"].isna().all():
+        return "**Measurement invariance:** not reported (small cells)."
+    held = inv[inv["holds"].fillna(False).astype(bool)]
+    where = f"across the groups of {escape(group_col)}" if group_col else "across groups"
+    if held.empty:
+        return f"**Measurement invariance** {where}: not even configural invariance holds; do not compare groups."
+    last = held.iloc[-1]
+    return f"**Measurement invariance** {where}: {escape(last['model'])} level reached ({escape(last['verdict'])})."
+
+
+def _hypotheses_line(hyp: pd.DataFrame, alpha: float, correction: str) -> str:
+    how = f"{_CORRECTION_NAMES.get(correction, correction)}-adjusted p < {alpha:g}"
+
+    def label(r: pd.Series) -> str:
+        return f"{escape(r['id'])} ({escape(r['term'])} on {escape(r['outcome'])})"
+
+    sup = hyp[hyp["verdict"] == "supported"]
+    opp = hyp[hyp["verdict"] == "opposite direction"]
+    shown = ", ".join(label(r) for _, r in sup.head(6).iterrows()) + (f" and {len(sup) - 6} more" if len(sup) > 6 else "")
+    text = f"**Hypotheses:** {len(sup)} of {len(hyp)} tested term(s) supported ({how})" + (f": {shown}" if shown else "")
+    if len(opp):
+        text += f"; opposite to the expected direction: {', '.join(label(r) for _, r in opp.iterrows())}"
+    return text + "."
+
+
+def _mediation_line(med: pd.DataFrame) -> str:
+    sig = med[(med["indirect_ci_low"] > 0) | (med["indirect_ci_high"] < 0)]
+    paths = ", ".join(f"{escape(r['treatment'])} -> {escape(r['mediator'])} -> {escape(r['outcome'])}"
+                      for _, r in sig.head(4).iterrows()) + (f" and {len(sig) - 4} more" if len(sig) > 4 else "")
+    return (f"**Mediation:** {len(sig)} of {len(med)} indirect effect(s) have a bootstrap CI excluding 0"
+            + (f" ({paths})" if paths else "") + "; read them as upper bounds, not mechanisms.")
+
+
+# the entry point -----------------------------------------------------------------------
+def _default_scales(data: pd.DataFrame) -> dict[str, list[str]]:
+    found = {s: list(its) for s, its in {**DEFAULT_SCALES, **TYPE_SCALES}.items() if set(its) <= set(data.columns)}
+    if not found:
+        raise ValueError(
+            "scales was not given and the data holds none of the default questionnaire's scales "
+            f"({', '.join(DEFAULT_SCALES)}); pass scales={{scale: [item column, ...]}}"
+        )
+    return found
+
+
+def _present(names: Iterable[str] | None, data: pd.DataFrame, param: str, skipped: list[str]) -> list[str]:
+    names = [] if names is None else ([names] if isinstance(names, str) else list(names))
+    absent = [c for c in names if c not in data.columns]
+    if absent:
+        skipped.append(f"{param}: {absent} not in the data, left out ({param})")
+    return [c for c in names if c in data.columns]
+
+
+def _invariance(data: pd.DataFrame, group_col: str | None, skipped: list[str], min_cell_size: int,
+                **spec: object) -> pd.DataFrame | None:
+    if group_col is None or group_col not in data.columns:
+        why = "no group column (group_col)" if group_col is None else f"group column {group_col!r} (group_col) not in the data"
+        skipped.append(f"invariance and scale means by group: skipped, {why}; scale_means describes all respondents")
+        return None
+    sizes = data[group_col].value_counts()
+    big = list(sizes.index[sizes >= min_cell_size])
+    if len(big) < 2:
+        skipped.append(f"invariance: skipped, {group_col!r} (group_col) has fewer than two groups of at least "
+                       f"{min_cell_size} respondents (min_cell_size)")
+        return None
+    if len(big) < len(sizes):
+        skipped.append(f"invariance: {len(sizes) - len(big)} group(s) of {group_col!r} with fewer than "
+                       f"{min_cell_size} respondents left out (min_cell_size)")
+    return measurement_invariance(data[data[group_col].isin(big)], group_col=group_col, **spec)
+
+
+def _hypotheses(scores: pd.DataFrame, hypotheses: Iterable[Hypothesis | Mapping] | None, *, scales: Scales,
+                outcomes: list[str], arm: str | None, control: object, covariates: list[str], alpha: float,
+                correction: str, skipped: list[str]) -> pd.DataFrame | None:
+    if hypotheses is None:
+        specs = default_hypotheses(scores.columns, dimensions=[s for s in scales if s not in TYPE_SCALES],
+                                   types=[s for s in scales if s in TYPE_SCALES], arm_col=arm, control=control,
+                                   covariates=covariates)
+        # a default claim runs when its outcome is a chosen outcome or a scale (the touch effects);
+        # the Cox claim names its own duration and event columns
+        specs = [h for h in specs if h.outcome in outcomes or h.outcome in scales or h.model == "cox"]
+        if not specs:
+            skipped.append("hypotheses: skipped, no default hypothesis applies: none of the outcome columns "
+                           "(outcomes) or the arm column (arm_col) is in the data; set them, or pass hypotheses")
+            return None
+    else:
+        specs = hypotheses_from_records(hypotheses)
+        if not specs:
+            skipped.append("hypotheses: skipped, the list is empty (hypotheses)")
+            return None
+    return test_hypotheses(scores, hypotheses=specs, alpha=alpha, correction=correction)
+
+
+def _mediation(scores: pd.DataFrame, mediation: Iterable[Mapping] | None, *, scales: Scales, outcomes: list[str],
+               arm: str | None, control: object, covariates: list[str], n_boot: int, alpha: float, seed: int,
+               skipped: list[str]) -> pd.DataFrame | None:
+    if mediation is None:
+        if arm is None or not outcomes:
+            skipped.append("mediation: skipped, it needs an arm column (arm_col) and an outcome column (outcomes) "
+                           "in the data; set them, or pass mediation specs")
+            return None
+        extra = {} if control is None else {"control": control}
+        mediation = [{"treatment": arm, "mediator": s, "outcome": outcomes[0], **extra}
+                     for s in scales if s not in TYPE_SCALES]
+    specs = list(mediation)
+    if not specs:
+        skipped.append("mediation: skipped, no specs (mediation)")
+        return None
+    return mediation_table(scores, specs=specs, covariates=covariates, n_boot=n_boot, alpha=alpha, seed=seed)
+
+
+def dimensions(
+    data: pd.DataFrame,
+    *,
+    scales: Mapping[str, Sequence[str]] | None = None,
+    reverse_items: Iterable[str] | None = None,
+    likert_min: float | None = 1,
+    likert_max: float | None = 7,
+    outcomes: Sequence[str] | None = None,
+    group_col: str | None = None,
+    arm_col: str | None = None,
+    control: object | None = None,
+    covariates: Sequence[str] | None = None,
+    hypotheses: Iterable[Hypothesis | Mapping] | None = None,
+    mediation: Iterable[Mapping[str, str]] | None = None,
+    n_boot: int = 5000,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    seed: int = 0,
+    min_cell_size: int = MIN_CELL_SIZE,
+) -> DimensionsResult:
+    """Are the engagement dimensions measured well, and do they do what the articles claim?
+
+    ``data``: one row per respondent (e.g. ``load_analysis_table(path, base="survey")``).
+    ``scales``: scale -> item columns (None: the default questionnaire's dimension and type
+    scales whose items are all present); ``reverse_items``: reverse-keyed items (None: the
+    default questionnaire's, where they belong to a scale); ``likert_min``/``likert_max``:
+    the answer range (None for unbounded items). ``outcomes``: outcome columns related to the
+    scale scores (absent ones left out). ``group_col``: the grouping for measurement
+    invariance and scale means (groups below ``min_cell_size`` are left out of the
+    invariance models). ``arm_col`` and ``control``: the touch-model arm and its reference
+    level, the predictor of the default touch hypotheses and the treatment of the default
+    mediation models (arm -> each dimension -> the first outcome). ``covariates``: adjusted
+    for in hypotheses and mediation (absent ones left out). ``hypotheses``: Hypothesis specs
+    (None: :func:`~engagement_kit.hypotheses.default_hypotheses` for the columns present);
+    ``mediation``: ``{treatment, mediator, outcome[, control, treatment_level]}`` specs.
+    ``correction``: ``holm``, ``fdr_bh``, ``bonferroni`` or ``none`` across the hypothesis
+    family. ``seed`` drives the parallel analysis and the bootstrap.
+    """
+    check_method(correction)
+    min_cell_size = check_min_cell_size(min_cell_size)
+    skipped: list[str] = []
+    scales = _default_scales(data) if scales is None else {s: list(its) for s, its in scales.items()}
+    items = [i for its in scales.values() for i in its]
+    reverse = [i for i in REVERSE_KEYED_ITEMS if i in items] if reverse_items is None else list(reverse_items)
+    spec = {"scales": scales, "reverse_items": reverse, "likert_min": likert_min, "likert_max": likert_max}
+    prepared = prepare_items(data, **spec)  # checks the scales against the data first
+    rel, item_stats = reliability(data, **spec)
+    fit = cfa(data, **spec, alpha=alpha)
+    ef = efa(data, items=items, reverse_items=reverse, likert_min=likert_min, likert_max=likert_max, seed=seed)
+    efa_loadings = pd.concat([ef.kmo_items, ef.loadings], axis=1).rename_axis("item").reset_index()
+    shares = None
+    if likert_min is not None and likert_max is not None:
+        shares = answer_shares(data, items=items, likert_min=likert_min, likert_max=likert_max)
+    else:
+        skipped.append("item distributions: skipped, the items have no Likert range (likert_min, likert_max)")
+    inv = _invariance(data, group_col, skipped, min_cell_size, **spec)
+    group = group_col if group_col is not None and group_col in data.columns else None
+    outs = _present(outcomes, data, "outcomes", skipped)
+    covs = _present(covariates, data, "covariates", skipped)
+    arm = arm_col if arm_col is not None and arm_col in data.columns else None
+    if arm_col is not None and arm is None:
+        skipped.append(f"arm_col: {arm_col!r} not in the data; the touch hypotheses and default mediation need it")
+    scores = score_scales(data, **spec, keep=[c for c in data.columns if c not in items])
+    means = scale_means(scores, scales=list(scales), group_col=group)
+    context = {"scales": scales, "outcomes": outs, "arm": arm, "control": control, "covariates": covs,
+               "alpha": alpha, "skipped": skipped}
+    hyp = _hypotheses(scores, hypotheses, correction=correction, **context)
+    med = _mediation(scores, mediation, n_boot=n_boot, seed=seed, **context)
+    return DimensionsResult(
+        reliability=rel, item_statistics=item_stats, cfa_fit=fit.fit, loadings=fit.loadings, validity=fit.validity,
+        invariance=inv, scale_means=means, hypotheses=hyp, mediation=med, efa=ef.to_pandas(),
+        efa_loadings=efa_loadings, item_shares=shares, item_correlations=prepared.corr(), scales=scales,
+        group_col=group, alpha=alpha, correction=correction, min_cell_size=min_cell_size, skipped=tuple(skipped),
+    )
+
