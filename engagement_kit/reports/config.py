@@ -420,12 +420,22 @@ def data_parameters(params: dict[str, Any], root: Path) -> dict[str, Path]:
 
 def table_header(path: Path) -> list[str] | None:
     """The column names of a data file (read from its header only), or of every table in a
-    folder of tables; None where they cannot be read cheaply (the notebook reports it then)."""
+    folder of tables, plus the columns the toolkit's loader derives from them (``promoter``
+    from ``nps``); None where they cannot be read cheaply (the notebook reports it then)."""
+    from ..io import DERIVED_COLUMNS
+
+    names = _raw_header(path)
+    if names is None:
+        return None
+    return names + [d for d, source in DERIVED_COLUMNS.items() if source in names and d not in names]
+
+
+def _raw_header(path: Path) -> list[str] | None:
     if path.is_dir():
         names: list[str] = []
         for f in sorted(path.iterdir()):
             if f.is_file() and f.name.lower().endswith(DATA_SUFFIXES) and not f.name.startswith("."):
-                names += table_header(f) or []
+                names += _raw_header(f) or []
         return list(dict.fromkeys(names)) or None
     name = path.name.lower()
     try:
