@@ -15,7 +15,7 @@ turns the part on. Every table of the notebook's CSV interface is always present
 ``funnel_tests``  framework, stage, stage_order, mode, basis, arm, control, diff,
                   diff_ci_low, diff_ci_high, z, chi2, p_value, p_adjusted, reject
                   (+ n_arm, rate_arm, n_control, rate_control, correction, note,
-                  n_reached_arm, n_reached_control)
+                  n_reached_arm, n_reached_control, n_customers_arm, n_customers_control)
 ``stage_times``   framework, from_stage, stage, stage_order, arm, n, n_events,
                   median_days, ci_low, ci_high (+ note)
 ``transitions``   framework, arm, from_stage, to_stage, from_order, to_order, kind, n,
@@ -119,7 +119,8 @@ class JourneyResult(Result):
     CELLS: ClassVar[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
         "funnel": (("n_reached", "n_arm", "n_previous", "n_converted"),
                    ("framework", "stage", "stage_order", "arm", "mode")),
-        "funnel_tests": (("n_arm", "n_control", "n_reached_arm", "n_reached_control"),
+        "funnel_tests": (("n_arm", "n_control", "n_reached_arm", "n_reached_control", "n_customers_arm",
+                          "n_customers_control"),
                          ("framework", "stage", "stage_order", "mode", "basis", "arm", "control", "correction")),
         "stage_times": (("n", "n_events"), ("framework", "from_stage", "stage", "stage_order", "arm")),
         "transitions": (("n", "n_from", "n_customers", "n_from_customers"),
@@ -217,7 +218,11 @@ def _event_parts(eng, fw, arm, control, alpha, correction, n_paths, skipped) -> 
                        f"(it has: {', '.join(present) or 'none'}); set framework.")  # fmt: skip
         return out
     f = funnel(eng, framework=fw.name, arm_col=arm, control=control, alpha=alpha, correction=correction)
-    out["funnel"], out["funnel_tests"] = f.funnel, f.tests if len(f.tests) else None
+    out["funnel"], out["funnel_tests"] = f.funnel, None
+    if len(f.tests):  # a test describes every customer of both arms, whatever its basis
+        size = f.funnel.drop_duplicates("arm").set_index("arm")["n_arm"]
+        out["funnel_tests"] = f.tests.assign(n_customers_arm=f.tests["arm"].map(size).astype("int64"),
+                                             n_customers_control=f.tests["control"].map(size).astype("int64"))
     out["stage_times"] = time_to_next_stage(eng, framework=fw.name, arm_col=arm, alpha=alpha)
     out["transitions"] = transitions(eng, framework=fw.name, arm_col=arm, alpha=alpha)
     out["top_paths"] = top_paths(eng, framework=fw.name, arm_col=arm, top=n_paths)
