@@ -223,7 +223,7 @@ def _child(kind: str, events_path: str, customers_path: str, which: str) -> None
         eng.register("events", events_path)
         eng.register("customers", customers_path)
         counts = eng.funnel_counts(fws, arm_col="touch_model")
-        results = [J.funnel_from_counts(counts, f, control="no_touch") for f in fws]  # rates, CIs, tests
+        results = [J.funnel_from_counts(counts, framework=f, control="no_touch") for f in fws]  # rates, CIs, tests
         n_rows = sum(len(r.funnel) for r in results)
     else:
         events = pd.read_parquet(events_path)

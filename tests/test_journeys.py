@@ -107,7 +107,7 @@ def small():
 @pytest.mark.parametrize("mode", ["ordered", "any"])
 def test_funnel_rates_equal_pandas_reference(small, mode):
     ev, cu = small
-    res = J.funnel(ev, "aarrr", customers=cu, mode=mode)
+    res = J.funnel(ev, framework="aarrr", customers=cu, arm_col="touch_model", control="no_touch", mode=mode)
     ref = pandas_funnel(ev, cu, "aarrr").query("mode == @mode")
     got = res.funnel.merge(ref, on=["arm", "stage"], suffixes=("", "_ref"))
     assert len(got) == 15
@@ -123,15 +123,15 @@ def test_funnel_rates_equal_pandas_reference(small, mode):
 
 def test_ordered_funnel_is_stricter_than_any_order(small):
     ev, cu = small
-    o = J.funnel(ev, "aarrr", customers=cu, mode="ordered").funnel
-    a = J.funnel(ev, "aarrr", customers=cu, mode="any").funnel
+    o = J.funnel(ev, framework="aarrr", customers=cu, arm_col="touch_model", control="no_touch", mode="ordered").funnel
+    a = J.funnel(ev, framework="aarrr", customers=cu, arm_col="touch_model", control="no_touch", mode="any").funnel
     assert (o["n_reached"].to_numpy() <= a["n_reached"].to_numpy()).all()
     assert (o["n_reached"].to_numpy() < a["n_reached"].to_numpy()).any()  # the injected inversions
 
 
 def test_funnel_tests_equal_chi_square_and_holm(small):
     ev, cu = small
-    t = J.funnel(ev, "aarrr", customers=cu, control="no_touch", correction="holm").tests
+    t = J.funnel(ev, framework="aarrr", customers=cu, arm_col="touch_model", control="no_touch", correction="holm").tests
     assert set(t["arm"]) == {"high_touch", "low_touch"}
     for _, r in t.iterrows():
         x1, n1 = round(r["rate_arm"] * r["n_arm"]), r["n_arm"]
@@ -152,9 +152,10 @@ def test_csv_parquet_and_frame_sources_agree(small, tmp_path):
     ev.to_csv(tmp_path / "events.csv", index=False)
     ev.to_parquet(tmp_path / "events.parquet")
     cu.to_csv(tmp_path / "customers.csv", index=False)
-    ref = J.funnel(ev, "aarrr", customers=cu).funnel
+    ref = J.funnel(ev, framework="aarrr", customers=cu, arm_col="touch_model", control="no_touch").funnel
     for src in (tmp_path / "events.csv", tmp_path / "events.parquet"):
-        got = J.funnel(str(src), "aarrr", customers=str(tmp_path / "customers.csv")).funnel
+        got = J.funnel(str(src), framework="aarrr", customers=str(tmp_path / "customers.csv"),
+                       arm_col="touch_model", control="no_touch").funnel
         pd.testing.assert_frame_equal(got, ref)
 
 
@@ -184,8 +185,8 @@ def test_quality_reports_every_problem_with_its_count(small, tmp_path):
     assert dq.count("out_of_order") == inv > 0
     assert t["rule"].str.len().gt(0).all()
     # the documented rules hold: duplicates and unknown customers do not change the funnel
-    f_bad = J.funnel(bad, "aarrr", customers=cu).funnel
-    f_ok = J.funnel(ev, "aarrr", customers=cu).funnel
+    f_bad = J.funnel(bad, framework="aarrr", customers=cu, arm_col="touch_model", control="no_touch").funnel
+    f_ok = J.funnel(ev, framework="aarrr", customers=cu, arm_col="touch_model", control="no_touch").funnel
     pd.testing.assert_frame_equal(f_bad, f_ok)
     out = dq.write(tmp_path / "quality.csv")
     assert "customer_id" not in pd.read_csv(out).columns
@@ -194,7 +195,7 @@ def test_quality_reports_every_problem_with_its_count(small, tmp_path):
 def test_time_to_next_stage_equals_statsmodels_km(small):
     ev, cu = small
     end = ev["timestamp"].max()
-    res = J.time_to_next_stage(ev, "aarrr", customers=cu)
+    res = J.time_to_next_stage(ev, framework="aarrr", customers=cu, arm_col="touch_model")
     # reference: durations from the pandas funnel, censored at the latest event
     stages = FRAMEWORKS["aarrr"].stage_names
     first = ev.groupby(["customer_id", "stage"])["timestamp"].min().unstack().reindex(columns=stages)
@@ -219,7 +220,7 @@ def test_time_to_next_stage_equals_statsmodels_km(small):
 
 def test_transitions_equal_pandas_shift():
     ev, cu = make_events(n=800, seed=4, framework="laer")
-    t = J.transitions(ev, "laer", customers=cu)
+    t = J.transitions(ev, framework="laer", customers=cu, arm_col="touch_model")
     e = ev.drop_duplicates().copy()
     e["order"] = e["stage"].map({s: i + 1 for i, s in enumerate(FRAMEWORKS["laer"].stage_names)})
     e = e.sort_values(["customer_id", "timestamp", "order"])
@@ -242,7 +243,7 @@ def test_cohort_retention_equals_pandas_reference():
     follow = (pd.Timestamp("2025-12-31") - cu["signup_date"]).dt.days.to_numpy().astype(float)
     t = rng.exponential(300, n)
     out = pd.DataFrame({"customer_id": cu["customer_id"], "churn_time": np.minimum(t, follow), "churned": t < follow})
-    c = J.retention_cohorts(cu, out, cohort_period="M", n_periods=12)
+    c = J.retention_cohorts(cu, outcomes=out, arm_col="touch_model", cohort_period="M", n_periods=12)
     x = cu.merge(out)
     x["cohort"] = x["signup_date"].dt.to_period("M").dt.start_time.dt.date.astype(str)
     for p in (0, 3, 11):
@@ -276,8 +277,8 @@ def test_simulator_transition_probabilities_recovered_within_ci(sim):
     fwd = truth[truth["from_stage"].notna()]
     inside95, inside999, n = 0, 0, 0
     for fw in FRAMEWORKS:
-        f = J.funnel(eng, fw, mode="ordered", alpha=0.05).funnel
-        f999 = J.funnel(eng, fw, mode="ordered", alpha=0.001).funnel
+        f = J.funnel(eng, framework=fw, arm_col="touch_model", control="no_touch", mode="ordered", alpha=0.05).funnel
+        f999 = J.funnel(eng, framework=fw, arm_col="touch_model", control="no_touch", mode="ordered", alpha=0.001).funnel
         for frame, counter in ((f, "95"), (f999, "999")):
             m = frame.merge(fwd, left_on=["framework", "arm", "stage"],
                             right_on=["framework", "touch_model", "to_stage"])  # fmt: skip
@@ -293,7 +294,7 @@ def test_simulator_transition_probabilities_recovered_within_ci(sim):
     assert inside999 == n  # no gross miss
     assert inside95 / n >= 0.85  # about 95 % expected
     # the loyalty loop: P(first loop back to closure | reached post_purchase)
-    lp = J.loops(J.transitions(eng, "mckinsey_cdj"))
+    lp = J.loops(J.transitions(eng, framework="mckinsey_cdj", arm_col="touch_model"))
     lt = truth[(truth["from_stage"] == "post_purchase") & (truth["to_stage"] == "closure")]
     m = lp.merge(lt, left_on="arm", right_on="touch_model")
     assert len(m) == 3
@@ -304,9 +305,9 @@ def test_churn_km_logrank_cox_equal_statsmodels(sim):
     eng = J.Engine()
     eng.register("customers", sim.customers)
     eng.register("outcomes", sim.outcomes)
-    d = eng.customer_table(["churn_time", "churned", "segment", "prior_activity"])
-    res = J.churn_survival(d, "churn_time", "churned", group_cols=["arm", "segment"],
-                           covariates=["prior_activity"], reference={"arm": "no_touch", "segment": "smb"})  # fmt: skip
+    d = eng.customer_table(["churn_time", "churned", "segment", "prior_activity"], arm_col="touch_model")
+    res = J.churn_survival(d, arm_col="arm", control="no_touch", group_cols=["segment"],
+                           covariates=["prior_activity"], baselines={"segment": "smb"})  # fmt: skip
     for g in ARMS:
         dd = d[d["arm"] == g]
         sf = SurvfuncRight(dd["churn_time"].to_numpy(), dd["churned"].astype(float).to_numpy())
@@ -333,8 +334,8 @@ def test_churn_km_logrank_cox_equal_statsmodels(sim):
 def test_real_telco_churn_by_contract():
     df, dq = J.load_telco_churn(_telco_path())
     assert dq.count("blank_value") == 11  # the 11 blank TotalCharges, all with tenure 0
-    res = J.churn_survival(df, "tenure", "churned", group_cols=["Contract"],
-                           covariates=["MonthlyCharges", "SeniorCitizen"], reference={"Contract": "Month-to-month"})  # fmt: skip
+    res = J.churn_survival(df, duration="tenure", event="churned", group_cols=["Contract"],
+                           covariates=["MonthlyCharges", "SeniorCitizen"], baselines={"Contract": "Month-to-month"})  # fmt: skip
     for g, dd in df.groupby("Contract"):
         sf = SurvfuncRight(dd["tenure"].to_numpy(float), dd["churned"].to_numpy(float))
         km = res.km[res.km["group"] == g]
@@ -351,7 +352,7 @@ def test_lifecycle_kpis_equal_direct_formulas(sim):
     eng = J.Engine()
     for name in ("events", "customers", "outcomes"):
         eng.register(name, getattr(sim, name))
-    k = J.lifecycle_kpis(eng).set_index(["kpi", "arm"])
+    k = J.lifecycle_kpis(eng, arm_col="touch_model").set_index(["kpi", "arm"])
     o = sim.outcomes.merge(sim.customers, on="customer_id")
     for g in ARMS:
         og = o[o["touch_model"] == g]
@@ -362,7 +363,7 @@ def test_lifecycle_kpis_equal_direct_formulas(sim):
         sf = SurvfuncRight(og["churn_time"].to_numpy(), og["churned"].astype(float).to_numpy())
         s30 = sf.surv_prob[sf.surv_times <= 30][-1] if (sf.surv_times <= 30).any() else 1.0
         assert k.loc[("retention_d30", g), "value"] == pytest.approx(s30, abs=1e-9)
-    f = J.funnel(eng, "laer", mode="ordered").funnel.set_index(["arm", "stage"])
+    f = J.funnel(eng, framework="laer", arm_col="touch_model", control="no_touch", mode="ordered").funnel.set_index(["arm", "stage"])
     for g in ARMS:
         exp_rate = f.loc[(g, "expand"), "n_reached"] / f.loc[(g, "land"), "n_reached"]
         assert k.loc[("expansion_rate", g), "value"] == pytest.approx(exp_rate)
@@ -380,13 +381,13 @@ def test_kpis_without_events_say_why():
 def test_bad_input_errors_name_the_problem(small):
     ev, cu = small
     with pytest.raises(KeyError, match="timestamp"):
-        J.funnel(ev.drop(columns="timestamp"), "aarrr")
+        J.funnel(ev.drop(columns="timestamp"), framework="aarrr")
     with pytest.raises(KeyError, match="Did you mean 'laer'"):
-        J.funnel(ev, "lear")
+        J.funnel(ev, framework="lear")
     with pytest.raises(ValueError, match="control arm 'nobody'"):
-        J.funnel(ev, "aarrr", customers=cu, control="nobody")
+        J.funnel(ev, framework="aarrr", customers=cu, arm_col="touch_model", control="nobody")
     with pytest.raises(KeyError, match="arm column 'arm'"):
-        J.funnel(ev, "aarrr", customers=cu, arm_col="arm")
+        J.funnel(ev, framework="aarrr", customers=cu, arm_col="arm")
 
 
 def test_plots_return_axes_without_showing(small):
@@ -399,12 +400,12 @@ def test_plots_return_axes_without_showing(small):
     from engagement_kit.plots.survival import km_plot
 
     ev, cu = small
-    f = J.funnel(ev, "aarrr", customers=cu).funnel
-    tr = J.transitions(ev, "aarrr", customers=cu)
+    f = J.funnel(ev, framework="aarrr", customers=cu, arm_col="touch_model", control="no_touch").funnel
+    tr = J.transitions(ev, framework="aarrr", customers=cu, arm_col="touch_model")
     rng = np.random.default_rng(0)
     out = pd.DataFrame({"customer_id": cu["customer_id"], "churn_time": rng.exponential(200, len(cu)).clip(max=300),
                         "churned": rng.random(len(cu)) < 0.5})  # fmt: skip
-    co = J.retention_cohorts(cu, out, n_periods=4)
+    co = J.retention_cohorts(cu, outcomes=out, arm_col="touch_model", n_periods=4)
     km = J.churn_survival(out.merge(cu), group_cols=["touch_model"]).km
     axes = [jp.funnel_plot(data=f), jp.transition_heatmap(data=tr, arm="no_touch"), jp.cohort_heatmap(data=co),
             jp.retention_curve_plot(data=J.retention_curves(co)), km_plot(data=km)]  # fmt: skip
@@ -431,7 +432,7 @@ def test_aa_funnel_tests_keep_familywise_error_near_alpha():
                 rows.append({"framework": "laer", "arm": a, "stage_order": k, "n_arm": n_arm, "n_any": n_k,
                              "n_ordered": n_k, "n_any_prev": n_k})  # fmt: skip
                 n_prev = n_k
-        t = J.funnel_from_counts(pd.DataFrame(rows), "laer", control="no_touch").tests
+        t = J.funnel_from_counts(pd.DataFrame(rows), framework="laer", control="no_touch").tests
         t = t[t["basis"] == "rate_from_previous"]
         rejections += bool(t["reject"].any())
         raw += bool((t["p_value"] < 0.05).any())
@@ -450,10 +451,9 @@ def test_conclusions_name_stages_arms_and_survive_missing_pieces():
     eng.register("events", s.events)
     eng.register("customers", s.customers)
     eng.register("outcomes", s.outcomes)
-    res = J.funnel(eng, "aarrr", arm_col="touch_model", control="no_touch")
+    res = J.funnel(eng, framework="aarrr", arm_col="touch_model", control="no_touch")
     d = eng.customer_table(["churn_time", "churned", "segment"], arm_col="touch_model")
-    churn = J.churn_survival(d, "churn_time", "churned", group_cols=["arm", "segment"],
-                             reference={"arm": "no_touch"})  # fmt: skip
+    churn = J.churn_survival(d, arm_col="arm", control="no_touch", group_cols=["segment"])  # fmt: skip
     # read as rendered: Markdown backslash escapes (mid\\_market) removed
     text = re.sub(r"\\(.)", r"\1", J.conclusions(res, churn, has_events=True))
     lines = text.splitlines()
@@ -479,6 +479,6 @@ def test_conclusions_name_stages_arms_and_survive_missing_pieces():
     # missing pieces never raise
     empty = J.FunnelResult(pd.DataFrame(), pd.DataFrame(), "aarrr", "ordered", 0.05)
     assert "randomised" in J.conclusions(empty, None)
-    assert "Only one group" in J.conclusions(J.funnel(eng, "laer", arm_col=None), None)
+    assert "Only one group" in J.conclusions(J.funnel(eng, framework="laer"), None)
     no_arm = J.FunnelResult(res.funnel.drop(columns="arm"), res.tests.drop(columns="arm"), "aarrr", "ordered", 0.05)
     assert "Biggest drop-off" in J.conclusions(no_arm, object())

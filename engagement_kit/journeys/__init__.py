@@ -1,6 +1,8 @@
 """Customer journeys: funnels, paths, cohorts, lifecycle KPIs and churn, on DuckDB.
 
-The relational work (reading events out of core, first arrivals, transitions,
+:func:`journey` is the one entry point: it runs every part the data allows and returns
+a frozen :class:`JourneyResult` (``tables()``, ``write()``, ``conclusions()``,
+``skipped``; see :mod:`.analysis`). The building blocks below stay public. The relational work (reading events out of core, first arrivals, transitions,
 cohort counts) happens in :mod:`.engine`; the other modules run statistics on
 the small aggregates it returns.
 
@@ -10,10 +12,11 @@ Example
 >>> from engagement_kit import journeys
 >>> ev = pd.DataFrame({"customer_id": ["a", "a"], "framework": "laer", "stage": ["land", "adopt"],
 ...                    "timestamp": pd.to_datetime(["2025-01-01", "2025-01-02"])})
->>> journeys.funnel(ev, "laer", arm_col=None).funnel["n_reached"].tolist()
+>>> journeys.funnel(ev, framework="laer").funnel["n_reached"].tolist()
 [1, 1, 0, 0]
 """
 
+from .analysis import JourneyResult, journey
 from .churn import ChurnResult, churn_survival, load_telco_churn
 from .cohorts import retention_cohorts, retention_curves
 from .engine import Engine
@@ -21,9 +24,11 @@ from .funnels import FUNNEL_COLUMNS, FunnelResult, funnel, funnel_from_counts, t
 from .lifecycle import lifecycle_kpis
 from .paths import loops, top_paths, transition_matrix, transitions
 from .quality import DataQuality, check_events
-from .report import TABLE_COLUMNS, conclusions, write_table
+from .report import TABLE_COLUMNS, conclusions, summarise, write_table
 
 __all__ = [
+    "journey",
+    "JourneyResult",
     "Engine",
     "DataQuality",
     "check_events",
@@ -45,4 +50,5 @@ __all__ = [
     "TABLE_COLUMNS",
     "write_table",
     "conclusions",
+    "summarise",
 ]

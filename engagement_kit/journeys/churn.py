@@ -67,20 +67,29 @@ class ChurnResult:
 
 def churn_survival(
     data: pd.DataFrame,
+    *,
     duration: str = "churn_time",
     event: str = "churned",
-    group_cols: list[str] | tuple[str, ...] = ("arm",),
+    arm_col: str | None = None,
+    control: object = None,
+    group_cols: list[str] | tuple[str, ...] = (),
     covariates: list[str] | tuple[str, ...] = (),
-    reference: dict[str, object] | None = None,
+    baselines: dict[str, object] | None = None,
     alpha: float = 0.05,
     source: str = "",
 ) -> ChurnResult:
     """KM, median lifetime and log-rank per grouping column; Cox on groups + covariates.
 
-    ``reference`` names the reference level of a categorical Cox predictor (e.g.
-    ``{"arm": "no_touch"}``). The Cox model is fitted when there is at least one
-    predictor; with several group columns it is adjusted for all of them.
+    The grouping columns are ``arm_col`` (if given) followed by ``group_cols``;
+    ``duration`` and ``event`` default to the columns of the ``outcomes`` contract.
+    ``control`` is the reference level of the arm in the Cox model (default: the
+    first level in sorted order); ``baselines`` names the reference level of other
+    categorical predictors (column -> level, e.g. ``{"segment": "smb"}``). The Cox
+    model is fitted when there is at least one predictor; with several group columns
+    it is adjusted for all of them.
     """
+    group_cols = list(dict.fromkeys([*([arm_col] if arm_col else []), *group_cols]))
+    reference = {**(baselines or {}), **({arm_col: control} if arm_col and control is not None else {})} or None
     for c in (duration, event, *group_cols, *covariates):
         if c not in data.columns:
             raise KeyError(f"column {c!r} not in the churn data; columns are {list(data.columns)}")
@@ -96,7 +105,8 @@ def churn_survival(
             r = logrank(data, duration, event, group_col=g).to_pandas()
             r.insert(0, "group_col", g)
             lr.append(r)
-    predictors = [*group_cols, *covariates]
+    # a grouping with one level (e.g. one arm, 'all') has no contrast to estimate
+    predictors = [*(g for g in group_cols if data[g].nunique() >= 2), *covariates]
     cx = cox(data, duration, event, predictors, reference=reference, alpha=alpha) if predictors else None
     return ChurnResult(
         km=pd.concat(km, ignore_index=True) if km else pd.DataFrame(),

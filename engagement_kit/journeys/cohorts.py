@@ -20,7 +20,7 @@ Example
 >>> cu = pd.DataFrame({"customer_id": ["a", "b"], "touch_model": "no_touch",
 ...                    "signup_date": pd.to_datetime(["2025-01-05", "2025-01-20"])})
 >>> out = pd.DataFrame({"customer_id": ["a", "b"], "churn_time": [40.0, 100.0], "churned": [True, False]})
->>> c = retention_cohorts(cu, out, cohort_period="M", n_periods=2)
+>>> c = retention_cohorts(cu, outcomes=out, arm_col="touch_model", cohort_period="M", n_periods=2)
 >>> c[["period", "n_eligible", "n_retained"]].to_numpy().tolist()
 [[0, 2, 2], [1, 2, 2], [2, 2, 1]]
 """
@@ -40,8 +40,9 @@ PERIOD_DAYS = {"D": 1.0, "W": 7.0, "M": 30.4375, "Q": 91.3125, "Y": 365.25}
 
 def retention_cohorts(
     customers: Engine | Source,
+    *,
     outcomes: Source | None = None,
-    arm_col: str | None = "touch_model",
+    arm_col: str | None = None,
     cohort_period: str = "M",
     n_periods: int = 12,
     duration: str = "churn_time",
@@ -74,7 +75,7 @@ def retention_cohorts(
     return c
 
 
-def retention_curves(cohorts: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def retention_curves(cohorts: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """Retention by arm and period pooled over cohorts: arm, period, days, n_eligible,
     n_retained, retention, ci_low, ci_high."""
     g = cohorts.groupby(["arm", "period", "days"], as_index=False)[["n_eligible", "n_retained"]].sum()

@@ -214,7 +214,7 @@ class Engine:
 
     # --------------------------------------------------------------- aggregates
     def funnel_counts(
-        self, frameworks: Sequence[str], arm_col: str | None = "touch_model"
+        self, frameworks: Sequence[str], arm_col: str | None = None
     ) -> pd.DataFrame:
         """Customers reaching each stage, per framework and arm (one pass over events).
 
@@ -276,7 +276,7 @@ class Engine:
         return out.sort_values(["framework", "arm", "stage_order"], ignore_index=True)
 
     def stage_durations(
-        self, framework: str, arm_col: str | None = "touch_model", observation_end: Any = None
+        self, framework: str, arm_col: str | None = None, observation_end: Any = None
     ) -> pd.DataFrame:
         """Time from (ordered) arrival at stage k-1 to arrival at stage k, per customer.
 
@@ -302,7 +302,7 @@ class Engine:
         sql = f"WITH f AS ({self._first_reach_sql([fw.name])}) " + " UNION ALL ".join(parts)
         return self.query(sql)
 
-    def transition_counts(self, framework: str, arm_col: str | None = "touch_model") -> pd.DataFrame:
+    def transition_counts(self, framework: str, arm_col: str | None = None) -> pd.DataFrame:
         """Stage-to-stage transitions between consecutive (distinct) events of a customer.
 
         Events are ordered by timestamp, then stage order. Each customer adds one
@@ -333,7 +333,7 @@ class Engine:
         return self.query(sql)
 
     def path_counts(
-        self, framework: str, arm_col: str | None = "touch_model", top: int = 10
+        self, framework: str, arm_col: str | None = None, top: int = 10
     ) -> pd.DataFrame:
         """The ``top`` most frequent stage sequences per arm (consecutive repeats kept).
 
@@ -380,7 +380,7 @@ class Engine:
             FROM x CROSS JOIN p GROUP BY ALL ORDER BY arm, cohort, period"""
         return self.query(sql)
 
-    def customer_table(self, columns: Sequence[str], arm_col: str | None = "touch_model") -> pd.DataFrame:
+    def customer_table(self, columns: Sequence[str], arm_col: str | None = None) -> pd.DataFrame:
         """``outcomes`` joined to ``customers`` (inner join), selected columns only, no ids.
 
         The per-customer input of the survival models and KPIs (one row per
@@ -391,8 +391,16 @@ class Engine:
         if missing:
             raise KeyError(f"column(s) {missing} are in neither outcomes nor customers; available: {sorted(have)}")
         join, arm = self._arm_expr(arm_col)
+        if not join and any(c not in self.columns("outcomes") for c in columns):
+            join = "JOIN customers c USING (customer_id)"  # a customers column without arms
         cols = ", ".join(_ident(c) for c in columns)
         return self.query(f"SELECT {arm} AS arm, {cols} FROM outcomes {join}")
+
+    def levels(self, table: str, column: str) -> list[str]:
+        """The distinct non-missing values of ``table.column`` as text, sorted."""
+        col = f"CAST({_ident(column)} AS VARCHAR)"
+        sql = f"SELECT DISTINCT {col} AS v FROM {_ident(table)} WHERE {_ident(column)} IS NOT NULL ORDER BY v"
+        return [str(v) for v in self.query(sql)["v"]]
 
     def quality_counts(
         self, frameworks: Sequence[str] | None = None, observation_end: Any = None

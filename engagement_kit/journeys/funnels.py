@@ -33,7 +33,7 @@ Example
 >>> ev = pd.DataFrame({"customer_id": list("aabbc"), "framework": "laer",
 ...                    "stage": ["land", "adopt", "land", "adopt", "land"],
 ...                    "timestamp": pd.to_datetime(["2025-01-01", "2025-01-02"] * 2 + ["2025-01-01"])})
->>> res = funnel(ev, framework="laer", arm_col=None)
+>>> res = funnel(ev, framework="laer")
 >>> res.funnel[["stage", "n_reached", "rate_from_previous"]].head(2).to_numpy().tolist()
 [['land', 3, 1.0], ['adopt', 2, 0.6666666666666666]]
 """
@@ -76,7 +76,8 @@ class FunnelResult:
     ``funnel``: FUNNEL_COLUMNS + mode, n_arm, n_previous, start_ci_low, start_ci_high.
     ``tests``: framework, stage, stage_order, mode, basis ('rate_from_start' or
     'rate_from_previous'), arm, control, n_arm, rate_arm, n_control, rate_control,
-    diff, diff_ci_low, diff_ci_high, z, chi2, p_value, p_adjusted, reject, correction, note.
+    diff, diff_ci_low, diff_ci_high, z, chi2, p_value, p_adjusted, reject, correction, note,
+    n_reached_arm, n_reached_control (the numerators of ``rate_arm`` and ``rate_control``).
     """
 
     funnel: pd.DataFrame
@@ -91,9 +92,10 @@ class FunnelResult:
 
 def funnel_from_counts(
     counts: pd.DataFrame,
+    *,
     framework: str,
     mode: str = "ordered",
-    control: str | None = "no_touch",
+    control: str | None = None,
     alpha: float = 0.05,
     correction: str = "holm",
 ) -> FunnelResult:
@@ -150,6 +152,8 @@ def _tests(f: pd.DataFrame, control: str, alpha: float, correction: str) -> pd.D
                 "rate_arm": x1 / n1 if n1 else np.nan,
                 "n_control": n0,
                 "rate_control": x0 / n0 if n0 else np.nan,
+                "n_reached_arm": x1,
+                "n_reached_control": x0,
                 "note": "",
             }
             pooled = (x1 + x0) / (n1 + n0) if n1 and n0 else np.nan
@@ -172,17 +176,18 @@ def _tests(f: pd.DataFrame, control: str, alpha: float, correction: str) -> pd.D
     cols = [
         "framework", "stage", "stage_order", "mode", "basis", "arm", "control", "n_arm", "rate_arm",
         "n_control", "rate_control", "diff", "diff_ci_low", "diff_ci_high", "z", "chi2", "p_value",
-        "p_adjusted", "reject", "correction", "note",
+        "p_adjusted", "reject", "correction", "note", "n_reached_arm", "n_reached_control",
     ]  # fmt: skip
     return t[cols]
 
 
 def funnel(
     data: Engine | Source,
+    *,
     framework: str,
     customers: Source | None = None,
-    arm_col: str | None = "touch_model",
-    control: str | None = "no_touch",
+    arm_col: str | None = None,
+    control: str | None = None,
     mode: str | None = None,
     alpha: float = 0.05,
     correction: str = "holm",
@@ -195,20 +200,21 @@ def funnel(
     there is one arm, 'all', and no tests.
     """
     fw = get_framework(framework)
-    eng = as_engine(data, customers)
+    eng = as_engine(data, customers=customers)
     if mode is None:
         mode = "ordered" if fw.linear else "any"
     counts = eng.funnel_counts([fw.name], arm_col=arm_col)
     if arm_col is None or not eng.has("customers"):
         control = None
-    return funnel_from_counts(counts, fw.name, mode=mode, control=control, alpha=alpha, correction=correction)
+    return funnel_from_counts(counts, framework=fw.name, mode=mode, control=control, alpha=alpha, correction=correction)
 
 
 def time_to_next_stage(
     data: Engine | Source,
+    *,
     framework: str,
     customers: Source | None = None,
-    arm_col: str | None = "touch_model",
+    arm_col: str | None = None,
     observation_end: object = None,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
@@ -221,7 +227,7 @@ def time_to_next_stage(
     half converted by the end, reported in ``note``).
     """
     fw = get_framework(framework)
-    eng = as_engine(data, customers)
+    eng = as_engine(data, customers=customers)
     d = eng.stage_durations(fw.name, arm_col=arm_col, observation_end=observation_end)
     if (d["duration_days"] < 0).any():
         raise ValueError(

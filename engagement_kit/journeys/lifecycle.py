@@ -66,7 +66,7 @@ def _row(kpi, arm, value, lo, hi, n, note=""):
 
 
 def _stage_kpis(eng: Engine, framework: str, arm_col, alpha, specs) -> list[dict]:
-    f = funnel(eng, framework, arm_col=arm_col, control=None, mode="ordered", alpha=alpha).funnel
+    f = funnel(eng, framework=framework, arm_col=arm_col, control=None, mode="ordered", alpha=alpha).funnel
     rows = []
     base_stage = specs[0][1]
     for arm, fa in f.groupby("arm"):
@@ -82,9 +82,10 @@ def _stage_kpis(eng: Engine, framework: str, arm_col, alpha, specs) -> list[dict
 
 def lifecycle_kpis(
     data: Engine | Source | None = None,
+    *,
     customers: Source | None = None,
     outcomes: Source | None = None,
-    arm_col: str | None = "touch_model",
+    arm_col: str | None = None,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
     """AARRR and LAER KPIs per arm (the content of kpis.csv).
@@ -94,7 +95,7 @@ def lifecycle_kpis(
     referrals, expansion_revenue) and NRR needs ``prior_revenue`` in customers.
     Columns: framework, kpi, arm, value, ci_low, ci_high, n, formula, note.
     """
-    eng = as_engine(data, customers, outcomes)
+    eng = as_engine(data, customers=customers, outcomes=outcomes)
     rows: list[dict] = []
     missing: list[tuple[str, str]] = []
     has_events = eng.has("events")

@@ -18,7 +18,7 @@ Example
 >>> ev = pd.DataFrame({"customer_id": ["a"] * 3, "framework": "laer",
 ...                    "stage": ["land", "adopt", "land"],
 ...                    "timestamp": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-03"])})
->>> t = transitions(ev, "laer", arm_col=None)
+>>> t = transitions(ev, framework="laer")
 >>> t.loc[t["kind"] == "back", ["from_stage", "to_stage", "n"]].to_numpy().tolist()
 [['adopt', 'land', 1]]
 """
@@ -52,9 +52,10 @@ def _kind(from_order: pd.Series, to_order: pd.Series, n_stages: int) -> np.ndarr
 
 def transitions(
     data: Engine | Source,
+    *,
     framework: str,
     customers: Source | None = None,
-    arm_col: str | None = "touch_model",
+    arm_col: str | None = None,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Transition counts and probabilities per arm (tidy; the content of transitions.csv).
@@ -63,7 +64,7 @@ def transitions(
     n_from, probability, ci_low, ci_high.
     """
     fw = get_framework(framework)
-    eng = as_engine(data, customers)
+    eng = as_engine(data, customers=customers)
     t = eng.transition_counts(fw.name, arm_col=arm_col)
     t.insert(0, "framework", fw.name)
     t["kind"] = _kind(t["from_order"], t["to_order"], len(fw.stages))
@@ -88,9 +89,10 @@ def transition_matrix(trans: pd.DataFrame, arm: str | None = None, value: str = 
 
 def top_paths(
     data: Engine | Source,
+    *,
     framework: str,
     customers: Source | None = None,
-    arm_col: str | None = "touch_model",
+    arm_col: str | None = None,
     top: int = 10,
 ) -> pd.DataFrame:
     """The ``top`` most frequent stage sequences per arm, with their share of the arm's customers.
@@ -98,7 +100,7 @@ def top_paths(
     Columns: framework, arm, rank, path, n_customers, share.
     """
     fw = get_framework(framework)
-    eng = as_engine(data, customers)
+    eng = as_engine(data, customers=customers)
     p = eng.path_counts(fw.name, arm_col=arm_col, top=top)
     totals = eng.transition_counts(fw.name, arm_col=arm_col)
     n_cust = totals[totals["from_stage"] == "(entry)"].groupby("arm")["n"].sum()
@@ -107,7 +109,7 @@ def top_paths(
     return p[["framework", "arm", "rank", "path", "n_customers", "share"]]
 
 
-def loops(trans: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def loops(trans: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """Loops back and repeats per arm.
 
     ``share_of_moves`` = loop transitions / all stage-to-stage moves of the arm;

@@ -40,6 +40,7 @@ RULES: dict[str, str] = {
     "event_before_signup": "kept (the timestamp is trusted; check the signup dates)",
     "event_after_observation_end": "kept; times to the next stage are censored at the observation end",
     "blank_value": "see the note of the table that reports it",
+    "missing_value": "row left out of the churn analysis (a survival model needs every value it uses)",
 }
 
 
@@ -87,6 +88,7 @@ class DataQuality:
 
 def as_engine(
     data: Engine | Source | None,
+    *,
     customers: Source | None = None,
     outcomes: Source | None = None,
 ) -> Engine:
@@ -106,6 +108,7 @@ def as_engine(
 
 def check_events(
     data: Engine | Source,
+    *,
     customers: Source | None = None,
     frameworks: list[str] | None = None,
     observation_end: object = None,
@@ -115,6 +118,6 @@ def check_events(
     ``data`` is the events table (path(s), frame) or an Engine holding
     ``events`` (and optionally ``customers``).
     """
-    eng = as_engine(data, customers)
+    eng = as_engine(data, customers=customers)
     counts = eng.quality_counts(frameworks, observation_end=observation_end)
     return DataQuality.from_counts(counts, eng.n_events())

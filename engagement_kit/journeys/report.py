@@ -33,7 +33,7 @@ from ..markdown import escape, escape_columns
 from .churn import SURVIVAL_COLUMNS
 from .funnels import FUNNEL_COLUMNS
 
-__all__ = ["TABLE_COLUMNS", "write_table", "conclusions"]
+__all__ = ["TABLE_COLUMNS", "write_table", "conclusions", "summarise"]
 
 TABLE_COLUMNS: dict[str, list[str]] = {
     "funnel": FUNNEL_COLUMNS,
@@ -112,8 +112,14 @@ def _level(alpha: float) -> str:
     return f"{100 * (1 - alpha):g} %"
 
 
-def _funnel_bullets(res: Any, alpha: float) -> list[str]:
-    f = _table(res, "funnel")
+def _published(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``table`` not suppressed for small cells (a suppressed row says nothing)."""
+    if "suppressed" not in table.columns:
+        return table
+    return table[~table["suppressed"].fillna(False).astype(bool)]
+
+
+def _funnel_bullets(f: pd.DataFrame, tests: pd.DataFrame, alpha: float) -> list[str]:
     out: list[str] = []
     if not _has(f, "stage", "stage_order"):
         return ["The funnel table is empty: nothing to say about stages or drop-offs."]
@@ -148,7 +154,7 @@ def _funnel_bullets(res: Any, alpha: float) -> list[str]:
             out.append(f"Share of customers reaching the last stage, **{stage}** ({_level(alpha)} CI): "
                        + "; ".join(parts) + ".")  # fmt: skip
     # 3. which arms differ from the control, after correction
-    t = escape_columns(_table(res, "tests"), ["arm", "stage", "control", "correction"])
+    t = escape_columns(_published(tests), ["arm", "stage", "control", "correction"])
     if not _has(t, "arm", "stage", "reject"):
         if len(arms) < 2:
             out.append("Only one group of customers: no comparison with a control arm.")
@@ -188,12 +194,13 @@ def _final_survival(km: pd.DataFrame, group_col: str) -> dict[str, float]:
     return {"__horizon__": float(horizon), **{str(g): float(v) for g, v in s.items()}}
 
 
-def _churn_bullets(churn: Any, alpha: float) -> list[str]:
-    if churn is None:
+def _churn_bullets(survival: pd.DataFrame | None, alpha: float) -> list[str]:
+    if survival is None:
         return ["No churn (survival) result: nothing to say about customer lifetime."]
-    med, lr, km = (
-        escape_columns(_table(churn, name), ["group_col", "group"]) for name in ("medians", "logrank", "km")
-    )  # labels from the data go into Markdown
+    s = escape_columns(_published(survival), ["group_col", "group"]) if _has(survival, "kind") else survival
+    parts = {kind: s[s["kind"] == kind].rename(columns={"estimate": name}) if _has(s, "kind") else pd.DataFrame()
+             for kind, name in (("median_lifetime", "median"), ("logrank", "estimate"), ("km", "survival"))}
+    med, lr, km = parts["median_lifetime"], parts["logrank"], parts["km"]  # labels escaped above
     gcols = list(dict.fromkeys(
         ([*lr["group_col"]] if _has(lr, "group_col") else []) + ([*med["group_col"]] if _has(med, "group_col") else [])
     ))  # fmt: skip
@@ -234,8 +241,41 @@ def _churn_bullets(churn: Any, alpha: float) -> list[str]:
     return out
 
 
+def summarise(
+    funnel: pd.DataFrame | None,
+    tests: pd.DataFrame | None,
+    survival: pd.DataFrame | None,
+    *,
+    has_events: bool = True,
+    alpha: float = 0.05,
+) -> str:
+    """The conclusions as a Markdown bullet list, from the tables as published.
+
+    ``funnel`` and ``tests`` are the funnel.csv and funnel_tests.csv tables (None: no
+    funnel was computed), ``survival`` the long survival.csv table (None: no churn
+    analysis). Rows marked ``suppressed`` (small cells) say nothing. Never raises on
+    missing pieces; labels are escaped.
+    """
+    bullets: list[str] = []
+    if not has_events:
+        bullets.append("**This data has no events**: no funnel, so nothing can be said about stages or drop-offs.")
+    elif funnel is None:
+        bullets.append("No funnel result: nothing to say about stages or drop-offs.")
+    else:
+        try:
+            bullets += _funnel_bullets(_published(funnel), pd.DataFrame() if tests is None else tests, alpha)
+        except Exception as e:  # noqa: BLE001 - a summary must not break the report
+            bullets.append(f"The funnel could not be summarised ({type(e).__name__}).")
+    try:
+        bullets += _churn_bullets(survival, alpha)
+    except Exception as e:  # noqa: BLE001
+        bullets.append(f"The churn result could not be summarised ({type(e).__name__}).")
+    bullets.append(CAVEAT)
+    return "\n".join(f"- {b}" for b in bullets)
+
+
 def conclusions(res: Any = None, churn: Any = None, has_events: bool = True, alpha: float | None = None) -> str:
-    """Plain-language conclusions of the journeys notebook as a Markdown bullet list.
+    """Plain-language conclusions of a funnel and a churn result as a Markdown bullet list.
 
     ``res`` is a :class:`~engagement_kit.journeys.FunnelResult` (its ``funnel`` and
     ``tests`` tables), ``churn`` a :class:`~engagement_kit.journeys.ChurnResult` or
@@ -246,22 +286,14 @@ def conclusions(res: Any = None, churn: Any = None, has_events: bool = True, alp
     differs from the control after correction (``reject`` / ``p_adjusted``), the
     log-rank verdict and the group living longest per churn grouping, and a
     causality caveat. Never raises on missing pieces; uses aggregates only.
+    :meth:`engagement_kit.journeys.JourneyResult.conclusions` says the same from the
+    published tables.
     """
     if alpha is None:
         alpha = getattr(res, "alpha", None) if has_events else None
         alpha = float(alpha) if isinstance(alpha, (int, float)) else 0.05
-    bullets: list[str] = []
-    if not has_events or res is None:
-        bullets.append("**This data has no events**: no funnel, so nothing can be said about stages or drop-offs."
-                       if not has_events else "No funnel result: nothing to say about stages or drop-offs.")  # fmt: skip
-    else:
-        try:
-            bullets += _funnel_bullets(res, alpha)
-        except Exception as e:  # noqa: BLE001 - a summary must not break the report
-            bullets.append(f"The funnel could not be summarised ({type(e).__name__}).")
-    try:
-        bullets += _churn_bullets(churn, alpha)
-    except Exception as e:  # noqa: BLE001
-        bullets.append(f"The churn result could not be summarised ({type(e).__name__}).")
-    bullets.append(CAVEAT)
-    return "\n".join(f"- {b}" for b in bullets)
+    survival = None
+    if churn is not None:
+        survival = churn.to_pandas() if hasattr(churn, "to_pandas") else pd.DataFrame()
+    funnel = None if res is None else _table(res, "funnel")
+    return summarise(funnel, _table(res, "tests"), survival, has_events=has_events, alpha=alpha)
