@@ -67,7 +67,7 @@ from .frameworks import (
     SEGMENT_NAMES,
     TOUCH_MODEL_NAMES,
 )
-from .schema import CSAT_MAX, DSCE_MAX, ITEMS_PER_DIMENSION, ITEMS_PER_TYPE, LIKERT_MAX, LIKERT_MIN
+from .schema import ITEMS_PER_DIMENSION, LIKERT_MAX, LIKERT_MIN
 
 __all__ = ["simulate", "SimulatedData", "GroundTruth", "CONTROL_ARM", "DEFAULT_DIMENSION_EFFECTS"]
 

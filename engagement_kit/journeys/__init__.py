@@ -17,14 +17,14 @@ Example
 """
 
 from .analysis import JourneyResult, journey
-from .churn import ChurnResult, churn_survival, load_telco_churn
+from .churn import ChurnResult, churn_survival
 from .cohorts import retention_cohorts, retention_curves
 from .engine import Engine
 from .funnels import FUNNEL_COLUMNS, FunnelResult, funnel, funnel_from_counts, time_to_next_stage
 from .lifecycle import lifecycle_kpis
 from .paths import loops, top_paths, transition_matrix, transitions
 from .quality import DataQuality, check_events
-from .report import TABLE_COLUMNS, conclusions, summarise, write_table
+from .report import TABLE_COLUMNS, conclusions, summarise
 
 __all__ = [
     "journey",
@@ -46,9 +46,7 @@ __all__ = [
     "lifecycle_kpis",
     "ChurnResult",
     "churn_survival",
-    "load_telco_churn",
     "TABLE_COLUMNS",
-    "write_table",
     "conclusions",
     "summarise",
 ]

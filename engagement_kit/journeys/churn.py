@@ -2,9 +2,9 @@
 
 All estimators come from :mod:`engagement_kit.stats.survival` (statsmodels). Input is
 one row per customer with a duration, an event flag (churned) and the grouping
-columns; the simulator's ``outcomes`` joined to ``customers``, or the real churn
-table (:func:`load_telco_churn`: tenure in months as time, Churn Yes/No as
-event, Contract as the group).
+columns; the simulator's ``outcomes`` joined to ``customers``, or a churn table
+such as IBM's Telco table (tenure in months as time, Churn Yes/No as event,
+Contract as the group; :func:`~engagement_kit.journeys.journey` reads it).
 
 Example
 -------
@@ -19,15 +19,12 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..stats.survival import cox, kaplan_meier, logrank, median_survival
-from .quality import DataQuality
 
-__all__ = ["ChurnResult", "churn_survival", "load_telco_churn", "SURVIVAL_COLUMNS"]
+__all__ = ["ChurnResult", "churn_survival", "SURVIVAL_COLUMNS"]
 
 #: Columns of survival.csv (a long table: one row per KM point, median, test or Cox term).
 SURVIVAL_COLUMNS = [
@@ -117,33 +114,3 @@ def churn_survival(
     )
 
 
-def load_telco_churn(path: str | Path) -> tuple[pd.DataFrame, DataQuality]:
-    """Read the IBM Telco churn table and report its quality problems.
-
-    Rule: ``TotalCharges`` is blank for customers with tenure 0 (no bill yet); it
-    is set to 0 and the rows are counted in the returned DataQuality (check
-    ``blank_value``). Blank ``TotalCharges`` with tenure > 0 is an error.
-    Adds ``churned`` (1 = Churn 'Yes').
-    """
-    df = pd.read_csv(path)
-    need = ["tenure", "Churn", "Contract"]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise KeyError(f"{path}: churn table lacks column(s) {missing}")
-    tc = pd.to_numeric(df["TotalCharges"].astype(str).str.strip().replace("", np.nan), errors="coerce")
-    blank = tc.isna()
-    if (blank & (df["tenure"] > 0)).any():
-        rows = list(df.index[blank & (df["tenure"] > 0)][:5])
-        raise ValueError(f"{path}: TotalCharges blank or not a number with tenure > 0 in rows {rows}")
-    df["TotalCharges"] = tc.fillna(0.0)
-    df["churned"] = df["Churn"].astype(str).str.strip().str.lower().map({"yes": 1, "no": 0})
-    if df["churned"].isna().any():
-        raise ValueError(f"{path}: Churn must be Yes/No; rows {list(df.index[df['churned'].isna()][:5])}")
-    q = pd.DataFrame(
-        [{"check": "blank_value", "framework": None, "stage": "TotalCharges", "n_rows": int(blank.sum()),
-          "n_customers": int(blank.sum())}]  # fmt: skip
-    )
-    dq = DataQuality.from_counts(q[q["n_rows"] > 0], n_events=len(df))
-    if not dq.table.empty:
-        dq.table["rule"] = "TotalCharges blank with tenure 0 (not billed yet): set to 0"
-    return df, dq

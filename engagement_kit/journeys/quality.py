@@ -51,7 +51,7 @@ class DataQuality:
     ``table`` has one row per check (and framework/stage where it applies):
     check, framework, stage, n_rows, n_customers, share_of_rows, rule.
     ``n_events`` is the number of rows of the checked table (the events table, or
-    the churn table for :func:`~engagement_kit.journeys.churn.load_telco_churn`).
+    the churn table given to :func:`~engagement_kit.journeys.journey`).
     """
 
     table: pd.DataFrame

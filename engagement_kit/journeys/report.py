@@ -1,16 +1,9 @@
-"""The CSV interface of the journeys notebook: column lists and a writer.
-
-Every table is written with its interface columns first; a part that cannot be
-computed (e.g. a funnel for data without events) is written with the header
-only, so downstream readers always find the file and its columns.
+"""The CSV interface of the journeys report (``TABLE_COLUMNS``: each table's interface
+columns, written first by :class:`~engagement_kit.journeys.analysis.JourneyResult`; a part
+that cannot be computed is written with the header only) and its conclusions.
 
 Example
 -------
->>> import tempfile, pandas as pd
->>> d = tempfile.mkdtemp()
->>> write_table(None, d, "funnel").read_text().strip() == ",".join(TABLE_COLUMNS["funnel"])
-True
-
 :func:`conclusions` turns the funnel, its tests and the churn result into a short
 Markdown bullet list in plain language (aggregates only, never customer ids):
 
@@ -23,7 +16,6 @@ Markdown bullet list in plain language (aggregates only, never customer ids):
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +25,7 @@ from ..markdown import escape, escape_columns
 from .churn import SURVIVAL_COLUMNS
 from .funnels import FUNNEL_COLUMNS
 
-__all__ = ["TABLE_COLUMNS", "write_table", "conclusions", "summarise"]
+__all__ = ["TABLE_COLUMNS", "conclusions", "summarise"]
 
 TABLE_COLUMNS: dict[str, list[str]] = {
     "funnel": FUNNEL_COLUMNS,
@@ -49,24 +41,6 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "survival": SURVIVAL_COLUMNS,
     "quality": ["check", "framework", "stage", "n_rows", "n_customers", "share_of_rows", "rule"],
 }  # fmt: skip
-
-
-def write_table(data: pd.DataFrame | None, output_dir: str | Path, name: str) -> Path:
-    """Write ``<output_dir>/<name>.csv`` with the interface columns first (header only if ``data`` is None)."""
-    cols = TABLE_COLUMNS[name]
-    path = Path(output_dir) / f"{name}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if data is None:
-        df = pd.DataFrame(columns=cols)
-    else:
-        missing = [c for c in cols if c not in data.columns]
-        if missing:
-            raise KeyError(f"table {name!r} lacks interface column(s) {missing}")
-        if "customer_id" in data.columns:
-            raise ValueError(f"table {name!r} holds customer ids; outputs must be aggregates only")
-        df = data[cols + [c for c in data.columns if c not in cols]]
-    df.to_csv(path, index=False)
-    return path
 
 
 CAVEAT = (
