@@ -93,12 +93,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .frameworks import DSCE_COMPONENT_NAMES, DSCE_COMPONENTS
-from .markdown import escape
-from .kpis import kpi_table
-from .schema import DSCE_MAX, DSCE_MIN
-from .stats import multitest
-from .stats.survival import cox, event_flag
+from ..frameworks import DSCE_COMPONENT_NAMES, DSCE_COMPONENTS
+from ..markdown import escape
+from ..kpis import kpi_table
+from ..schema import DSCE_MAX, DSCE_MIN
+from ..stats import multitest
+from ..stats.survival import cox, event_flag
 
 __all__ = [
     "DSCEInputError",
