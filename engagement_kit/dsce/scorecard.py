@@ -13,7 +13,6 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
-import numpy as np
 import pandas as pd
 
 from ..frameworks import DSCE_COMPONENT_NAMES
