@@ -26,7 +26,8 @@ def main(n_scorecard: int = 20_000, replicates: int = 200, n: int = 4000) -> Non
 
     sim = simulate(n_customers=n_scorecard, seed=20261123, truth=True)
     t0 = time.perf_counter()
-    dsce.scorecard(sim.dsce, sim.outcomes, sim.customers, sim.survey, weights="fitted")
+    dsce.scorecard(sim.dsce, outcomes=sim.outcomes, customers=sim.customers, survey=sim.survey, weights="fitted",
+                   segment_col="segment", arm_col="touch_model")
     print(f"scorecard on {n_scorecard:,} accounts: {time.perf_counter() - t0:.2f} s")
 
     truth = sim.truth.dsce_drivers.assign(outcome=lambda d: d["outcome"].map({"churn": "churn", "expansion": "expansion_any"}))
@@ -35,7 +36,7 @@ def main(n_scorecard: int = 20_000, replicates: int = 200, n: int = 4000) -> Non
     def fit(size: int, seed: int) -> pd.DataFrame:
         s = simulate(n_customers=size, seed=seed, truth=False, frameworks=["aarrr"], include_types=False)
         merged = dsce.merge_accounts(s.dsce, ("outcomes", s.outcomes), ("customers", s.customers))
-        return dsce.drivers(merged)
+        return dsce.drivers(merged, adjust=["touch_model", "segment"])
 
     t0 = time.perf_counter()
     pseudo = fit(200_000, 31337).set_index(["component", "outcome"])["estimate"]

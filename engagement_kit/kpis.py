@@ -61,8 +61,10 @@ __all__ = [
     "clv",
     "clv_by_group",
     "cohort_labels",
+    "kpi_trend",
     "kpi_table",
     "KPI_TABLE_COLUMNS",
+    "KPI_TREND_COLUMNS",
 ]
 
 PROMOTER_MIN = 9
@@ -147,6 +149,8 @@ def nps(answers: pd.Series, alpha: float = 0.05) -> NPSResult:
 
 #: Columns of :func:`kpi_table` (the ``kpis.csv`` interface).
 KPI_TABLE_COLUMNS: tuple[str, ...] = ("kpi", "group_col", "group", "n", "estimate", "ci_low", "ci_high", "method")
+#: Columns of :func:`kpi_trend` (the ``kpi_trend.csv`` interface): a KPI per signup cohort.
+KPI_TREND_COLUMNS: tuple[str, ...] = ("kpi", "cohort", "group_col", "group", "n", "estimate", "ci_low", "ci_high", "method")
 
 
 def _group_list(group_col: str | list[str] | None) -> list[str]:
@@ -483,6 +487,33 @@ def cohort_labels(data: pd.DataFrame, date_col: str = "signup_date", freq: str =
             f"column {date_col!r} has missing or unparseable dates in rows {list(data.index[bad][:5])}"
         )
     return dates.dt.to_period(freq).astype(str).rename("cohort")
+
+
+def kpi_trend(
+    data: pd.DataFrame,
+    *,
+    group_col: str | None = None,
+    date_col: str = "signup_date",
+    retained_col: str = "retained",
+    freq: str = "Q",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Retention rate per signup cohort (and per ``group_col`` group), Wilson CIs.
+
+    Tidy (the ``kpi_trend.csv`` table): kpi ('retention_rate'), cohort ('2025Q1'),
+    group_col (the grouping column, 'all' without one), group, n, estimate, ci_low,
+    ci_high, method. The same estimator as :func:`proportion_by_group`.
+
+    >>> df = pd.DataFrame({"signup_date": ["2025-01-05", "2025-02-01", "2025-04-03"],
+    ...                    "retained": [True, False, True]})
+    >>> kpi_trend(df)[["cohort", "group", "n", "estimate"]].to_dict("records")
+    [{'cohort': '2025Q1', 'group': 'all', 'n': 2, 'estimate': 0.5}, {'cohort': '2025Q2', 'group': 'all', 'n': 1, 'estimate': 1.0}]
+    """
+    frame = data.assign(cohort=cohort_labels(data, date_col, freq).to_numpy())
+    out = proportion_by_group(frame, retained_col, ["cohort", *_group_list(group_col)], alpha, kpi="retention_rate")
+    out["group_col"] = group_col or "all"
+    out["group"] = out[group_col].astype(str) if group_col else "all"
+    return out[list(KPI_TREND_COLUMNS)].reset_index(drop=True)
 
 
 def kpi_table(

@@ -199,13 +199,23 @@ CONTRACTS: dict[str, Contract] = {
     "dsce": Contract(
         kind="dsce",
         description=(
-            "One row per account (an account is a customer): ratings of the eight DSCE "
-            "components on a declared scale (default 1-5); optional `target_<component>` "
-            "columns hold the desired state."
+            "One row per account (an account is a customer): ratings of the DSCE "
+            "components on a declared scale (default 1-5), at least one component column and "
+            "at least one rating per account; optional `target_<component>` columns hold the "
+            "desired state. A blank rating is a component not rated (the scorecard's "
+            "`missing=` decides: an error, or the index averages the rated components)."
         ),
         columns=(_ID,)
         + tuple(
-            Column(c, "float", f"Rating of component '{c}'.", min=DSCE_MIN, max=DSCE_MAX)
+            Column(
+                c,
+                "float",
+                f"Rating of component '{c}'.",
+                required=False,
+                nullable=True,
+                min=DSCE_MIN,
+                max=DSCE_MAX,
+            )
             for c in DSCE_COMPONENT_NAMES
         )
         + tuple(

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .frameworks import FRAMEWORKS
-from .schema import CONTRACTS, DEFAULT_SCALES, TABLE_KINDS, TYPE_SCALES, Column, Contract
+from .schema import CONTRACTS, DEFAULT_SCALES, DSCE_MAX, DSCE_MIN, TABLE_KINDS, TYPE_SCALES, Column, Contract
 
 __all__ = [
     "Problem",
@@ -96,7 +96,8 @@ class Problem:
         ``wrong_type``, ``out_of_range``, ``duplicate_id``, ``unknown_label``,
         ``unknown_stage``, ``missing_values``, ``all_missing``, ``empty_table``,
         ``empty_arm``, ``future_date``, ``duplicate_column``, ``no_items``,
-        ``not_a_table``, ``unreadable``, ``not_finite``, ``too_large``).
+        ``not_a_table``, ``unreadable``, ``not_finite``, ``too_large``, ``no_components``;
+        analyses add ``unmatched_id`` and their own codes via :meth:`from_mask`).
     n_rows : how many rows are affected in total (``rows`` lists the first few).
     """
 
@@ -119,6 +120,32 @@ class Problem:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_mask(
+        cls,
+        table: str,
+        column: str | None,
+        message: str,
+        fix: str,
+        code: str = "invalid",
+        mask: np.ndarray | pd.Series | None = None,
+        max_rows: int = MAX_ROWS_LISTED,
+    ) -> Problem:
+        """The problem of the rows where ``mask`` is True (by position; listed 1-based, as
+        every problem), for checks an analysis makes beyond its contracts.
+
+        >>> print(Problem.from_mask("dsce", "customer_id", "absent from outcomes", "add them", "unmatched_id",
+        ...                         np.array([False, True, True])))
+        dsce.customer_id: absent from outcomes [rows 2, 3]. Fix: add them
+        """
+        rows: tuple[int, ...] = ()
+        n = 0
+        if mask is not None:
+            idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+            n = int(idx.size)
+            rows = tuple(int(i) + 1 for i in idx[:max_rows])
+        return cls(table, column, rows, message, fix, code, n)
 
 
 class ValidationError(ValueError):
@@ -209,13 +236,7 @@ class _Report:
         fix: str,
         mask: np.ndarray | pd.Series | None = None,
     ) -> None:
-        rows: tuple[int, ...] = ()
-        n = 0
-        if mask is not None:
-            idx = np.flatnonzero(np.asarray(mask, dtype=bool))
-            n = int(idx.size)
-            rows = tuple(int(i) + 1 for i in idx[: self.max_rows])
-        self.problems.append(Problem(self.table, column, rows, message, fix, code, n))
+        self.problems.append(Problem.from_mask(self.table, column, message, fix, code, mask, self.max_rows))
 
 
 # --------------------------------------------------------------------- coercions
@@ -391,7 +412,7 @@ def _range_fix(col: Column) -> str:
     if col.name.startswith("target_") or col.description.startswith("Rating of component"):
         return (
             f"DSCE ratings are on a {rng} scale: correct the values, or declare the scale "
-            f"you used with dsce_range=(min, max) (CLI: --dsce-range MIN MAX)"
+            f"you used with dsce_range=(min, max) (scorecard: scale_min/scale_max; CLI: --dsce-range MIN MAX)"
         )
     if col.name == "nps":
         return f"NPS answers are {rng} (likelihood to recommend): correct or blank them"
@@ -535,8 +556,20 @@ def _effective_contract(
     kind: str,
     likert_range: tuple[float, float] | None,
     dsce_range: tuple[float, float] | None,
+    dsce_components: Sequence[str] | None = None,
 ) -> Contract:
     contract = CONTRACTS[kind]
+    if dsce_components is not None and kind == "dsce":
+        # the declared components are required rating columns (names outside the eight too)
+        listed = list(dict.fromkeys(dsce_components))
+        known = {c.name for c in contract.columns}
+        cols = tuple(dataclasses.replace(c, required=True) if c.name in listed else c for c in contract.columns)
+        extra = tuple(
+            Column(c, "float", f"Rating of component '{c}'.", nullable=True, min=DSCE_MIN, max=DSCE_MAX)
+            for c in listed
+            if c not in known
+        )
+        contract = dataclasses.replace(contract, columns=cols + extra)
     if likert_range is not None:
         contract = dataclasses.replace(contract, item_min=likert_range[0], item_max=likert_range[1])
     if dsce_range is not None and kind == "dsce":
@@ -755,19 +788,47 @@ def _check_stages(data: pd.DataFrame, rep: _Report) -> None:
     )
 
 
+def _check_ratings_present(data: pd.DataFrame, contract: Contract, rep: _Report) -> None:
+    """A dsce table has at least one component column, and every account at least one rating."""
+    ratings = [c.name for c in contract.columns if c.kind == "float" and not c.name.startswith("target_")]
+    present = [c for c in ratings if c in data.columns]
+    if not present:
+        rep.add(
+            None,
+            "no_components",
+            "no component rating column found (expected one or more of " + ", ".join(ratings) + ")",
+            "name the rating columns after the components, or declare yours (scorecard: components=[...])",
+        )
+        return
+    none = data[present].isna().all(axis=1).to_numpy(dtype=bool)
+    if none.any():
+        rep.add(
+            None,
+            "missing_values",
+            f"no rating for any component in {_n(none)}",
+            "rate at least one component of every account, or drop the unrated accounts",
+            none,
+        )
+
+
 def _validate(
     data: Any,
-    kind: str,
+    kind: str | Contract,
     *,
     arms: Sequence[str] | None = None,
     likert_range: tuple[float, float] | None = None,
     dsce_range: tuple[float, float] | None = None,
+    dsce_components: Sequence[str] | None = None,
     today: Any = None,
     table: str | None = None,
     max_rows: int = MAX_ROWS_LISTED,
 ) -> tuple[list[Problem], pd.DataFrame | None]:
-    if kind not in CONTRACTS:
+    if isinstance(kind, Contract):  # an analysis' own contract (e.g. the DSCE questionnaire answers)
+        contract, kind = kind, kind.kind
+    elif kind not in CONTRACTS:
         raise ValueError(f"unknown table kind {kind!r}; kinds are {', '.join(TABLE_KINDS)}")
+    else:
+        contract = _effective_contract(kind, likert_range, dsce_range, dsce_components)
     rep = _Report(table or kind, max_rows)
     if not isinstance(data, pd.DataFrame):
         rep.add(
@@ -778,7 +839,6 @@ def _validate(
         )
         return rep.problems, None
     today_ts = pd.Timestamp.now() if today is None else pd.Timestamp(today)
-    contract = _effective_contract(kind, likert_range, dsce_range)
     df = data
     if not all(isinstance(c, str) for c in df.columns):
         df = df.set_axis([str(c) for c in df.columns], axis=1)
@@ -828,6 +888,9 @@ def _validate(
         if not (out["framework"].isna().all() or out["stage"].isna().all()):
             _check_stages(out, rep)
 
+    if kind == "dsce" and n:
+        _check_ratings_present(out, contract, rep)
+
     if arms is not None and "touch_model" in out.columns and n:
         seen = set(pd.unique(out["touch_model"].dropna()))
         for arm in arms:
@@ -843,11 +906,12 @@ def _validate(
 
 def validate(
     data: pd.DataFrame,
-    kind: str,
+    kind: str | Contract,
     *,
     arms: Sequence[str] | None = None,
     likert_range: tuple[float, float] | None = None,
     dsce_range: tuple[float, float] | None = None,
+    dsce_components: Sequence[str] | None = None,
     today: Any = None,
     table: str | None = None,
     max_rows: int = MAX_ROWS_LISTED,
@@ -857,11 +921,14 @@ def validate(
     Parameters
     ----------
     data : the table (as read; text columns are coerced before checking).
-    kind : one of ``customers``, ``survey``, ``events``, ``outcomes``, ``dsce``.
+    kind : one of ``customers``, ``survey``, ``events``, ``outcomes``, ``dsce`` (or a
+        :class:`~engagement_kit.schema.Contract` an analysis defines for its own table).
     arms : the expected arm labels of ``touch_model``. Replaces the default labels
         (high_touch, low_touch, no_touch), and each arm must have rows.
     likert_range : (min, max) of the survey item scale; default 1-7.
     dsce_range : (min, max) of the DSCE rating scale; default 1-5.
+    dsce_components : the DSCE components rated (required columns, names outside the
+        eight included); default any of the eight, at least one.
     today : dates after this day are reported as in the future; default today.
     table : the name used in the messages; default ``kind``.
     max_rows : how many offending row numbers each problem lists.
@@ -880,6 +947,7 @@ def validate(
         arms=arms,
         likert_range=likert_range,
         dsce_range=dsce_range,
+        dsce_components=dsce_components,
         today=today,
         table=table,
         max_rows=max_rows,
@@ -889,11 +957,12 @@ def validate(
 
 def check(
     data: pd.DataFrame,
-    kind: str,
+    kind: str | Contract,
     *,
     arms: Sequence[str] | None = None,
     likert_range: tuple[float, float] | None = None,
     dsce_range: tuple[float, float] | None = None,
+    dsce_components: Sequence[str] | None = None,
     today: Any = None,
     table: str | None = None,
     max_rows: int = MAX_ROWS_LISTED,
@@ -917,6 +986,7 @@ def check(
         arms=arms,
         likert_range=likert_range,
         dsce_range=dsce_range,
+        dsce_components=dsce_components,
         today=today,
         table=table,
         max_rows=max_rows,

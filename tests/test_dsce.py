@@ -16,8 +16,10 @@ from statsmodels.stats.multitest import multipletests
 from engagement_kit import dsce
 from engagement_kit.frameworks import DSCE_COMPONENT_NAMES
 from engagement_kit.simulate import simulate
+from engagement_kit.validation import ValidationError
 
 C3 = ["customer_intent", "anticipation", "journey"]
+ADJUST = ["touch_model", "segment"]  # the demo's arm and segment columns (no default adjustment)
 
 
 @pytest.fixture
@@ -47,7 +49,7 @@ def sim():
 
 
 def test_scores_and_equal_weight_index_by_hand(small):
-    out = dsce.dsce_index(small, C3)
+    out = dsce.dsce_index(small, components=C3)
     assert out["score_customer_intent"].tolist() == pytest.approx([100.0, 25.0, 50.0])
     assert out["score_journey"].tolist() == pytest.approx([0.0, 75.0, 100.0])
     # equal weights: A (100 + 50 + 0)/3 = 50; B (25 + 75 + 75)/3 = 58.33; C (50 + 50 + 100)/3 = 66.67
@@ -65,7 +67,7 @@ def test_weighted_index_and_targets_by_hand(small):
     #   C: 0.5*50  + 0.25*50 + 0.25*100 = 62.5
     # targets (ratings) 4, 5, 3 -> scores 75, 100, 50; target index 0.5*75 + 0.25*100 + 0.25*50 = 75
     w = {"customer_intent": 2, "anticipation": 1, "journey": 1}
-    out = dsce.dsce_index(small, C3, weights=w, targets={"customer_intent": 4, "anticipation": 5, "journey": 3})
+    out = dsce.dsce_index(small, components=C3, weights=w, targets={"customer_intent": 4, "anticipation": 5, "journey": 3})
     assert out["index"].tolist() == pytest.approx([62.5, 50.0, 62.5])
     assert out["target_index"].tolist() == pytest.approx([75.0, 75.0, 75.0])
     assert out["gap"].tolist() == pytest.approx([12.5, 25.0, 12.5])
@@ -76,7 +78,7 @@ def test_weighted_index_and_targets_by_hand(small):
 
 def test_declared_scale_zero_to_ten():
     df = pd.DataFrame({"customer_id": ["A"], "education": [7], "journey": [0]})
-    out = dsce.dsce_index(df, ["education", "journey"], scale_min=0, scale_max=10, targets=8)
+    out = dsce.dsce_index(df, components=["education", "journey"], scale_min=0, scale_max=10, targets=8)
     # scores 70 and 0; index 35; target score 80 each -> target index 80; gap 45
     assert out[["score_education", "score_journey", "index", "target_index", "gap"]].iloc[0].tolist() == pytest.approx(
         [70.0, 0.0, 35.0, 80.0, 45.0]
@@ -85,7 +87,7 @@ def test_declared_scale_zero_to_ten():
 
 def test_per_account_target_columns_are_used(small):
     df = small.assign(target_customer_intent=[5, 4, 3], target_anticipation=5, target_journey=5)
-    out = dsce.dsce_index(df, C3)
+    out = dsce.dsce_index(df, components=C3)
     # A: targets 100, 100, 100 -> gap 50; B: targets 75, 100, 100 -> target index 91.67, index 58.33
     assert out["target_index"].tolist() == pytest.approx([100.0, 275 / 3, 250 / 3])
     assert out["gap_customer_intent"].tolist() == pytest.approx([0.0, 50.0, 0.0])
@@ -94,9 +96,9 @@ def test_per_account_target_columns_are_used(small):
 def test_missing_rating_reweights_when_asked(small):
     df = small.astype({"anticipation": float})
     df.loc[0, "anticipation"] = np.nan
-    with pytest.raises(dsce.DSCEInputError, match="reweight"):
-        dsce.dsce_index(df, C3)
-    out = dsce.dsce_index(df, C3, missing="reweight", weights={"customer_intent": 2, "anticipation": 1, "journey": 1})
+    with pytest.raises(ValidationError, match="reweight"):
+        dsce.dsce_index(df, components=C3)
+    out = dsce.dsce_index(df, components=C3, missing="reweight", weights={"customer_intent": 2, "anticipation": 1, "journey": 1})
     # A: rated components customer_intent (w 2) and journey (w 1): (2*100 + 1*0)/3 = 66.67; target 100
     assert out["index"].iloc[0] == pytest.approx(200 / 3)
     assert out["target_index"].iloc[0] == 100.0
@@ -104,8 +106,8 @@ def test_missing_rating_reweights_when_asked(small):
 
 
 def test_group_summary_means_and_t_interval_by_hand(small):
-    scores = dsce.dsce_index(small, C3).join(small[["segment"]])
-    out = dsce.group_summary(scores, ["segment"], C3)
+    scores = dsce.dsce_index(small, components=C3).join(small[["segment"]])
+    out = dsce.group_summary(scores, group_cols=["segment"], components=C3)
     assert tuple(out.columns) == dsce.SEGMENT_COLUMNS
     row = out[(out.group_col == "segment") & (out.group == "x") & (out.component == "index")].iloc[0]
     # segment x = accounts A (50) and B (58.33): mean 54.17, SD = 8.33/sqrt(2), SE = SD/sqrt(2) = 4.1667
@@ -121,11 +123,11 @@ def test_group_summary_means_and_t_interval_by_hand(small):
 
 def test_resolve_weights_rejects_bad_weights():
     with pytest.raises(ValueError, match="unknown component"):
-        dsce.resolve_weights({"nope": 1}, C3)
+        dsce.resolve_weights({"nope": 1}, components=C3)
     with pytest.raises(ValueError, match="non-negative"):
-        dsce.resolve_weights({"journey": -1, "anticipation": 2}, C3)
+        dsce.resolve_weights({"journey": -1, "anticipation": 2}, components=C3)
     with pytest.raises(ValueError, match="fitted"):
-        dsce.resolve_weights("fitted", C3)
+        dsce.resolve_weights("fitted", components=C3)
 
 
 def test_fitted_weights_clip_wrong_sign_and_use_expansion_direction():
@@ -133,9 +135,9 @@ def test_fitted_weights_clip_wrong_sign_and_use_expansion_direction():
         {"component": ["a", "b", "c"], "outcome": "expansion_any", "estimate": [0.2, -0.1, 0.6]}
     )
     # expansion: good sign +1 -> max(0, (0.2, -0.1, 0.6)) / 0.8 = (0.25, 0, 0.75)
-    assert dsce.fitted_weights(t, "expansion_any").tolist() == pytest.approx([0.25, 0.0, 0.75])
+    assert dsce.fitted_weights(t, outcome="expansion_any").tolist() == pytest.approx([0.25, 0.0, 0.75])
     with pytest.raises(ValueError, match="beneficial direction"):
-        dsce.fitted_weights(t.assign(outcome="churn", estimate=[0.1, 0.2, 0.3]), "churn")
+        dsce.fitted_weights(t.assign(outcome="churn", estimate=[0.1, 0.2, 0.3]), outcome="churn")
 
 
 # --- bad input ----------------------------------------------------------------------
@@ -144,31 +146,31 @@ def test_fitted_weights_clip_wrong_sign_and_use_expansion_direction():
 def test_out_of_scale_rating_is_an_error_naming_column_and_rows(small):
     df = small.copy()
     df.loc[2, "journey"] = 7
-    with pytest.raises(dsce.DSCEInputError) as err:
-        dsce.dsce_index(df, C3)
+    with pytest.raises(ValidationError) as err:
+        dsce.dsce_index(df, components=C3)
     msg = str(err.value)
-    assert "'journey'" in msg and "[2]" in msg and "1-5" in msg
+    assert "dsce.journey" in msg and "[row 3]" in msg and "1-5" in msg  # rows are 1-based, as in every contract
 
 
 def test_every_problem_is_listed_at_once(small):
     df = small.drop(columns=["anticipation"]).assign(customer_id=["A", "A", "C"], journey=["1", "x", "5"])
-    with pytest.raises(dsce.DSCEInputError) as err:
-        dsce.validate_ratings(df, C3)
-    text = " ".join(err.value.problems)
-    assert "duplicated" in text and "missing component column" in text and "non-numeric" in text
+    with pytest.raises(ValidationError) as err:
+        dsce.check_ratings(df, components=C3)
+    codes = {(p.code, p.column) for p in err.value.problems}
+    assert {("duplicate_id", "customer_id"), ("missing_column", "anticipation"), ("wrong_type", "journey")} <= codes
 
 
 def test_invalid_targets_and_scale():
     df = pd.DataFrame({"customer_id": ["A"], "journey": [3]})
-    with pytest.raises(dsce.DSCEInputError, match="outside the declared scale"):
-        dsce.dsce_index(df, ["journey"], targets=6)
+    with pytest.raises(ValidationError, match="outside the declared scale"):
+        dsce.dsce_index(df, components=["journey"], targets=6)
     with pytest.raises(ValueError, match="greater than"):
-        dsce.dsce_index(df, ["journey"], scale_min=5, scale_max=1)
+        dsce.dsce_index(df, components=["journey"], scale_min=5, scale_max=1)
 
 
 def test_accounts_absent_from_outcomes(small):
     outcomes = pd.DataFrame({"customer_id": ["A", "B"], "retained": [True, False]})
-    with pytest.raises(dsce.DSCEInputError, match="absent from outcomes") as err:
+    with pytest.raises(ValidationError, match="absent from outcomes") as err:
         dsce.merge_accounts(small, ("outcomes", outcomes))
     assert "on_unmatched='drop'" in str(err.value)
     with pytest.warns(UserWarning, match="1 assessed account"):
@@ -211,11 +213,11 @@ def test_validate_answers_reports_each_kind_of_problem():
     t.loc[t.customer_id == "A2", "customer_id"] = "ZZ"  # unknown account
     t.loc[(t.customer_id == "ZZ") & (t.component == "education"), "rating"] = np.nan  # component unanswered
     t.loc[2, "question_id"] = "made_up"
-    with pytest.raises(dsce.DSCEInputError) as err:
+    with pytest.raises(ValidationError) as err:
         dsce.validate_answers(t, accounts=["A1", "A2"])
-    text = "\n".join(err.value.problems)
-    assert "outside the declared scale" in text
-    assert "non-numeric" in text
+    text = "\n".join(map(str, err.value.problems))
+    assert "answers.rating: outside 1-5" in text  # the answers' data contract
+    assert "answers.rating: not a number" in text
     assert "unknown account" in text and "ZZ" in text
     assert "no answered question" in text and "education" in text
     assert "unknown question id" in text
@@ -226,7 +228,7 @@ def test_validate_answers_reports_each_kind_of_problem():
 
 def test_drivers_logit_matches_statsmodels_formula_api(sim):
     merged = dsce.merge_accounts(sim.dsce, ("outcomes", sim.outcomes), ("customers", sim.customers))
-    out = dsce.drivers(merged, outcomes=["churn"], churn_model="logit")
+    out = dsce.drivers(merged, adjust=ADJUST, outcomes=["churn"], churn_model="logit")
     # independent reference: the formula API with its own dummy coding on z-scored ratings
     df = merged.copy()
     for c in DSCE_COMPONENT_NAMES:
@@ -241,24 +243,25 @@ def test_drivers_logit_matches_statsmodels_formula_api(sim):
 
 def test_drivers_table_columns_and_holm_across_all_rows(sim):
     merged = dsce.merge_accounts(sim.dsce, ("outcomes", sim.outcomes), ("customers", sim.customers))
-    out = dsce.drivers(merged)
+    out = dsce.drivers(merged, adjust=ADJUST)
     assert tuple(out.columns) == dsce.DRIVER_COLUMNS
     assert set(out["outcome"]) == {"churn", "expansion_any", "expansion_amount"}
     assert len(out) == 3 * len(DSCE_COMPONENT_NAMES)
     assert out["p_adjusted"].to_numpy() == pytest.approx(multipletests(out["p_value"], method="holm")[1])
     assert (out["ci_low"] < out["estimate"]).all() and (out["estimate"] < out["ci_high"]).all()
-    ols = dsce.drivers(merged, outcomes=["expansion"], expansion_model="ols")
+    ols = dsce.drivers(merged, adjust=ADJUST, outcomes=["expansion"], expansion_model="ols")
     assert set(ols["outcome"]) == {"expansion_revenue"}
 
 
 def test_scorecard_writes_the_interface_tables(sim, tmp_path):
-    sc = dsce.scorecard(sim.dsce, sim.outcomes, sim.customers, sim.survey, weights="fitted")
+    sc = dsce.scorecard(sim.dsce, outcomes=sim.outcomes, customers=sim.customers, survey=sim.survey, weights="fitted",
+                        segment_col="segment", arm_col="touch_model")
     paths = sc.write(tmp_path)
     scores = pd.read_csv(paths["dsce_scores"])
     assert scores["index"].tolist() == pytest.approx(scores["index_fitted"].tolist())
     assert {"index_equal", "index_fitted", "gap", "target_index"} <= set(scores.columns)
     seg = pd.read_csv(paths["dsce_segments"])
-    assert tuple(seg.columns) == dsce.SEGMENT_COLUMNS
+    assert tuple(seg.columns) == (*dsce.SEGMENT_COLUMNS, "suppressed")  # small-cell marker appended
     assert set(seg["group_col"]) == {"all", "segment", "touch_model"}
     drv = pd.read_csv(paths["dsce_drivers"])
     assert {"component", "outcome", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted"} <= set(drv.columns)
@@ -279,11 +282,11 @@ def test_plots_return_axes_and_figures(sim):
     from engagement_kit.kpis import cohort_labels, proportion_by_group
     from engagement_kit.plots import dsce as pl
 
-    sc = dsce.scorecard(sim.dsce, sim.outcomes, sim.customers)
-    seg = sc.segments[sc.segments.group_col == "segment"]
+    sc = dsce.scorecard(sim.dsce, outcomes=sim.outcomes, customers=sim.customers, segment_col="segment", arm_col="touch_model")
+    seg = sc.dsce_segments[sc.dsce_segments.group_col == "segment"]
     assert pl.radar(data=seg).name == "polar"
     assert pl.gap_heatmap(data=seg).get_title() == "Gap to the desired state"
-    fig = pl.driver_forest(data=sc.drivers)
+    fig = pl.driver_forest(data=sc.dsce_drivers)
     assert len(fig.axes) == 3
     df = sim.outcomes.merge(sim.customers)
     df["cohort"] = cohort_labels(df)
@@ -297,16 +300,16 @@ def test_plots_return_axes_and_figures(sim):
 def test_drivers_reject_constant_components_and_unknown_models(sim):
     merged = dsce.merge_accounts(sim.dsce, ("outcomes", sim.outcomes), ("customers", sim.customers))
     with pytest.raises(ValueError, match="same rating for every account"):
-        dsce.drivers(merged.assign(journey=3))
+        dsce.drivers(merged.assign(journey=3), adjust=ADJUST)
     with pytest.raises(ValueError, match="churn_model"):
-        dsce.drivers(merged, outcomes=["churn"], churn_model="weibull")
+        dsce.drivers(merged, adjust=ADJUST, outcomes=["churn"], churn_model="weibull")
     with pytest.raises(KeyError, match="touch_model"):
-        dsce.drivers(merged.drop(columns=["touch_model"]))
+        dsce.drivers(merged.drop(columns=["touch_model"]), adjust=ADJUST)
 
 
 def test_scorecard_stops_on_accounts_without_outcomes(sim):
-    with pytest.raises(dsce.DSCEInputError, match="absent from outcomes"):
-        dsce.scorecard(sim.dsce, sim.outcomes.iloc[10:], sim.customers)
+    with pytest.raises(ValidationError, match="absent from outcomes"):
+        dsce.scorecard(sim.dsce, outcomes=sim.outcomes.iloc[10:], customers=sim.customers)
 
 
 # --- plain-language conclusions ------------------------------------------------------
@@ -316,12 +319,13 @@ def test_conclusions_name_largest_gap_and_true_churn_drivers(sim):
     from engagement_kit.frameworks import DSCE_COMPONENTS
     from engagement_kit.simulate import CHURN_COEF
 
-    card = dsce.scorecard(sim.dsce, sim.outcomes, sim.customers, sim.survey, weights="fitted")
+    card = dsce.scorecard(sim.dsce, outcomes=sim.outcomes, customers=sim.customers, survey=sim.survey, weights="fitted",
+                        segment_col="segment", arm_col="touch_model")
     text = dsce.conclusions(card, alpha=0.05)
     lines = text.splitlines()
     assert all(line.startswith("- ") for line in lines)
     # the component with the largest mean gap, computed here from the dsce_segments-style table
-    seg = card.segments
+    seg = card.dsce_segments
     overall = seg[(seg.group_col == "all") & seg.component.isin(DSCE_COMPONENT_NAMES)]
     worst = overall.loc[overall["gap"].idxmax(), "component"]
     gap_line = next(line for line in lines if "Largest gap" in line)
@@ -329,7 +333,7 @@ def test_conclusions_name_largest_gap_and_true_churn_drivers(sim):
     # the true churn drivers of the simulation are named, with direction, when flagged
     true_churn = [k.removeprefix("dsce:") for k, v in CHURN_COEF.items() if k.startswith("dsce:") and v != 0]
     churn_line = next(line for line in lines if line.startswith("- **Churn:**"))
-    drv = card.drivers[card.drivers.outcome == "churn"].set_index("component")
+    drv = card.dsce_drivers[card.dsce_drivers.outcome == "churn"].set_index("component")
     flagged = [c for c in true_churn if drv.loc[c, "p_adjusted"] < 0.05]
     assert flagged, "at n=3000 the simulated churn drivers should be detected"
     for c in flagged:
@@ -346,9 +350,9 @@ def test_conclusions_name_largest_gap_and_true_churn_drivers(sim):
 
 
 def test_conclusions_never_raise_on_missing_pieces(sim):
-    card = dsce.scorecard(sim.dsce, sim.outcomes, sim.customers)
-    none_flagged = card.drivers.assign(p_adjusted=1.0)
-    bare = dsce.Scorecard(card.scores, card.segments, none_flagged, card.weights[["component", "equal_weight"]],
+    card = dsce.scorecard(sim.dsce, outcomes=sim.outcomes, customers=sim.customers, segment_col="segment", arm_col="touch_model")
+    none_flagged = card.dsce_drivers.assign(p_adjusted=1.0)
+    bare = dsce.Scorecard(card.dsce_scores, card.dsce_segments, none_flagged, card.dsce_weights[["component", "equal_weight"]],
                           card.kpis, "equal")
     text = dsce.conclusions(bare)
     assert "no component predicts churn after correction" in text
@@ -357,6 +361,6 @@ def test_conclusions_never_raise_on_missing_pieces(sim):
     empty = dsce.Scorecard(*(pd.DataFrame() for _ in range(5)), "equal")
     assert "observational" in dsce.conclusions(empty)
     assert "observational" in dsce.conclusions(object())
-    broken = dsce.Scorecard(card.scores, card.segments.drop(columns=["gap"]), card.drivers.drop(columns=["estimate"]),
-                            card.weights, card.kpis, "equal")
+    broken = dsce.Scorecard(card.dsce_scores, card.dsce_segments.drop(columns=["gap"]), card.dsce_drivers.drop(columns=["estimate"]),
+                            card.dsce_weights, card.kpis, "equal")
     assert dsce.conclusions(broken).startswith("- ")

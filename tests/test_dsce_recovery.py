@@ -44,7 +44,7 @@ pytestmark = pytest.mark.slow
 def _drivers(n: int, seed: int, with_truth: bool = False):
     s = simulate(n_customers=n, seed=seed, truth=with_truth, frameworks=["aarrr"], include_types=False)
     merged = dsce.merge_accounts(s.dsce, ("outcomes", s.outcomes), ("customers", s.customers))
-    return dsce.drivers(merged, alpha=ALPHA), s
+    return dsce.drivers(merged, adjust=["touch_model", "segment"], alpha=ALPHA), s
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,7 @@ def test_every_correcting_function_names_the_valid_methods(bad):
         lambda: alpha_per_comparison(0.05, correction=bad),
         lambda: funnel_from_counts(_counts(), "laer", correction=bad, control="no_touch"),
         lambda: test_hypotheses(df, hypotheses=[], correction=bad),
-        lambda: drivers(df, [], correction=bad),
+        lambda: drivers(df, components=[], correction=bad),
     ]
     for call in calls:
         with pytest.raises(ValueError, match=f"correction must be one of {VALID}; got '{bad}'"):

@@ -1,7 +1,8 @@
 """Plots of the DSCE scorecard: radar, gap heat map, driver forest plot, KPI trend.
 
-Each function takes ``data=`` (a tidy table from :mod:`engagement_kit.dsce` or
-:mod:`engagement_kit.kpis`) plus column names and returns the Axes or Figure.
+Each function takes the scorecard (:class:`engagement_kit.dsce.Scorecard`: its published
+tables, small cells suppressed) or ``data=`` (a tidy table from :mod:`engagement_kit.dsce`
+or :mod:`engagement_kit.kpis`) plus column names, and returns the Axes or Figure.
 
 Example
 -------
@@ -25,6 +26,22 @@ from . import palette_for
 __all__ = ["radar", "gap_heatmap", "driver_forest", "kpi_trend"]
 
 
+def _table(data, name: str) -> pd.DataFrame:
+    """``data`` itself, or the published table ``name`` of a result (anything with ``tables()``)."""
+    return data.tables()[name] if hasattr(data, "tables") else data
+
+
+def _grouping(seg: pd.DataFrame, grouping: str | None) -> pd.DataFrame:
+    """The rows of one grouping of ``dsce_segments`` (default: the first one that is not 'all')."""
+    if grouping is None:
+        others = [g for g in dict.fromkeys(seg["group_col"]) if g != "all"]
+        grouping = others[0] if others else "all"
+    rows = seg[seg["group_col"] == grouping]
+    if rows.empty:
+        raise KeyError(f"the scorecard has no grouping {grouping!r}; it has {sorted(seg['group_col'].unique())}")
+    return rows
+
+
 def _need(data: pd.DataFrame, cols: list[str | None]) -> None:
     missing = [c for c in cols if c is not None and c not in data.columns]
     if missing:
@@ -39,16 +56,20 @@ def radar(
     group: str = "group",
     components: list[str] | None = None,
     ax=None,
+    grouping: str | None = None,
 ):
     """Radar of actual component scores (solid) against the desired state (dashed), one line per group.
 
-    ``data``: rows of ``dsce_segments.csv`` for one grouping (e.g. the segment
-    rows), one row per group x component; index rows are left out.
+    ``data``: a scorecard (its ``dsce_segments`` rows of ``grouping``, default the first
+    breakdown, else 'all'), or rows of ``dsce_segments.csv`` for one grouping (e.g. the
+    segment rows), one row per group x component; index rows are left out.
     """
+    if hasattr(data, "tables"):
+        data = _grouping(_table(data, "dsce_segments"), grouping)
     _need(data, [component, score, target, group])
     comps = components or [c for c in dict.fromkeys(data[component]) if not str(c).startswith("index")]
-    if len(comps) < 3:
-        raise ValueError("a radar needs at least three components")
+    if not comps:
+        raise ValueError("a radar needs at least one component")
     angles = np.linspace(0, 2 * np.pi, len(comps), endpoint=False)
     closed = np.r_[angles, angles[:1]]
     if ax is None:
@@ -78,9 +99,17 @@ def gap_heatmap(
     ax=None,
     cmap: str = "Reds",
 ):
-    """Heat map of the mean gap to the desired state (component x group), annotated."""
+    """Heat map of the mean gap to the desired state (component x group), annotated.
+
+    ``data``: a scorecard (every grouping of its ``dsce_segments``, columns labelled
+    'all' and '<grouping>: <group>'), or rows of ``dsce_segments.csv``.
+    """
     import seaborn as sns
 
+    if hasattr(data, "tables"):
+        seg = _table(data, "dsce_segments")
+        label_of = np.where(seg["group_col"] == "all", "all", seg["group_col"].astype(str) + ": " + seg["group"].astype(str))
+        data = seg.assign(**{x: label_of})
     _need(data, [x, y, value])
     d = data[~data[y].astype(str).str.startswith("index") | (data[y] == "index")]
     table = d.pivot_table(index=y, columns=x, values=value, aggfunc="mean", sort=False)
@@ -105,7 +134,12 @@ def driver_forest(
     flagged: str | None = "flagged",
     unit: str | None = "unit",
 ):
-    """Forest plot of driver estimates with CIs, one panel per outcome; flagged (after correction) filled."""
+    """Forest plot of driver estimates with CIs, one panel per outcome; flagged (after correction) filled.
+
+    ``data``: a scorecard (its ``dsce_drivers``) or ``dsce_drivers.csv``.
+    """
+    adjusted = getattr(data, "adjusted_for", ())
+    data = _table(data, "dsce_drivers")
     _need(data, [component, outcome, estimate, ci_low, ci_high, flagged])
     outcomes = list(dict.fromkeys(data[outcome]))
     fig, axes = plt.subplots(1, len(outcomes), figsize=(4.2 * len(outcomes), 0.4 * data[component].nunique() + 1.8),
@@ -126,7 +160,8 @@ def driver_forest(
         if unit and unit in d.columns:
             ax.set_xlabel(str(d[unit].iloc[0]), fontsize=8)
     axes[0][0].legend(fontsize=8, loc="best")
-    fig.suptitle("DSCE drivers (adjusted for touch model and segment; observational)")
+    how = f"adjusted for {', '.join(map(str, adjusted))}; " if adjusted else ""
+    fig.suptitle(f"DSCE drivers ({how}observational)")
     fig.tight_layout()
     return fig
 
@@ -143,9 +178,18 @@ def kpi_trend(
 ):
     """A KPI by signup cohort with its CI band, one line per ``hue`` group.
 
-    ``data``: the output of a ``*_by_group`` function of :mod:`engagement_kit.kpis`
-    grouped by [cohort, hue], e.g. ``proportion_by_group(df, "retained", ["cohort", "touch_model"])``.
+    ``data``: a scorecard (its ``kpi_trend`` table, one line per group), or the output
+    of a ``*_by_group`` function of :mod:`engagement_kit.kpis` grouped by [cohort, hue],
+    e.g. ``proportion_by_group(df, "retained", ["cohort", "touch_model"])``.
     """
+    if hasattr(data, "tables"):
+        data, hue = _table(data, "kpi_trend"), hue or "group"
+        if data.empty:  # skipped (no signup dates): an empty panel that says so, not an error
+            if ax is None:
+                _, ax = plt.subplots(figsize=(8, 1.5))
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, "No KPI trend: the data has no signup dates (see the skipped lines).", ha="center")
+            return ax
     _need(data, [x, y, ci_low, ci_high, hue])
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))

@@ -1,0 +1,255 @@
+"""The DSCE scorecard: one call (:func:`scorecard`) returning one frozen result (:class:`Scorecard`).
+
+Tables and their columns: see :mod:`engagement_kit.dsce`. The checks only the scorecard
+can make (every assessed account has outcomes and, when given, customer rows; a grouping
+column the user named exists) raise the same
+:class:`~engagement_kit.validation.ValidationError` as the data contracts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import ClassVar
+
+import pandas as pd
+
+from ..frameworks import DSCE_COMPONENT_NAMES
+from ..kpis import KPI_TABLE_COLUMNS, KPI_TREND_COLUMNS, kpi_table, kpi_trend
+from ..privacy import MIN_CELL_SIZE, check_min_cell_size
+from ..results import Result
+from ..stats import multitest
+from ..validation import Problem, ValidationError
+from .conclusions import conclusions as _conclusions
+from .drivers import DRIVER_COLUMNS, drivers, fitted_weights, weights_table
+from .scores import ID, SEGMENT_COLUMNS, check_ratings, dsce_index, group_summary
+
+__all__ = ["Scorecard", "scorecard", "merge_accounts"]
+
+
+def _text_ids(ids: pd.Series) -> pd.Series:
+    """Ids as text (as the data contracts read them): 17.0 -> '17', ' A1 ' -> 'A1'."""
+    if pd.api.types.is_float_dtype(ids.dtype) and (ids.dropna() % 1 == 0).all():
+        ids = ids.astype("Int64")
+    return ids.astype("string").str.strip().astype(object).where(ids.notna())
+
+
+def merge_accounts(
+    data: pd.DataFrame,
+    *others: tuple[str, pd.DataFrame],
+    on_unmatched: str = "error",
+) -> pd.DataFrame:
+    """Join the ratings table with other per-account tables, e.g. ``("outcomes", outcomes)``.
+
+    Every assessed account must appear in every other table; otherwise a
+    :class:`~engagement_kit.validation.ValidationError` names the table, the count, the
+    rows of the ratings table and the fix (``on_unmatched="drop"`` drops those accounts
+    with a warning instead). Accounts present only in the other tables are not assessed
+    and are left out. Ids are compared as text, as the data contracts read them.
+    """
+    if on_unmatched not in ("error", "drop"):
+        raise ValueError(f"on_unmatched must be 'error' or 'drop', not {on_unmatched!r}")
+    out = data.assign(**{ID: _text_ids(data[ID])})
+    for name, table in others:
+        if ID not in table.columns:
+            raise ValidationError(
+                [Problem(name, ID, (), f"no account id column; columns are {list(table.columns)}",
+                         f"name the account id column {ID!r}", "missing_column")]
+            )  # fmt: skip
+        table = table.assign(**{ID: _text_ids(table[ID])})
+        dup = table[ID].duplicated(keep=False).to_numpy()
+        if dup.any():
+            raise ValidationError(
+                [Problem.from_mask(name, ID, f"duplicated ids {list(table.loc[dup, ID].unique()[:5])}",
+                                   f"keep one row per account in {name}", "duplicate_id", dup)]
+            )  # fmt: skip
+        absent = ~out[ID].isin(table[ID]).to_numpy()
+        if absent.any():
+            msg = f"{int(absent.sum())} assessed account(s) are absent from {name} (first: {list(out.loc[absent, ID][:5])})"
+            if on_unmatched == "error":
+                fix = f"add their rows to {name}, drop them from the ratings table, or pass on_unmatched='drop'"
+                raise ValidationError([Problem.from_mask("dsce", ID, msg, fix, "unmatched_id", absent)], source="dsce")
+            warnings.warn(msg + "; dropped", stacklevel=2)
+            out = out.loc[~absent]
+        extra = [c for c in table.columns if c != ID and c not in out.columns]
+        out = out.merge(table[[ID, *extra]], on=ID, how="left", validate="one_to_one")
+    return out.reset_index(drop=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scorecard(Result):
+    """The DSCE scorecard (tables and columns: see :mod:`engagement_kit.dsce`).
+
+    ``dsce_scores`` is the one account-level table (ids included, because an issue asks
+    for it); every other table is an aggregate, and rows describing fewer than
+    ``min_cell_size`` accounts are suppressed and marked when published (``tables()``).
+    """
+
+    dsce_scores: pd.DataFrame
+    dsce_segments: pd.DataFrame
+    dsce_drivers: pd.DataFrame
+    dsce_weights: pd.DataFrame
+    kpis: pd.DataFrame
+    weights_used: str = "equal"
+    kpi_trend: pd.DataFrame | None = None
+    components: tuple[str, ...] = ()
+    adjusted_for: tuple[str, ...] = ()
+    alpha: float = 0.05
+    min_cell_size: int = MIN_CELL_SIZE
+    skipped: tuple[str, ...] = ()
+
+    COLUMNS: ClassVar[dict[str, list[str]]] = {
+        "dsce_scores": [ID],
+        "dsce_segments": list(SEGMENT_COLUMNS),
+        "dsce_drivers": list(DRIVER_COLUMNS),
+        "dsce_weights": ["component", "equal_weight"],
+        "kpis": list(KPI_TABLE_COLUMNS),
+        "kpi_trend": list(KPI_TREND_COLUMNS),
+    }
+    ACCOUNT_LEVEL: ClassVar[tuple[str, ...]] = ("dsce_scores",)
+    CELLS: ClassVar[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+        "dsce_segments": (("n",), ("group_col", "group", "component")),
+        "kpis": (("n",), ("kpi", "group_col", "group")),
+        "kpi_trend": (("n",), ("kpi", "cohort", "group_col", "group")),
+    }
+
+    def conclusions(self) -> str:
+        """The scorecard in plain language (Markdown bullets, labels escaped): the overall
+        index and gap, the groups furthest from and closest to the desired state, the
+        largest component gap, the flagged drivers with their direction, equal versus
+        fitted weights, the small-cell note and the observational caveat."""
+        return _conclusions(self, self.alpha)
+
+
+def _grouping(
+    name: str, col: str | None, merged: pd.DataFrame, customers: pd.DataFrame | None, what: str
+) -> tuple[str | None, str | None]:
+    """(the column, or None; the skipped line, or None) of an optional breakdown."""
+    if col is None:
+        return None, f"breakdown by {what} skipped: set {name} to a column of customers (customers_path)"
+    if col in merged.columns:
+        return col, None
+    if customers is not None:
+        raise ValidationError(
+            [Problem("customers", col, (), f"{name}={col!r} names a column the customers table does not have",
+                     f"pass a column of customers ({sorted(map(str, customers.columns))[:12]}) or {name}=None",
+                     "missing_column")]
+        )  # fmt: skip
+    return None, f"breakdown by {what} skipped: no customers table (customers / customers_path) holds {name}={col!r}"
+
+
+def _kpi_skips(kdata: pd.DataFrame, survey: pd.DataFrame | None) -> list[str]:
+    """One line per KPI the data cannot support, naming what turns it on."""
+    out = []
+    if survey is None:
+        out.append("NPS and CSAT KPIs skipped: no survey (survey / survey_path)")
+    elif not {"nps", "csat"} & set(survey.columns):
+        out.append("NPS and CSAT KPIs skipped: the survey has no nps or csat column (survey / survey_path)")
+    if "cost_to_serve" not in kdata.columns:
+        out.append("cost to serve skipped: no cost_to_serve column (customers / customers_path); CLV margins leave it out")
+    if "retained" not in kdata.columns or not {"revenue", "expansion_revenue"} & set(kdata.columns):
+        out.append("CLV skipped: outcomes need retained and revenue or expansion_revenue (outcomes / outcomes_path)")
+    return out
+
+
+def scorecard(
+    data: pd.DataFrame,
+    *,
+    outcomes: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    survey: pd.DataFrame | None = None,
+    components: Iterable[str] | None = None,
+    targets: float | Mapping[str, float] | None = None,
+    weights: str | Mapping[str, float] = "equal",
+    weights_outcome: str = "churn",
+    segment_col: str | None = None,
+    arm_col: str | None = None,
+    scale_min: float = 1,
+    scale_max: float = 5,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    discount_rate: float = 0.1,
+    min_cell_size: int = MIN_CELL_SIZE,
+    missing: str = "error",
+    on_unmatched: str = "error",
+    churn_model: str = "cox",
+    expansion_model: str = "two_part",
+) -> Scorecard:
+    """The whole DSCE scorecard: scores, group summaries, drivers, weights, KPIs and their trend.
+
+    ``data`` is the ratings table (one row per account, the ``dsce`` contract);
+    ``outcomes`` one row per customer (every assessed account must be in it);
+    ``customers`` (segment, arm, signup date, cost to serve) and ``survey`` (NPS, CSAT)
+    are optional. ``components`` default to those of the eight present in ``data``.
+    ``weights`` = "equal", "fitted" (from the ``weights_outcome`` driver model) or a
+    mapping; the index with equal and with fitted weights is always reported side by
+    side (``index_equal``, ``index_fitted``), ``index`` is the chosen one.
+    ``segment_col`` / ``arm_col`` (None: no breakdown) add group rows to
+    ``dsce_segments`` and ``kpis``, adjust the driver models and (``arm_col``) split the
+    KPI trend. KPIs cover all customers in ``outcomes``, not only the assessed accounts.
+    ``correction`` is one of holm, fdr_bh, bonferroni, none; ``missing="reweight"``
+    averages the rated components of an account with missing ratings;
+    ``on_unmatched="drop"`` drops assessed accounts without outcomes (with a warning).
+    Optional parts that cannot run are listed in ``skipped``.
+    """
+    min_cell_size = check_min_cell_size(min_cell_size)
+    multitest.check_method(correction)
+    if components is None:
+        components = [c for c in DSCE_COMPONENT_NAMES if c in getattr(data, "columns", ())]
+    components = list(components)
+    ratings = check_ratings(data, components=components, scale_min=scale_min, scale_max=scale_max, missing=missing)
+    tables = [("outcomes", outcomes)] + ([("customers", customers)] if customers is not None else [])
+    merged = merge_accounts(ratings, *tables, on_unmatched=on_unmatched)
+    skipped: list[str] = []
+    cols = {}
+    for name, col, what in (("arm_col", arm_col, "arm"), ("segment_col", segment_col, "segment")):
+        cols[name], line = _grouping(name, col, merged, customers, what)
+        skipped += [line] if line else []
+    adjust = [c for c in (cols["arm_col"], cols["segment_col"]) if c]
+
+    drv = drivers(merged, components=components, adjust=adjust, churn_model=churn_model,
+                  expansion_model=expansion_model, alpha=alpha, correction=correction)  # fmt: skip
+    try:
+        fw = fitted_weights(drv, outcome=weights_outcome, components=components)
+        wt = weights_table(drv, components=components, outcome=weights_outcome)
+    except ValueError as err:
+        if isinstance(weights, str) and weights == "fitted":
+            raise
+        fw = None
+        wt = pd.DataFrame({"component": components, "equal_weight": 1.0 / len(components)})
+        skipped.append(f"fitted weights skipped (weights_outcome={weights_outcome!r}): {err}")
+    chosen = fw if (isinstance(weights, str) and weights == "fitted") else weights
+    rated = merged[list(ratings.columns)]  # the index reads the ratings table only (rows as merged)
+    common = dict(components=components, targets=targets, scale_min=scale_min, scale_max=scale_max, missing=missing)
+    scores = dsce_index(rated, weights=chosen, **common)
+    index_cols = ["index", "index_equal"]
+    scores["index_equal"] = dsce_index(rated, weights="equal", **common)["index"]
+    if fw is not None:
+        scores["index_fitted"] = dsce_index(rated, weights=fw, **common)["index"]
+        index_cols.append("index_fitted")
+    order = [ID, *[f"score_{c}" for c in components], *index_cols, "target_index", "gap",
+             *[f"gap_{c}" for c in components]]  # fmt: skip
+    scores = scores[order]
+    segments = group_summary(scores.join(merged[adjust]), group_cols=adjust[::-1], components=components,
+                             alpha=alpha, index_cols=index_cols)  # fmt: skip
+
+    kdata = outcomes.assign(**{ID: _text_ids(outcomes[ID])})
+    for extra, suffix in ((customers, "_customers"), (survey, "_survey")):
+        if extra is not None:
+            kdata = kdata.merge(extra.assign(**{ID: _text_ids(extra[ID])}), on=ID, how="left", suffixes=("", suffix))
+    kgroups = [c for c in adjust if c in kdata.columns]
+    kp = kpi_table(kdata, kgroups, alpha, discount_rate=discount_rate)
+    skipped += _kpi_skips(kdata, survey)
+    trend = None
+    if "signup_date" in kdata.columns and "retained" in kdata.columns:
+        arm = cols["arm_col"] if cols["arm_col"] in kdata.columns else None
+        trend = kpi_trend(kdata, group_col=arm, alpha=alpha)
+    else:
+        skipped.append("KPI trend by signup cohort skipped: no signup_date column (customers / customers_path)")
+    used = weights if isinstance(weights, str) else "custom"
+    return Scorecard(
+        dsce_scores=scores, dsce_segments=segments, dsce_drivers=drv, dsce_weights=wt, kpis=kp,
+        weights_used=used, kpi_trend=trend, components=tuple(components), adjusted_for=tuple(adjust),
+        alpha=alpha, min_cell_size=min_cell_size, skipped=tuple(skipped),
+    )  # fmt: skip
