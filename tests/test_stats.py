@@ -44,9 +44,9 @@ def test_every_correcting_function_names_the_valid_methods(bad):
     df = pd.DataFrame({"arm": rng.choice(["a", "b"], 200), "y": rng.normal(size=200)})
     calls = [
         lambda: adjust([0.1], bad),
-        lambda: analyze(df, "arm", "a", {"y": "continuous"}, correction=bad),
+        lambda: analyze(df, arm_col="arm", control="a", metrics={"y": "continuous"}, correction=bad),
         lambda: alpha_per_comparison(0.05, correction=bad),
-        lambda: funnel_from_counts(_counts(), "laer", correction=bad, control="no_touch"),
+        lambda: funnel_from_counts(_counts(), framework="laer", correction=bad, control="no_touch"),
         lambda: test_hypotheses(df, hypotheses=[], correction=bad),
         lambda: drivers(df, components=[], correction=bad),
     ]
@@ -57,6 +57,6 @@ def test_every_correcting_function_names_the_valid_methods(bad):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_every_correcting_function_accepts_the_four_names(method):
-    res = funnel_from_counts(_counts(), "laer", correction=method, control="no_touch")
+    res = funnel_from_counts(_counts(), framework="laer", correction=method, control="no_touch")
     assert res.tests["p_adjusted"].notna().all()
     assert alpha_per_comparison(0.05, n_arms=3, correction=method) == (0.05 if method == "none" else 0.025)
