@@ -5,8 +5,10 @@ Modules (one domain concept each): ``frameworks`` (the domain as data), ``schema
 truth), ``experiments`` (touch-model A/B/n), ``measurement`` and ``hypotheses``
 (engagement dimensions), ``journeys`` (funnels, paths, cohorts, churn), ``stats``
 (shared statistics: proportions, means, multiple testing, survival), ``dsce`` and
-``kpis`` (desired-state scorecard), ``plots``, ``reports`` (the batch pipeline),
-``workshop`` (teaching material), ``cli``.
+``kpis`` (desired-state scorecard), ``overview`` (who is in which touch model),
+``results``, ``privacy`` and ``markdown`` (the one result shape, small cells, escaped
+labels), ``plots``, ``reports`` (the batch pipeline), ``workshop`` (teaching material),
+``cli``.
 
 The most used entry points are available from the top level (imported on first use, so
 ``import engagement_kit`` stays fast):
@@ -28,10 +30,20 @@ __version__ = "0.1.0"
 from . import frameworks  # noqa: F401  (cheap, used everywhere)
 
 _LAZY = {
-    "analyze": "engagement_kit.experiments",
+    # the one entry point of each analysis (each returns a Result: tables(), write(), conclusions())
+    "experiment": "engagement_kit.experiments",
+    "sequential": "engagement_kit.experiments",
+    "dimensions": "engagement_kit.measurement",
+    "journey": "engagement_kit.journeys",
+    "scorecard": "engagement_kit.dsce",
+    "overview": "engagement_kit.overview",
+    # reading and checking data
+    "load_analysis_table": "engagement_kit.io",
     "read_table": "engagement_kit.io",
     "validate": "engagement_kit.validation",
     "ValidationError": "engagement_kit.validation",
+    # building blocks used on their own
+    "analyze": "engagement_kit.experiments",
     "test_hypotheses": "engagement_kit.hypotheses",
     "dsce_index": "engagement_kit.dsce",
 }
