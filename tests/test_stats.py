@@ -44,7 +44,7 @@ def test_every_correcting_function_names_the_valid_methods(bad):
     df = pd.DataFrame({"arm": rng.choice(["a", "b"], 200), "y": rng.normal(size=200)})
     calls = [
         lambda: adjust([0.1], bad),
-        lambda: analyze(df, "arm", "a", {"y": "continuous"}, correction=bad),
+        lambda: analyze(df, arm_col="arm", control="a", metrics={"y": "continuous"}, correction=bad),
         lambda: alpha_per_comparison(0.05, correction=bad),
         lambda: funnel_from_counts(_counts(), "laer", correction=bad, control="no_touch"),
         lambda: test_hypotheses(df, [], correction=bad),
