@@ -76,7 +76,8 @@ from .churn import survival_tests
 from .effects import DEFAULT_METHOD, EFFECT_COLUMNS, analyze
 from .power import power_curve, power_table
 from .segments import interaction_test, segment_effects
-from .srm import DesignWarning, balance as balance_table
+from .srm import DesignWarning
+from .srm import balance as balance_table
 from .srm import srm as srm_table
 from .value import value as value_table
 
@@ -150,7 +151,10 @@ class ExperimentResult(Result):
         cols = ["metric", "n_per_arm", "mde", "power"]
         if self.power is None or not len(self.power):
             return pd.DataFrame(columns=cols)
-        row = self.power.iloc[0] if metric is None else self.power[self.power["metric"] == metric].iloc[0]
+        names = list(dict.fromkeys(self.power["metric"]))
+        if metric is not None and metric not in names:
+            raise ValueError(f"metric {metric!r} has no power row; the power table covers {names}")
+        row = self.power[self.power["metric"] == (metric or names[0])].iloc[0]
         scale = 100.0 if row["kind"] == "nps" else 1.0  # the power table shows NPS in points
         kind = "binary" if row["kind"] == "binary" else "continuous"
         base, sd = row["baseline"] / scale, row["sd"] / scale
