@@ -168,10 +168,21 @@ def test_a_small_arm_is_suppressed_in_every_table_and_the_km_curves_merge(data):
         assert len(rows) and rows["suppressed"].all() and rows["control"].eq("ctl").all(), name
         assert not t[name].loc[t[name]["arm"] == "v1", "suppressed"].any(), name
     assert t["srm"].set_index("arm").loc["rare", "suppressed"]
+    bal = t["balance"]
+    assert bal.loc[bal["arm"] == "rare", "suppressed"].all() and bal.loc[bal["arm"] == "rare", "mean_arm"].isna().all()
+    assert not bal.loc[bal["arm"] != "rare", "suppressed"].any() and not t["power"]["suppressed"].any()
     assert "rare" not in set(r.km["group"])  # 4 customers: no curve on merged steps
     assert r.km.groupby(["metric", "group"])["n_events"].min().min() >= 10
     assert "rare" not in r.conclusions()  # no finding is stated about a suppressed comparison
     assert "0 in" not in r.small_cell_note()
+
+
+def test_a_small_control_suppresses_the_power_rows_built_on_its_baseline(data):
+    d = pd.concat([data[data["arm"] != "ctl"], data[data["arm"] == "ctl"].head(5)], ignore_index=True)
+    t = _run(d, metrics={"y": "binary", "rev": "continuous"}, segment_col=None).tables()
+    assert t["power"]["suppressed"].all() and t["power"]["baseline"].isna().all()
+    assert t["effects"]["suppressed"].all() and t["balance"]["suppressed"].all()
+    assert _run(d, metrics={"y": "binary"}, segment_col=None).power_curve().empty
 
 
 def test_an_unestimable_segment_analysis_is_skipped_not_fatal(data):

@@ -15,7 +15,7 @@ where small cells are suppressed, see ``CELLS``):
 - ``srm`` (:func:`.srm`): ``arm, n_observed, n_expected, planned_share, observed_share, chi2,
   df, p_value, srm_detected``.
 - ``balance`` (:func:`.balance`, with ``covariates``): ``covariate, arm, control, mean_arm,
-  mean_control, sd_arm, sd_control, smd, p_value, imbalanced``.
+  mean_control, sd_arm, sd_control, smd, p_value, imbalanced`` (+ ``n_arm, n_control``).
 - ``segments`` (:func:`.segment_effects`, with ``segment_col``): ``segment`` + the effects
   columns + ``interaction_p_value``.
 - ``interaction`` (:func:`.interaction_test`, with ``segment_col``): ``metric, statistic, df,
@@ -26,7 +26,7 @@ where small cells are suppressed, see ``CELLS``):
   prob_best, best`` (+ ``n_control``, the control's customers in the segment).
 - ``power`` (:func:`.power_table`): ``metric, kind, baseline, sd, n_per_arm_current,
   n_comparisons, alpha_per_comparison, power, mde_current, mde_current_rel, target_rel_mde,
-  target_mde, n_per_arm_required``.
+  target_mde, n_per_arm_required`` (+ ``n_control``, the control's customers with a value).
 - ``bayes`` (:func:`.bayes`): ``metric, arm, control, mean_arm, mean_control,
   posterior_mean_diff, cred_low, cred_high, prob_beat_control, expected_loss, method``
   (+ ``n_arm, n_control``).
@@ -34,9 +34,10 @@ where small cells are suppressed, see ``CELLS``):
   control, n_arm, n_control, events_arm, events_control, median_arm, median_control,
   logrank_chi2, logrank_df, p_value``.
 
-Small cells: rows of ``effects``, ``segments``, ``value``, ``bayes`` and ``survival`` with
-fewer than ``min_cell_size`` customers in the arm or the control (``srm``: in the arm) keep
-their labels, lose their numbers and are marked ``suppressed``. The Kaplan-Meier curves
+Small cells: rows of ``effects``, ``segments``, ``value``, ``balance``, ``bayes`` and
+``survival`` with fewer than ``min_cell_size`` customers in the arm or the control (``srm``:
+in the arm; ``power``: in the control, whose baseline it shows) keep their labels, lose their
+numbers and are marked ``suppressed``. The Kaplan-Meier curves
 behind :func:`engagement_kit.plots.experiments.km_plot` (``km``, not written) are published on
 merged steps (:func:`engagement_kit.privacy.merge_small_steps`).
 
@@ -139,6 +140,8 @@ class ExperimentResult(Result):
         "segments": (("n_arm", "n_control"), ("segment", "metric", "arm", "control", "method")),
         "value": (("n_arm", "n_control"), ("segment", "arm", "control")),
         "bayes": (("n_arm", "n_control"), ("metric", "arm", "control", "method")),
+        "balance": (("n_arm", "n_control"), ("covariate", "arm", "control")),
+        "power": (("n_control",), ("metric", "kind", "target_rel_mde")),
         "survival": (("n_arm", "n_control"), ("metric", "arm", "control")),
     }
 
@@ -147,14 +150,16 @@ class ExperimentResult(Result):
         one curve per relative MDE of its control baseline, with this run's alpha, correction,
         number of arms and metrics (:func:`.power_curve`). Columns ``metric, n_per_arm, mde,
         power``; empty when there is no power table or no valid MDE (e.g. a binary baseline
-        so high that baseline + MDE reaches 1)."""
+        so high that baseline + MDE reaches 1, or a control below ``min_cell_size``)."""
         cols = ["metric", "n_per_arm", "mde", "power"]
-        if self.power is None or not len(self.power):
+        published = self.tables()["power"]
+        published = published[~published["suppressed"].astype(bool)]
+        if not len(published):
             return pd.DataFrame(columns=cols)
-        names = list(dict.fromkeys(self.power["metric"]))
+        names = list(dict.fromkeys(published["metric"]))
         if metric is not None and metric not in names:
-            raise ValueError(f"metric {metric!r} has no power row; the power table covers {names}")
-        row = self.power[self.power["metric"] == (metric or names[0])].iloc[0]
+            raise ValueError(f"metric {metric!r} has no published power row; the power table shows {names}")
+        row = published[published["metric"] == (metric or names[0])].iloc[0]
         scale = 100.0 if row["kind"] == "nps" else 1.0  # the power table shows NPS in points
         kind = "binary" if row["kind"] == "binary" else "continuous"
         base, sd = row["baseline"] / scale, row["sd"] / scale
@@ -340,6 +345,8 @@ def experiment(
     if covs:
         balance, more = _recorded(balance_table, data, covariates=covs, **common)
         warned += more
+        counts = srm.set_index("arm")["n_observed"]
+        balance = balance.assign(n_arm=balance["arm"].map(counts), n_control=int(counts[control]))
     effects = analyze(data, metrics=specs, covariates=covs or None, alpha=alpha, correction=correction, **common)
 
     sufficient = [s for s in specs if s.kind != "time_to_event"]
@@ -377,6 +384,7 @@ def experiment(
         power = power_table(data, metrics=means, alpha=alpha, power=power_target, correction=correction, **common)
         bayes = bayes_table(data, metrics=means, alpha=alpha, **seeded, **common)
         primary = effects[effects["method"].isin(set(DEFAULT_METHOD.values()))]
+        power["n_control"] = power["metric"].map(primary.groupby("metric")["n_control"].first())
         bayes = bayes.merge(primary[["metric", "arm", "control", "n_arm", "n_control"]],
                             on=["metric", "arm", "control"], how="left")
     else:
