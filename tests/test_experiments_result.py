@@ -116,6 +116,8 @@ def test_missing_required_columns_fail_with_the_closest_names(data):
         _run(data, arm_col="amr")
     with pytest.raises(ValueError, match=r"metric column 'revenue' \(closest: 'rev'\)"):
         _run(data, metrics={"revenue": "continuous"})
+    with pytest.raises(ValueError, match="control label 'control' is not an arm"):
+        _run(data, control="control")
 
 
 def test_labels_are_escaped_in_the_conclusions(data):

@@ -74,7 +74,7 @@ from ..stats.survival import kaplan_meier
 from .aggregate import MetricSpec, factorize, parse_metrics
 from .bayes import bayes as bayes_table
 from .churn import survival_tests
-from .effects import DEFAULT_METHOD, EFFECT_COLUMNS, analyze
+from .effects import DEFAULT_METHOD, EFFECT_COLUMNS, analyze, comparisons
 from .power import power_curve, power_table
 from .segments import interaction_test, segment_effects
 from .srm import DesignWarning
@@ -326,6 +326,7 @@ def experiment(
     specs = parse_metrics(metrics)
     _require(data, [c for s in specs for c in s.columns], "metric column")
     _, arms = factorize(data[arm_col], arm_col)
+    comparisons(arms, control)  # a control that is no arm: the clear error, before any part runs
     seeded = {} if seed is None else {"seed": seed}
     common = dict(arm_col=arm_col, control=control)
     skipped: list[str] = []
