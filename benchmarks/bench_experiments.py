@@ -51,7 +51,7 @@ def make_data(n: int, seed: int = 1) -> pd.DataFrame:
 def run_ours(df: pd.DataFrame) -> tuple[float, float, pd.DataFrame]:
     tracemalloc.start()
     t0 = time.perf_counter()
-    eff = analyze(df, "arm", "no_touch", METRICS, covariates=COVARIATES)
+    eff = analyze(df, arm_col="arm", control="no_touch", metrics=METRICS, covariates=COVARIATES)
     wall = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -74,7 +74,7 @@ def _row(eff, metric, arm, method, control="No E-Mail"):
 
 
 def test_welch_matches_scipy_ttest_ind(exp3):
-    eff = analyze(exp3, "arm", "No E-Mail", {"revenue": "continuous", "orders": "count"})
+    eff = analyze(exp3, arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous", "orders": "count"})
     for metric in ("revenue", "orders"):
         for arm in ("Mens E-Mail", "Womens E-Mail"):
             a = exp3.loc[exp3.arm == arm, metric].to_numpy(float)
@@ -91,7 +91,7 @@ def test_welch_matches_scipy_ttest_ind(exp3):
 
 
 def test_proportions_match_statsmodels_wald(exp3):
-    eff = analyze(exp3, "arm", "No E-Mail", {"visit": "binary"}, alpha=0.1)
+    eff = analyze(exp3, arm_col="arm", control="No E-Mail", metrics={"visit": "binary"}, alpha=0.1)
     for arm in ("Mens E-Mail", "Womens E-Mail"):
         a = exp3.loc[exp3.arm == arm, "visit"]
         b = exp3.loc[exp3.arm == "No E-Mail", "visit"]
@@ -103,7 +103,7 @@ def test_proportions_match_statsmodels_wald(exp3):
 
 
 def test_nps_uses_kpis_variance(exp3):
-    eff = analyze(exp3, "arm", "No E-Mail", {"nps": "nps"})
+    eff = analyze(exp3, arm_col="arm", control="No E-Mail", metrics={"nps": "nps"})
     for arm in ("Mens E-Mail", "Womens E-Mail"):
         a = nps_kpi(exp3.loc[exp3.arm == arm, "nps"])
         b = nps_kpi(exp3.loc[exp3.arm == "No E-Mail", "nps"])
@@ -119,7 +119,7 @@ def test_nps_uses_kpis_variance(exp3):
 
 def test_ratio_delta_method_matches_influence_function(exp3):
     # reference: linearisation R + (num - R den) / mean(den), whose sample variance / n is the delta variance
-    eff = analyze(exp3, "arm", "No E-Mail", {"rps": ("ratio", "revenue", "sessions")})
+    eff = analyze(exp3, arm_col="arm", control="No E-Mail", metrics={"rps": ("ratio", "revenue", "sessions")})
     parts = {}
     for arm in ("Mens E-Mail", "Womens E-Mail", "No E-Mail"):
         d = exp3[exp3.arm == arm]
@@ -135,7 +135,7 @@ def test_ratio_delta_method_matches_influence_function(exp3):
 
 def test_relative_ci_matches_tea_tasting(exp3):
     tt = pytest.importorskip("tea_tasting")
-    eff = analyze(exp3, "arm", "No E-Mail", {"revenue": "continuous"})
+    eff = analyze(exp3, arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous"})
     sub = exp3[exp3.arm.isin(["No E-Mail", "Mens E-Mail"])]
     res = tt.Experiment({"revenue": tt.Mean("revenue")}, variant="arm").analyze(sub, control="No E-Mail")
     ref = res["revenue"]
@@ -149,7 +149,7 @@ def test_relative_ci_matches_tea_tasting(exp3):
 
 def test_cuped_matches_adjusted_welch(exp3):
     # reference: theta by least squares on within-arm centred rows of the two arms, then scipy Welch
-    eff = analyze(exp3, "arm", "No E-Mail", {"revenue": "continuous"}, covariates=["x1", "x2"])
+    eff = analyze(exp3, arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous"}, covariates=["x1", "x2"])
     for arm in ("Mens E-Mail", "Womens E-Mail"):
         d = exp3[exp3.arm.isin([arm, "No E-Mail"])]
         cols = ["x1", "x2", "revenue"]
@@ -171,7 +171,7 @@ def test_cuped_matches_adjusted_welch(exp3):
 
 
 def test_ancova_matches_statsmodels_ols_hc1(exp3):
-    eff = analyze(exp3, "arm", "No E-Mail", {"revenue": "continuous", "visit": "binary"},
+    eff = analyze(exp3, arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous", "visit": "binary"},
                   covariates=["x1", "x2"], adjustment="ancova", all_pairs=True)
     for metric in ("revenue", "visit"):
         X = pd.DataFrame(
@@ -197,8 +197,8 @@ def test_ancova_matches_statsmodels_ols_hc1(exp3):
 
 def test_cox_km_and_logrank_match_statsmodels(exp3):
     metrics = {"churn": ("time_to_event", "t", "churned")}
-    eff = analyze(exp3, "arm", "No E-Mail", metrics)
-    lr = survival_tests(exp3, "arm", "No E-Mail", "t", "churned")
+    eff = analyze(exp3, arm_col="arm", control="No E-Mail", metrics=metrics)
+    lr = survival_tests(exp3, arm_col="arm", control="No E-Mail", duration="t", event="churned")
     for arm in ("Mens E-Mail", "Womens E-Mail"):
         d = exp3[exp3.arm.isin([arm, "No E-Mail"])]
         treated = (d.arm == arm).to_numpy(float)
@@ -222,12 +222,12 @@ def test_cox_km_and_logrank_match_statsmodels(exp3):
 
 def test_mann_whitney_matches_scipy_and_bootstrap_is_seeded(exp3):
     kw = dict(methods=("mann_whitney", "bootstrap"), n_boot=500, seed=7)
-    eff = analyze(exp3, "arm", "No E-Mail", {"revenue": "continuous"}, **kw)
+    eff = analyze(exp3, arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous"}, **kw)
     a = exp3.loc[exp3.arm == "Mens E-Mail", "revenue"]
     b = exp3.loc[exp3.arm == "No E-Mail", "revenue"]
     r = _row(eff, "revenue", "Mens E-Mail", "mann_whitney")
     assert r.p_value == pytest.approx(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue, rel=1e-9)
-    again = analyze(exp3, "arm", "No E-Mail", {"revenue": "continuous"}, **kw)
+    again = analyze(exp3, arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous"}, **kw)
     pd.testing.assert_frame_equal(eff, again)
     boot = _row(eff, "revenue", "Mens E-Mail", "bootstrap")
     welch = _row(eff, "revenue", "Mens E-Mail", "welch")
@@ -240,14 +240,14 @@ def test_holm_and_bh_adjustment_match_multipletests(exp3):
 
     m = {"revenue": "continuous", "visit": "binary", "orders": "count", "nps": "nps"}
     for corr, sm_name in (("holm", "holm"), ("fdr_bh", "fdr_bh")):
-        eff = analyze(exp3, "arm", "No E-Mail", m, covariates=["x1"], correction=corr)
+        eff = analyze(exp3, arm_col="arm", control="No E-Mail", metrics=m, covariates=["x1"], correction=corr)
         for method, grp in eff.groupby("method"):
             np.testing.assert_allclose(grp.p_adjusted, multipletests(grp.p_value, method=sm_name)[1], **TOL)
         assert len(eff) == 16  # 4 metrics x 2 arms x (unadjusted + cuped)
 
 
 def test_interaction_test_matches_statsmodels_hc2(exp3):
-    res = interaction_test(exp3, "arm", "No E-Mail", {"revenue": "continuous", "visit": "binary"}, "seg")
+    res = interaction_test(exp3, arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous", "visit": "binary"}, segment_col="seg")
     for metric in ("revenue", "visit"):
         fit = sm.OLS.from_formula(
             f"{metric} ~ C(arm, Treatment('No E-Mail')) * C(seg)", data=exp3.assign(**{metric: exp3[metric].astype(float)})
@@ -261,9 +261,9 @@ def test_interaction_test_matches_statsmodels_hc2(exp3):
 
 
 def test_segment_effects_equal_analyze_on_each_segment(exp3):
-    seg = segment_effects(exp3, "arm", "No E-Mail", {"revenue": "continuous"}, "seg", covariates=["x1"])
+    seg = segment_effects(exp3, arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous"}, segment_col="seg", covariates=["x1"])
     for s in ("smb", "ent"):
-        alone = analyze(exp3[exp3.seg == s], "arm", "No E-Mail", {"revenue": "continuous"}, covariates=["x1"])
+        alone = analyze(exp3[exp3.seg == s], arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous"}, covariates=["x1"])
         mine = seg[seg.segment == s].reset_index(drop=True)
         cols = ["diff", "ci_low", "ci_high", "p_value", "rel_diff", "mean_arm", "mean_control"]
         np.testing.assert_allclose(mine[cols].to_numpy(float), alone[cols].to_numpy(float), **TOL)
@@ -273,20 +273,20 @@ def test_segment_effects_equal_analyze_on_each_segment(exp3):
 def test_srm_matches_chisquare_and_warns():
     df = pd.DataFrame({"arm": ["a"] * 5300 + ["b"] * 4700})
     with pytest.warns(DesignWarning, match="SAMPLE RATIO MISMATCH"):
-        out = srm(df, "arm")
+        out = srm(df, arm_col="arm")
     ref = stats.chisquare([5300, 4700])
     assert out.p_value.iloc[0] == pytest.approx(ref.pvalue, rel=1e-9)
     assert out.chi2.iloc[0] == pytest.approx(ref.statistic, rel=1e-9)
-    ok = srm(df, "arm", allocation={"a": 0.53, "b": 0.47})
+    ok = srm(df, arm_col="arm", allocation={"a": 0.53, "b": 0.47})
     assert not ok.srm_detected.any()
     with pytest.raises(ValueError, match="no rows"):
-        srm(df, "arm", allocation={"a": 1, "b": 1, "c": 1})
+        srm(df, arm_col="arm", allocation={"a": 1, "b": 1, "c": 1})
 
 
 def test_balance_smd_and_warning(exp3):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DesignWarning)  # a chance |SMD| of 0.10 in this fixture
-        b = balance(exp3, "arm", "No E-Mail", ["x1", "x2", "seg"])
+        b = balance(exp3, arm_col="arm", control="No E-Mail", covariates=["x1", "x2", "seg"])
     d1 = exp3.loc[exp3.arm == "Mens E-Mail", "x1"]
     d0 = exp3.loc[exp3.arm == "No E-Mail", "x1"]
     smd = (d1.mean() - d0.mean()) / np.sqrt((d1.var() + d0.var()) / 2)
@@ -294,7 +294,7 @@ def test_balance_smd_and_warning(exp3):
     assert {"seg[ent]", "seg[mid]", "seg[smb]"} <= set(b.covariate)
     skewed = exp3.assign(x3=np.where(exp3.arm == "Mens E-Mail", 1.0, 0.0) + np.random.default_rng(0).normal(size=len(exp3)))
     with pytest.warns(DesignWarning, match="IMBALANCE"):
-        balance(skewed, "arm", "No E-Mail", ["x3"])
+        balance(skewed, arm_col="arm", control="No E-Mail", covariates=["x3"])
 
 
 def test_power_matches_statsmodels_and_is_tight():
@@ -313,7 +313,7 @@ def test_power_matches_statsmodels_and_is_tight():
 
 
 def test_power_table_columns(exp3):
-    pt = power_table(exp3, "arm", "No E-Mail", {"revenue": "continuous", "visit": "binary"})
+    pt = power_table(exp3, arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous", "visit": "binary"})
     assert list(pt.columns) == [
         "metric", "kind", "baseline", "sd", "n_per_arm_current", "n_comparisons", "alpha_per_comparison",
         "power", "mde_current", "mde_current_rel", "target_rel_mde", "target_mde", "n_per_arm_required",
@@ -323,8 +323,8 @@ def test_power_table_columns(exp3):
 
 def test_value_with_arm_costs_is_shifted_revenue_effect(exp3):
     costs = {"No E-Mail": 0.0, "Mens E-Mail": 0.5, "Womens E-Mail": 0.4}
-    v = value(exp3, "arm", "No E-Mail", "revenue", costs=costs, segment_col="seg")
-    eff = analyze(exp3, "arm", "No E-Mail", {"revenue": "continuous"})
+    v = value(exp3, arm_col="arm", control="No E-Mail", revenue="revenue", costs=costs, segment_col="seg")
+    eff = analyze(exp3, arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous"})
     for arm in ("Mens E-Mail", "Womens E-Mail"):
         r = v[(v.segment == "all") & (v.arm == arm)].iloc[0]
         e = _row(eff, "revenue", arm, "welch")
@@ -336,13 +336,13 @@ def test_value_with_arm_costs_is_shifted_revenue_effect(exp3):
         assert g.best.sum() == 1
         assert g.loc[g.best, "value_per_customer"].item() == g.value_per_customer.max()
     with pytest.raises(ValueError, match="no cost per customer"):
-        value(exp3, "arm", "No E-Mail", "revenue", costs={"No E-Mail": 0})
+        value(exp3, arm_col="arm", control="No E-Mail", revenue="revenue", costs={"No E-Mail": 0})
 
 
 def test_bayes_binary_prob_matches_numerical_integral(exp3):
     from scipy import integrate
 
-    b = bayes(exp3, "arm", "No E-Mail", {"visit": "binary", "revenue": "continuous"}, n_draws=400_000, seed=3)
+    b = bayes(exp3, arm_col="arm", control="No E-Mail", metrics={"visit": "binary", "revenue": "continuous"}, n_draws=400_000, seed=3)
     a = exp3.loc[exp3.arm == "Womens E-Mail", "visit"]
     c = exp3.loc[exp3.arm == "No E-Mail", "visit"]
     pa, pc = stats.beta(1 + a.sum(), 1 + len(a) - a.sum()), stats.beta(1 + c.sum(), 1 + len(c) - c.sum())
@@ -351,7 +351,7 @@ def test_bayes_binary_prob_matches_numerical_integral(exp3):
     got = b.query("metric == 'visit' and arm == 'Womens E-Mail'").prob_beat_control.item()
     assert got == pytest.approx(exact, abs=3e-3)
     r = b.query("metric == 'revenue' and arm == 'Mens E-Mail'").iloc[0]
-    e = _row(analyze(exp3, "arm", "No E-Mail", {"revenue": "continuous"}), "revenue", "Mens E-Mail", "welch")
+    e = _row(analyze(exp3, arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous"}), "revenue", "Mens E-Mail", "welch")
     assert r.prob_beat_control == pytest.approx(stats.norm.cdf(e["diff"] / e.se), rel=1e-9)
 
 
@@ -371,7 +371,7 @@ def test_numeric_and_bool_labels_all_pairs():
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"arm": rng.choice([0, 1, 2, 3], 2000), "y": rng.normal(size=2000),
                        "b": rng.random(2000) < 0.3, "s": rng.choice(["TRUE", "FALSE"], 2000)})
-    eff = analyze(df, "arm", 0, {"y": "continuous", "b": "binary", "s": "binary"}, all_pairs=True)
+    eff = analyze(df, arm_col="arm", control=0, metrics={"y": "continuous", "b": "binary", "s": "binary"}, all_pairs=True)
     assert len(eff) == 3 * 6  # 3 metrics x (3 vs control + 3 other pairs)
     assert set(zip(eff.arm, eff.control)) == {(1, 0), (2, 0), (3, 0), (2, 1), (3, 1), (3, 2)}
 
@@ -388,45 +388,45 @@ def small():
 
 def test_missing_control_label_is_a_clear_error(small):
     with pytest.raises(ValueError, match=r"control label 'C' is not an arm.*\['c', 't'\]"):
-        analyze(small, "arm", "C", {"y": "continuous"})
+        analyze(small, arm_col="arm", control="C", metrics={"y": "continuous"})
 
 
 def test_arm_with_no_rows_is_a_clear_error(small):
     cat = small.assign(arm=pd.Categorical(small.arm, categories=["c", "t", "ghost"]))
     # a planned arm (category) without rows is left out with a warning naming it ...
     with pytest.warns(UserWarning, match=r"categories with no rows \['ghost'\]"):
-        eff = analyze(cat, "arm", "c", {"y": "continuous"})
+        eff = analyze(cat, arm_col="arm", control="c", metrics={"y": "continuous"})
     assert eff.arm.tolist() == ["t"]
     # ... so it cannot be the control
     with pytest.raises(ValueError, match="not an arm"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        analyze(cat, "arm", "ghost", {"y": "continuous"})
+        analyze(cat, arm_col="arm", control="ghost", metrics={"y": "continuous"})
     # ... and an arm whose metric is all missing is an error naming the arm
     with pytest.raises(ValueError, match="arm 't' has no rows with a value of metric 'y'"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            analyze(small.assign(y=np.where(small.arm == "t", np.nan, small.y)), "arm", "c", {"y": "continuous"})
+            analyze(small.assign(y=np.where(small.arm == "t", np.nan, small.y)), arm_col="arm", control="c", metrics={"y": "continuous"})
     with pytest.raises(ValueError, match="at least two arms"):
-        analyze(small[small.arm == "c"], "arm", "c", {"y": "continuous"})
+        analyze(small[small.arm == "c"], arm_col="arm", control="c", metrics={"y": "continuous"})
 
 
 def test_constant_metric_is_a_clear_error(small):
     with pytest.raises(ValueError, match="'const' is constant"):
-        analyze(small, "arm", "c", {"const": "continuous"})
+        analyze(small, arm_col="arm", control="c", metrics={"const": "continuous"})
 
 
 def test_constant_within_both_arms_warns(small):
     df = small.assign(z=np.where(small.arm == "c", 1.0, 2.0))
     with pytest.warns(UserWarning, match="standard error is 0"):
-        eff = analyze(df, "arm", "c", {"z": "continuous"})
+        eff = analyze(df, arm_col="arm", control="c", metrics={"z": "continuous"})
     assert eff.p_value.item() == 0.0 and eff.ci_low.item() == eff.ci_high.item() == 1.0
 
 
 def test_all_nan_covariate_is_a_clear_error(small):
     with pytest.raises(ValueError, match="covariate 'x' is all missing"):
-        analyze(small.assign(x=np.nan), "arm", "c", {"y": "continuous"}, covariates=["x"])
+        analyze(small.assign(x=np.nan), arm_col="arm", control="c", metrics={"y": "continuous"}, covariates=["x"])
     with pytest.raises(ValueError, match="covariate 'x' has 1 missing"):
-        analyze(small.assign(x=small.x.where(small.index != 3)), "arm", "c", {"y": "continuous"}, covariates=["x"])
+        analyze(small.assign(x=small.x.where(small.index != 3)), arm_col="arm", control="c", metrics={"y": "continuous"}, covariates=["x"])
 
 
 @pytest.mark.parametrize(
@@ -436,13 +436,13 @@ def test_all_nan_covariate_is_a_clear_error(small):
 )
 def test_kind_that_does_not_fit_the_column(small, column, kind, message):
     with pytest.raises(ValueError, match=message):
-        analyze(small, "arm", "c", {column: kind})
+        analyze(small, arm_col="arm", control="c", metrics={column: kind})
 
 
 def test_missing_metric_values_warn_and_are_excluded(small):
     df = small.assign(y=small.y.where(small.index % 10 != 0))
     with pytest.warns(UserWarning, match="50 of 500 rows have no value"):
-        eff = analyze(df, "arm", "c", {"y": "continuous"})
+        eff = analyze(df, arm_col="arm", control="c", metrics={"y": "continuous"})
     assert eff.n_arm.item() + eff.n_control.item() == 450
     assert not eff[["diff", "ci_low", "ci_high", "p_value", "p_adjusted"]].isna().any().any()
 
@@ -468,7 +468,7 @@ def test_negative_baseline_relative_difference_has_the_sign_of_the_change():
     # NPS below zero in the control: rel_diff = diff / |mean_control|
     df = pd.DataFrame({"arm": ["c"] * 200 + ["t"] * 200,
                        "nps": [0] * 120 + [10] * 80 + [0] * 60 + [10] * 140})
-    r = analyze(df, "arm", "c", {"nps": "nps"}).iloc[0]
+    r = analyze(df, arm_col="arm", control="c", metrics={"nps": "nps"}).iloc[0]
     assert r.mean_control == pytest.approx(-20.0) and r.mean_arm == pytest.approx(40.0)
     assert r.rel_diff == pytest.approx(60.0 / 20.0)
     assert r.rel_ci_low < r.rel_diff < r.rel_ci_high
@@ -530,7 +530,7 @@ def test_two_revenues_of_1e308_are_rejected_not_analysed(tmp_path):
     assert (p.code, p.column, p.rows) == ("too_large", "revenue", (4, 71))
     assert str(path) in str(err.value) and "sums of squares" in p.fix
     with pytest.raises(ValidationError, match=r"data\.revenue: larger in magnitude than 1e\+100.*\[rows 4, 71\]"):
-        analyze(ab, "arm", "control", {"revenue": "continuous"})  # and the engine, for a DataFrame
+        analyze(ab, arm_col="arm", control="control", metrics={"revenue": "continuous"})  # and the engine, for a DataFrame
 
 
 def test_plots_return_axes(exp3):
@@ -542,14 +542,14 @@ def test_plots_return_axes(exp3):
     from engagement_kit.plots.survival import km_plot
     from engagement_kit.stats.survival import kaplan_meier
 
-    eff = analyze(exp3, "arm", "No E-Mail", {"revenue": "continuous", "visit": "binary"}, covariates=["x1"])
+    eff = analyze(exp3, arm_col="arm", control="No E-Mail", metrics={"revenue": "continuous", "visit": "binary"}, covariates=["x1"])
     assert len(explots.forest_plot(eff).get_yticks()) == len(eff)
     assert explots.forest_plot(eff, relative=True).get_xlabel().startswith("relative")
     km = kaplan_meier(exp3, "t", "churned", group_col="arm")
     assert len(km_plot(km).get_lines()) >= 3
     curve = power_curve("binary", 0.2, n_values=[100, 1000], mdes=[0.02, 0.05])
     assert explots.power_curve_plot(curve).get_yscale() == "linear"
-    v = value(exp3, "arm", "No E-Mail", "revenue", costs={"No E-Mail": 0, "Mens E-Mail": 1, "Womens E-Mail": 1},
+    v = value(exp3, arm_col="arm", control="No E-Mail", revenue="revenue", costs={"No E-Mail": 0, "Mens E-Mail": 1, "Womens E-Mail": 1},
               segment_col="seg")
     assert len(explots.value_plot(v).patches) == 2 * 4  # 2 arms x (3 segments + all)
 
@@ -562,7 +562,7 @@ def test_interaction_test_warns_and_skips_a_metric_constant_in_a_cell():
                        "y": rng.normal(size=400), "b": 0})
     df.loc[df.seg == "x", "b"] = rng.integers(0, 2, int((df.seg == "x").sum()))
     with pytest.warns(UserWarning, match="constant in segment 'y'"):
-        out = interaction_test(df, "arm", "c", {"y": "continuous", "b": "binary"}, "seg").set_index("metric")
+        out = interaction_test(df, arm_col="arm", control="c", metrics={"y": "continuous", "b": "binary"}, segment_col="seg").set_index("metric")
     assert np.isnan(out.loc["b", "p_value"]) and out.loc["b", "method"].startswith("not computed")
     assert 0 <= out.loc["y", "p_value"] <= 1
 
@@ -584,7 +584,7 @@ def test_arm_with_one_value_is_an_error_naming_metric_arm_row_and_fix():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError) as err:
-            analyze(df, "arm", "control", {"y": "continuous"}, covariates=["x"])
+            analyze(df, arm_col="arm", control="control", metrics={"y": "continuous"}, covariates=["x"])
     text = str(err.value)
     assert "metric 'y' (column 'y'), arm 'email' vs 'control'" in text
     assert "no finite se, ci_low, ci_high" in text
@@ -596,7 +596,7 @@ def test_ratio_with_zero_denominator_in_an_arm_is_an_error_not_a_blank_ci():
     df = _ab().assign(den=lambda d: np.where(d["arm"] == "email", 0.0, d["den"]))
     with pytest.raises(ValueError, match=r"metric 'r' \(columns 'num', 'den'\), arm 'email'.*"
                                          r"'den' sums to 0 in arm 'email'.*Fix: use a denominator"):
-        analyze(df, "arm", "control", {"r": ("ratio", "num", "den")})
+        analyze(df, arm_col="arm", control="control", metrics={"r": ("ratio", "num", "den")})
 
 
 def test_hazard_ratio_without_events_in_an_arm_is_an_error():
@@ -604,7 +604,7 @@ def test_hazard_ratio_without_events_in_an_arm_is_an_error():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match=r"arm 'email' has no events in 'e'.*Fix: observe longer"):
-            analyze(df, "arm", "control", {"churn": ("time_to_event", "t", "e")})
+            analyze(df, arm_col="arm", control="control", metrics={"churn": ("time_to_event", "t", "e")})
 
 
 def test_metric_missing_in_a_whole_arm_is_an_error():
@@ -612,13 +612,13 @@ def test_metric_missing_in_a_whole_arm_is_an_error():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match="arm 'email' has no rows with a value of metric 'y'"):
-            analyze(df, "arm", "control", {"y": "continuous"})
+            analyze(df, arm_col="arm", control="control", metrics={"y": "continuous"})
 
 
 def test_zero_variance_within_arms_is_a_result_with_se_0_not_an_error():
     df = _ab().assign(y=lambda d: np.where(d["arm"] == "email", 3.0, 2.0))
     with pytest.warns(UserWarning, match="standard error is 0"):
-        r = analyze(df, "arm", "control", {"y": "continuous"}, adjustment=None).iloc[0]
+        r = analyze(df, arm_col="arm", control="control", metrics={"y": "continuous"}, adjustment=None).iloc[0]
     assert (r["se"], r["diff"], r["ci_low"], r["ci_high"], r["p_value"]) == (0.0, 1.0, 1.0, 1.0, 0.0)
 
 
@@ -628,8 +628,8 @@ def test_infinite_covariate_and_duration_are_rejected_with_column_and_rows():
     df = _ab()
     df.loc[7, "x"] = np.inf
     with pytest.raises(ValidationError, match=r"data\.x: infinite in 1 row \(inf\) \[row 8\]"):
-        analyze(df, "arm", "control", {"y": "continuous"}, covariates=["x"])
+        analyze(df, arm_col="arm", control="control", metrics={"y": "continuous"}, covariates=["x"])
     df = _ab()
     df.loc[2, "t"] = -np.inf
     with pytest.raises(ValidationError, match=r"data\.t: infinite in 1 row \(-inf\) \[row 3\]"):
-        analyze(df, "arm", "control", {"churn": ("time_to_event", "t", "e")})
+        analyze(df, arm_col="arm", control="control", metrics={"churn": ("time_to_event", "t", "e")})

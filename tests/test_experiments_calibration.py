@@ -78,7 +78,7 @@ def null_results() -> pd.DataFrame:
     df = experiments(R=5000, n=100, arms=("c", "t"), lift={}, seed=101)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return analyze(df, "arm", "c", METRICS, covariates=["x"], segment_col="rep", correction="none")
+        return analyze(df, arm_col="arm", control="c", metrics=METRICS, covariates=["x"], segment_col="rep", correction="none")
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def effect_results() -> pd.DataFrame:
     df = experiments(R=5000, n=100, arms=("c", "t"), lift={"t": 0.3}, seed=202)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return analyze(df, "arm", "c", METRICS, covariates=["x"], segment_col="rep", correction="none")
+        return analyze(df, arm_col="arm", control="c", metrics=METRICS, covariates=["x"], segment_col="rep", correction="none")
 
 
 def test_aa_false_positive_rate_near_alpha_for_every_method(null_results):
@@ -138,7 +138,7 @@ def test_holm_keeps_fwer_under_null_3_arms_4_metrics():
         {"rep": np.repeat(np.arange(R), 3 * n), "arm": pd.Categorical.from_codes(arm_idx, ["ctl", "low", "high"]),
          **{f"m{j}": rng.normal(size=N) for j in range(4)}}
     )
-    eff = analyze(df, "arm", "ctl", {f"m{j}": "continuous" for j in range(4)}, segment_col="rep", correction="none")
+    eff = analyze(df, arm_col="arm", control="ctl", metrics={f"m{j}": "continuous" for j in range(4)}, segment_col="rep", correction="none")
     assert len(eff) == R * 8
     eff["p_holm"] = adjust_pvalues(eff, "holm", by=["segment", "method"])
     fwer_holm = eff.groupby("segment")["p_holm"].min().lt(ALPHA).mean()
@@ -211,7 +211,7 @@ def test_sample_size_gives_the_promised_power():
                        "arm": np.tile(np.repeat(["c", "t"], n), R),
                        "y": rng.gamma(2.0, 1.0, R * 2 * n)})
     df.loc[df.arm == "t", "y"] += 0.4
-    eff = analyze(df, "arm", "c", {"y": "continuous"}, segment_col="rep", correction="none")
+    eff = analyze(df, arm_col="arm", control="c", metrics={"y": "continuous"}, segment_col="rep", correction="none")
     power = (eff.p_value < ALPHA).mean()
     print(f"\nn per arm {n}: empirical power {power:.4f} (target 0.80)")
     assert 0.78 <= power <= 0.83
@@ -227,7 +227,7 @@ def test_recovers_simulator_truth_with_nominal_coverage():
     metrics = {"retained": "binary", "referrals": "count", "nps": "nps", "expansion_revenue": "continuous"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        eff = analyze(df, "touch_model", "no_touch", metrics, segment_col="rep", correction="none")
+        eff = analyze(df, arm_col="touch_model", control="no_touch", metrics=metrics, segment_col="rep", correction="none")
     truth = sim.truth.arm_effects.set_index(["metric", "arm"])["diff"]
     t = pd.Series([truth[(m, a)] for m, a in zip(eff.metric, eff.arm)], index=eff.index)
     cov = ((eff.ci_low <= t) & (t <= eff.ci_high)).groupby([eff.metric, eff.arm]).mean()

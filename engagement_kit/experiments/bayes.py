@@ -15,7 +15,7 @@ Example
 -------
 >>> import pandas as pd
 >>> df = pd.DataFrame({"arm": ["a"] * 100 + ["b"] * 100, "y": [0, 1] * 50 + [1] * 70 + [0] * 30})
->>> round(bayes(df, "arm", "a", {"y": "binary"})["prob_beat_control"].item(), 3)
+>>> round(bayes(df, arm_col="arm", control="a", metrics={"y": "binary"})["prob_beat_control"].item(), 3)
 0.998
 """
 
@@ -32,7 +32,7 @@ __all__ = ["bayes"]
 
 
 def bayes(
-    data: pd.DataFrame, arm_col: str, control, metrics: dict, alpha: float = 0.05, prior: tuple[float, float] = (1.0, 1.0),
+    data: pd.DataFrame, *, arm_col: str, control, metrics: dict, alpha: float = 0.05, prior: tuple[float, float] = (1.0, 1.0),
     n_draws: int = 200_000, seed: int = 0,
 ) -> pd.DataFrame:
     """Posterior of the difference and probability to beat the control, per metric x arm."""

@@ -13,7 +13,7 @@ Example
 -------
 >>> import pandas as pd
 >>> df = pd.DataFrame({"arm": ["a"] * 4 + ["b"] * 4, "t": [1, 2, 3, 4, 2, 4, 6, 8], "e": [1] * 8})
->>> survival_tests(df, "arm", "a", "t", "e")["arm"].tolist()
+>>> survival_tests(df, arm_col="arm", control="a", duration="t", event="e")["arm"].tolist()
 ['b', 'all arms']
 """
 
@@ -29,7 +29,7 @@ __all__ = ["survival_tests"]
 
 
 def survival_tests(
-    data: pd.DataFrame, arm_col: str, control, duration: str, event: str, metric: str | None = None, alpha: float = 0.05
+    data: pd.DataFrame, *, arm_col: str, control, duration: str, event: str, metric: str | None = None, alpha: float = 0.05
 ) -> pd.DataFrame:
     """Log-rank test of each arm vs the control (and all arms) with KM medians."""
     _, arms = factorize(data[arm_col], arm_col)

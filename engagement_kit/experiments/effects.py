@@ -439,6 +439,7 @@ def _check_estimates(
 
 def analyze(
     data: pd.DataFrame,
+    *,
     arm_col: str,
     control,
     metrics: dict,
@@ -446,7 +447,6 @@ def analyze(
     segment_col: str | None = None,
     alpha: float = 0.05,
     correction: str = "holm",
-    *,
     adjustment: str | None = "cuped",
     methods: tuple[str, ...] = (),
     all_pairs: bool = False,
@@ -486,7 +486,7 @@ def analyze(
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(1)
     >>> df = pd.DataFrame({"arm": rng.choice(["no", "yes"], 400), "y": rng.normal(size=400)})
-    >>> analyze(df, "arm", "no", {"y": "continuous"})[["metric", "arm", "method"]].values.tolist()
+    >>> analyze(df, arm_col="arm", control="no", metrics={"y": "continuous"})[["metric", "arm", "method"]].values.tolist()
     [['y', 'yes', 'welch']]
     """
     if not 0 < alpha < 1:

@@ -117,7 +117,7 @@ def power_curve(
 
 
 def power_table(
-    data: pd.DataFrame, arm_col: str, control, metrics: dict, alpha: float = 0.05, power: float = 0.8,
+    data: pd.DataFrame, *, arm_col: str, control, metrics: dict, alpha: float = 0.05, power: float = 0.8,
     correction: str = "holm", relative_mdes=(0.05, 0.10),
 ) -> pd.DataFrame:
     """Power for the next test from this one: baseline and sd of the control arm per metric,

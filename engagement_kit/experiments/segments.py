@@ -26,7 +26,7 @@ Example
 >>> rng = np.random.default_rng(2)
 >>> df = pd.DataFrame({"arm": rng.choice(["c", "t"], 2000), "seg": rng.choice(["x", "y"], 2000),
 ...                    "y": rng.normal(size=2000)})
->>> interaction_test(df, "arm", "c", {"y": "continuous"}, "seg")["df"].tolist()
+>>> interaction_test(df, arm_col="arm", control="c", metrics={"y": "continuous"}, segment_col="seg")["df"].tolist()
 [1]
 """
 
@@ -46,7 +46,7 @@ __all__ = ["interaction_test", "segment_effects"]
 
 
 def interaction_test(
-    data: pd.DataFrame, arm_col: str, control, metrics: dict, segment_col: str
+    data: pd.DataFrame, *, arm_col: str, control, metrics: dict, segment_col: str
 ) -> pd.DataFrame:
     """Wald test of the arm x segment interaction per metric (HC2, saturated model).
 
@@ -108,13 +108,13 @@ def interaction_test(
 
 
 def segment_effects(
-    data: pd.DataFrame, arm_col: str, control, metrics: dict, segment_col: str, covariates: list[str] | None = None,
+    data: pd.DataFrame, *, arm_col: str, control, metrics: dict, segment_col: str, covariates: list[str] | None = None,
     alpha: float = 0.05, correction: str = "holm", adjustment: str | None = "cuped",
 ) -> pd.DataFrame:
     """Effects per segment (:func:`.analyze` with ``segment_col``) plus each metric's
     ``interaction_p_value``. ``p_adjusted`` corrects over segments x arms x metrics per method."""
-    eff = analyze(data, arm_col, control, metrics, covariates, segment_col, alpha, correction,
-                  adjustment="cuped" if adjustment in ("cuped", "both", "ancova") else None)
-    inter = interaction_test(data, arm_col, control, metrics, segment_col)
+    eff = analyze(data, arm_col=arm_col, control=control, metrics=metrics, covariates=covariates,
+                  segment_col=segment_col, alpha=alpha, correction=correction, adjustment="cuped" if adjustment in ("cuped", "both", "ancova") else None)
+    inter = interaction_test(data, arm_col=arm_col, control=control, metrics=metrics, segment_col=segment_col)
     return eff.merge(inter[["metric", "p_value"]].rename(columns={"p_value": "interaction_p_value"}),
                      on="metric", how="left")

@@ -13,7 +13,7 @@ Example
 -------
 >>> import pandas as pd
 >>> df = pd.DataFrame({"arm": ["a"] * 500 + ["b"] * 500})
->>> srm(df, "arm")["srm_detected"].any()
+>>> srm(df, arm_col="arm")["srm_detected"].any()
 np.False_
 """
 
@@ -38,6 +38,7 @@ class DesignWarning(UserWarning):
 
 def srm(
     data: pd.DataFrame,
+    *,
     arm_col: str,
     allocation: dict | None = None,
     alpha: float = 0.001,
@@ -95,6 +96,7 @@ def srm(
 
 def balance(
     data: pd.DataFrame,
+    *,
     arm_col: str,
     control,
     covariates: list[str],

@@ -18,7 +18,7 @@ Example
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(3)
 >>> df = pd.DataFrame({"arm": rng.choice(["no", "yes"], 4000), "rev": rng.gamma(2, 50, 4000)})
->>> v = value(df, "arm", "no", "rev", costs={"no": 0.0, "yes": 5.0})
+>>> v = value(df, arm_col="arm", control="no", revenue="rev", costs={"no": 0.0, "yes": 5.0})
 >>> v.loc[v.arm == "yes", "incremental_cost"].item()
 5.0
 """
@@ -37,7 +37,7 @@ __all__ = ["value"]
 
 
 def value(
-    data: pd.DataFrame, arm_col: str, control, revenue: str, costs: dict | None = None, cost_col: str | None = None,
+    data: pd.DataFrame, *, arm_col: str, control, revenue: str, costs: dict | None = None, cost_col: str | None = None,
     segment_col: str | None = None, alpha: float = 0.05, n_draws: int = 20_000, seed: int = 0,
 ) -> pd.DataFrame:
     """Incremental value per customer of every arm vs the control, overall and per segment."""

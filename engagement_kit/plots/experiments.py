@@ -1,17 +1,22 @@
-"""Plots of the experiment engine: forest plot of effects, power curves, value by
-segment (Kaplan-Meier curves: :func:`engagement_kit.plots.survival.km_plot`). Each
-takes ``data=`` (a tidy table from :mod:`engagement_kit.experiments`) plus column
-names and returns the Axes/Figure.
+"""Plots of the experiment: forest plot of effects, value by segment, power curve and
+Kaplan-Meier curves. Each takes the :class:`~engagement_kit.experiments.ExperimentResult`
+(or, for the first three, one of its tables plus column names) and returns the Axes; rows
+suppressed for small cells are left out, and a part that did not run draws nothing
+(``None`` is returned).
 
 Example
 -------
->>> import pandas as pd
->>> eff = pd.DataFrame({"metric": ["y", "y"], "arm": ["b", "c"], "control": ["a", "a"],
-...                     "diff": [0.1, -0.2], "ci_low": [0.0, -0.4], "ci_high": [0.2, 0.0],
-...                     "method": ["welch", "welch"]})
->>> ax = forest_plot(eff)
->>> ax.get_xlabel()
-'difference vs control (95 % CI)'
+>>> import numpy as np, pandas as pd
+>>> from engagement_kit.experiments import experiment
+>>> rng = np.random.default_rng(0)
+>>> df = pd.DataFrame({"arm": rng.choice(["a", "b"], 1000), "y": rng.normal(10, 2, 1000)})
+>>> result = experiment(df, arm_col="arm", control="a", metrics={"y": "continuous"})
+>>> forest_plot(result).get_xlabel()
+'relative difference (95 % CI)'
+>>> power_curve_plot(result).get_title()
+'Power for y (5 % and 10 % relative MDE)'
+>>> value_plot(result) is None and km_plot(result) is None  # not run: nothing to draw
+True
 """
 
 from __future__ import annotations
@@ -20,20 +25,35 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..experiments.result import ExperimentResult
 from . import palette_for
+from .survival import km_plot as _km_plot
 
-__all__ = ["forest_plot", "power_curve_plot", "value_plot"]
+__all__ = ["forest_plot", "km_plot", "power_curve_plot", "value_plot"]
+
+
+def _published(result: ExperimentResult, name: str) -> pd.DataFrame:
+    """The result's table ``name`` without the rows suppressed for small cells."""
+    t = result.tables()[name]
+    return t[~t["suppressed"].astype(bool)] if "suppressed" in t else t
 
 
 def forest_plot(
-    data: pd.DataFrame, metric: str = "metric", arm: str = "arm", estimate: str = "diff", ci_low: str = "ci_low",
+    data: pd.DataFrame | ExperimentResult, metric: str = "metric", arm: str = "arm", estimate: str = "diff", ci_low: str = "ci_low",
     ci_high: str = "ci_high", method: str | None = "method", relative: bool = False, ax=None, ci_level: int = 95,
 ):
     """Effects with CIs, one row per metric x arm (x method), a vertical line at no effect.
 
     ``relative=True`` plots ``rel_diff`` and its CI (comparable across metrics). Hazard-ratio
-    rows (method ``cox``) have their no-effect line at 1 in absolute mode.
+    rows (method ``cox``) have their no-effect line at 1 in absolute mode. Given the result:
+    its effects without the hazard-ratio rows, always relative (the metrics' units differ).
     """
+    if isinstance(data, ExperimentResult):
+        eff = _published(data, "effects")
+        ax = forest_plot(eff[eff["method"] != "cox"], relative=True, ax=ax,
+                         ci_level=round(100 * (1 - data.alpha)))
+        ax.set_title("Relative effect vs control (CUPED rows: covariate-adjusted)")
+        return ax
     if relative:
         estimate, ci_low, ci_high = "rel_diff", "rel_ci_low", "rel_ci_high"
     d = data.reset_index(drop=True).copy()
@@ -56,10 +76,20 @@ def forest_plot(
     return ax
 
 
-def power_curve_plot(data: pd.DataFrame, n: str = "n_per_arm", power: str = "power", hue: str = "mde", target: float = 0.8,
-                     ax=None):
-    """Power against n per arm, one line per MDE (output of :func:`.power_curve`)."""
+def power_curve_plot(data: pd.DataFrame | ExperimentResult, n: str = "n_per_arm", power: str = "power",
+                     hue: str = "mde", target: float = 0.8, ax=None, metric: str | None = None):
+    """Power against n per arm, one line per MDE (output of :func:`.power_curve`). Given the
+    result: the curve of ``metric`` (default: the power table's first) at 5 % and 10 % of its
+    control baseline (:meth:`ExperimentResult.power_curve`), the target at its power_target."""
     import seaborn as sns
+
+    if isinstance(data, ExperimentResult):
+        curve = data.power_curve(metric)
+        if curve.empty:
+            return None
+        ax = power_curve_plot(curve, n=n, power=power, hue=hue, target=data.power_target, ax=ax)
+        ax.set_title(f"Power for {curve['metric'].iloc[0]} (5 % and 10 % relative MDE)")
+        return ax
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
@@ -73,9 +103,13 @@ def power_curve_plot(data: pd.DataFrame, n: str = "n_per_arm", power: str = "pow
     return ax
 
 
-def value_plot(data: pd.DataFrame, segment: str = "segment", arm: str = "arm", estimate: str = "incremental_value",
+def value_plot(data: pd.DataFrame | ExperimentResult, segment: str = "segment", arm: str = "arm", estimate: str = "incremental_value",
                ci_low: str = "ci_low", ci_high: str = "ci_high", control: str | None = "control", ax=None):
     """Incremental value per customer by segment and arm, with CIs (control rows left out)."""
+    if isinstance(data, ExperimentResult):
+        if data.value is None:
+            return None
+        data = _published(data, "value")
     d = data if control is None else data[data[arm] != data[control]]
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
@@ -95,3 +129,12 @@ def value_plot(data: pd.DataFrame, segment: str = "segment", arm: str = "arm", e
     ax.legend(title=arm)
     ax.set_title("Value vs control by segment (revenue - cost to serve)")
     return ax
+
+
+def km_plot(result: ExperimentResult, metric: str | None = None, ax=None):
+    """Kaplan-Meier curves per arm of a time-to-event ``metric`` (default: the first), on the
+    merged steps the result publishes (:func:`engagement_kit.plots.survival.km_plot`)."""
+    if result.km is None:
+        return None
+    km = result.km[result.km["metric"] == (metric or result.km["metric"].iloc[0])]
+    return _km_plot(km, title="Kaplan-Meier retention by arm", ax=ax)

@@ -1,0 +1,407 @@
+"""The touch-model experiment in one call: :func:`experiment` -> :class:`ExperimentResult`.
+
+:func:`experiment` runs every part of the analysis that the data and the parameters allow,
+from the building blocks of this package (numbers identical to calling them directly), and
+returns one frozen result with the interface of every analysis
+(:class:`engagement_kit.results.Result`): ``tables()``, ``write(folder)``, ``conclusions()``,
+``skipped``, plus the design warnings as data (``design_warnings``).
+
+Tables (the CSV files' stems; interface columns first, in this order; ``suppressed`` appended
+where small cells are suppressed, see ``CELLS``):
+
+- ``effects`` (:func:`.analyze`): ``metric, arm, control, n_arm, n_control, mean_arm,
+  mean_control, diff, ci_low, ci_high, rel_diff, rel_ci_low, rel_ci_high, p_value,
+  p_adjusted, method, se, variance_reduction``.
+- ``srm`` (:func:`.srm`): ``arm, n_observed, n_expected, planned_share, observed_share, chi2,
+  df, p_value, srm_detected``.
+- ``balance`` (:func:`.balance`, with ``covariates``): ``covariate, arm, control, mean_arm,
+  mean_control, sd_arm, sd_control, smd, p_value, imbalanced`` (+ ``n_arm, n_control``).
+- ``segments`` (:func:`.segment_effects`, with ``segment_col``): ``segment`` + the effects
+  columns + ``interaction_p_value``.
+- ``interaction`` (:func:`.interaction_test`, with ``segment_col``): ``metric, statistic, df,
+  p_value, n_segments, method``.
+- ``value`` (:func:`.value`, with ``value_metric`` and ``costs`` or ``cost_col``): ``segment,
+  arm, control, n_arm, revenue_per_customer, cost_per_customer, value_per_customer,
+  incremental_revenue, incremental_cost, incremental_value, ci_low, ci_high, p_value,
+  prob_best, best`` (+ ``n_control``, the control's customers in the segment).
+- ``power`` (:func:`.power_table`): ``metric, kind, baseline, sd, n_per_arm_current,
+  n_comparisons, alpha_per_comparison, power, mde_current, mde_current_rel, target_rel_mde,
+  target_mde, n_per_arm_required`` (+ ``n_control``, the control's customers with a value).
+- ``bayes`` (:func:`.bayes`): ``metric, arm, control, mean_arm, mean_control,
+  posterior_mean_diff, cred_low, cred_high, prob_beat_control, expected_loss, method``
+  (+ ``n_arm, n_control``).
+- ``survival`` (:func:`.survival_tests`, with a ``time_to_event`` metric): ``metric, arm,
+  control, n_arm, n_control, events_arm, events_control, median_arm, median_control,
+  logrank_chi2, logrank_df, p_value``.
+
+Small cells: rows of ``effects``, ``segments``, ``value``, ``balance``, ``bayes`` and
+``survival`` with fewer than ``min_cell_size`` customers in the arm or the control (``srm``:
+in the arm; ``power``: in the control, whose baseline it shows) keep their labels, lose their
+numbers and are marked ``suppressed``. The Kaplan-Meier curves
+behind :func:`engagement_kit.plots.experiments.km_plot` (``km``, not written) are published on
+merged steps (:func:`engagement_kit.privacy.merge_small_steps`).
+
+Example
+-------
+>>> import numpy as np, pandas as pd, tempfile
+>>> rng = np.random.default_rng(0)
+>>> df = pd.DataFrame({"variant": rng.choice(["ctl", "v1"], 2000), "clicked": rng.integers(0, 2, 2000)})
+>>> r = experiment(df, arm_col="variant", control="ctl", metrics={"clicked": "binary"})
+>>> r.tables()["effects"][["metric", "arm", "method"]].values.tolist()
+[['clicked', 'v1', 'z_wald']]
+>>> print(r.skipped[0])
+CUPED and balance: skipped, no covariates (set covariates to pre-period columns to run them).
+>>> sorted(r.write(tempfile.mkdtemp()))[:3]
+['balance', 'bayes', 'effects']
+>>> r.conclusions().splitlines()[0][:40]
+'- clicked: no detectable difference betw'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..markdown import bullets, escape
+from ..privacy import MIN_CELL_SIZE, check_min_cell_size, merge_small_steps
+from ..results import Result
+from ..stats.survival import kaplan_meier
+from .aggregate import MetricSpec, factorize, parse_metrics
+from .bayes import bayes as bayes_table
+from .churn import survival_tests
+from .effects import DEFAULT_METHOD, EFFECT_COLUMNS, analyze, comparisons
+from .power import power_curve, power_table
+from .segments import interaction_test, segment_effects
+from .srm import DesignWarning
+from .srm import balance as balance_table
+from .srm import srm as srm_table
+from .value import value as value_table
+
+__all__ = ["ExperimentResult", "experiment"]
+
+#: Methods whose rows are alternative analyses, not separate findings, in the conclusions.
+_SECONDARY = ("cuped", "ancova_hc1", "mann_whitney", "bootstrap")
+#: Metric kinds that the Bayesian view and the power table cover.
+_MEAN_KINDS = ("binary", "continuous", "count", "nps")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentResult(Result):
+    """The tables of one experiment (see the module doc), the design warnings and the run's
+    settings. ``None`` stands for a part that did not run (its CSV is header-only); ``km``
+    holds the Kaplan-Meier curves on merged steps for the plot (not a CSV)."""
+
+    effects: pd.DataFrame
+    srm: pd.DataFrame
+    balance: pd.DataFrame | None = None
+    segments: pd.DataFrame | None = None
+    interaction: pd.DataFrame | None = None
+    value: pd.DataFrame | None = None
+    power: pd.DataFrame | None = None
+    bayes: pd.DataFrame | None = None
+    survival: pd.DataFrame | None = None
+    km: pd.DataFrame | None = None
+    arm_col: str = "arm"
+    control: Any = None
+    arms: tuple = ()
+    alpha: float = 0.05
+    correction: str = "holm"
+    power_target: float = 0.8
+    min_cell_size: int = MIN_CELL_SIZE
+    design_warnings: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+    COLUMNS = {
+        "effects": EFFECT_COLUMNS,
+        "srm": ["arm", "n_observed", "n_expected", "planned_share", "observed_share", "chi2", "df", "p_value",
+                "srm_detected"],
+        "balance": ["covariate", "arm", "control", "mean_arm", "mean_control", "sd_arm", "sd_control", "smd",
+                    "p_value", "imbalanced"],
+        "segments": ["segment"] + EFFECT_COLUMNS + ["interaction_p_value"],
+        "interaction": ["metric", "statistic", "df", "p_value", "n_segments", "method"],
+        "value": ["segment", "arm", "control", "n_arm", "revenue_per_customer", "cost_per_customer",
+                  "value_per_customer", "incremental_revenue", "incremental_cost", "incremental_value", "ci_low",
+                  "ci_high", "p_value", "prob_best", "best"],
+        "power": ["metric", "kind", "baseline", "sd", "n_per_arm_current", "n_comparisons", "alpha_per_comparison",
+                  "power", "mde_current", "mde_current_rel", "target_rel_mde", "target_mde", "n_per_arm_required"],
+        "bayes": ["metric", "arm", "control", "mean_arm", "mean_control", "posterior_mean_diff", "cred_low",
+                  "cred_high", "prob_beat_control", "expected_loss", "method"],
+        "survival": ["metric", "arm", "control", "n_arm", "n_control", "events_arm", "events_control",
+                     "median_arm", "median_control", "logrank_chi2", "logrank_df", "p_value"],
+    }
+    CELLS = {
+        "effects": (("n_arm", "n_control"), ("metric", "arm", "control", "method")),
+        "srm": (("n_observed",), ("arm",)),
+        "segments": (("n_arm", "n_control"), ("segment", "metric", "arm", "control", "method")),
+        "value": (("n_arm", "n_control"), ("segment", "arm", "control")),
+        "bayes": (("n_arm", "n_control"), ("metric", "arm", "control", "method")),
+        "balance": (("n_arm", "n_control"), ("covariate", "arm", "control")),
+        "power": (("n_control",), ("metric", "kind", "target_rel_mde")),
+        "survival": (("n_arm", "n_control"), ("metric", "arm", "control")),
+    }
+
+    def power_curve(self, metric: str | None = None, relative_mdes=(0.05, 0.10)) -> pd.DataFrame:
+        """Power against customers per arm for ``metric`` (default: the power table's first),
+        one curve per relative MDE of its control baseline, with this run's alpha, correction,
+        number of arms and metrics (:func:`.power_curve`). Columns ``metric, n_per_arm, mde,
+        power``; empty when there is no power table or no valid MDE (e.g. a binary baseline
+        so high that baseline + MDE reaches 1, or a control below ``min_cell_size``)."""
+        cols = ["metric", "n_per_arm", "mde", "power"]
+        published = self.tables()["power"]
+        published = published[~published["suppressed"].astype(bool)]
+        if not len(published):
+            return pd.DataFrame(columns=cols)
+        names = list(dict.fromkeys(published["metric"]))
+        if metric is not None and metric not in names:
+            raise ValueError(f"metric {metric!r} has no published power row; the power table shows {names}")
+        row = published[published["metric"] == (metric or names[0])].iloc[0]
+        scale = 100.0 if row["kind"] == "nps" else 1.0  # the power table shows NPS in points
+        kind = "binary" if row["kind"] == "binary" else "continuous"
+        base, sd = row["baseline"] / scale, row["sd"] / scale
+        mdes = [abs(base) * r for r in relative_mdes]
+        if kind == "binary":
+            mdes = [d for d in mdes if 0 < base < 1 and 0 < d and base + d < 1]
+        elif not sd > 0:
+            mdes = []
+        if not mdes:
+            return pd.DataFrame(columns=cols)
+        curve = power_curve(kind, baseline=base, sd=sd, mdes=mdes, alpha=self.alpha, n_arms=len(self.arms),
+                            n_metrics=self.power["metric"].nunique(), correction=self.correction)
+        return curve.assign(metric=row["metric"])[cols]
+
+    def conclusions(self) -> str:
+        """The findings in plain language, as Markdown bullets (labels escaped): design
+        warnings, one sentence per primary effect (adjusted p-values), the CUPED variance
+        reduction, segment heterogeneity, the best arm by value, and the small-cell note."""
+        t = self.tables()
+        lines = []
+        srm, bal = t["srm"], t["balance"]
+        if len(srm) and srm["srm_detected"].eq(True).any():
+            p = srm["p_value"].dropna().iloc[0]
+            lines.append(f"**Warning:** sample ratio mismatch (p = {p:.2g}); the results below may be biased "
+                         "until the assignment is explained.")
+        if len(bal) and bal["imbalanced"].eq(True).any():
+            bad = ", ".join(escape(c) for c in bal.loc[bal["imbalanced"].eq(True), "covariate"].unique())
+            lines.append(f"Covariate imbalance (|SMD| > 0.1) on {bad}: prefer the covariate-adjusted rows.")
+        eff = t["effects"]
+        primary = eff[~eff["method"].isin(_SECONDARY) & ~eff["suppressed"].astype(bool)]
+        for _, r in primary.iterrows():
+            lines.append(_effect_sentence(r, self.alpha))
+        cuped = eff[eff["method"].eq("cuped") & ~eff["suppressed"].astype(bool)]
+        if len(cuped):
+            lines.append(f"Covariate adjustment (CUPED) cut the variance of the estimates by "
+                         f"{cuped['variance_reduction'].median():.0%} (median over comparisons).")
+        inter = t["interaction"]
+        if len(inter):
+            het = ", ".join(escape(m) for m in inter.loc[inter["p_value"] < self.alpha, "metric"])
+            lines.append(f"Effects differ between segments (arm x segment interaction, p < {self.alpha}) for: {het}."
+                         if het else "No evidence that effects differ between segments (interaction tests).")
+        val = t["value"]
+        for seg, g in val.groupby("segment", sort=False):
+            best = g[g["best"].eq(True)]
+            if len(best):
+                b = best.iloc[0]
+                lines.append(f"Value ({escape(seg)}): best arm {escape(b['arm'])} at {b['value_per_customer']:.3g} "
+                             f"per customer (P(best) = {b['prob_best']:.0%}).")
+        note = self.small_cell_note()
+        return bullets(lines) + (f"\n\n{note}" if note else "")
+
+
+def _effect_sentence(r: pd.Series, alpha: float) -> str:
+    metric, arm, control = escape(r["metric"]), escape(r["arm"]), escape(r["control"])
+    ci = f"CI {r['ci_low']:.3g} to {r['ci_high']:.3g}"
+    p = f"adjusted p = {r['p_adjusted']:.2g}"
+    if r["method"] == "cox":
+        verdict = "a detectable difference" if r["p_adjusted"] < alpha else "no detectable difference"
+        return f"{metric}: hazard ratio {arm} / {control} = {r['diff']:.3g} ({ci}; {p}) -- {verdict}."
+    if r["p_adjusted"] < alpha:
+        word = "higher" if r["diff"] > 0 else "lower"
+        rel = "" if pd.isna(r["rel_diff"]) else f", {r['rel_diff']:+.1%}"
+        return f"{metric}: {arm} is {word} than {control} by {r['diff']:+.3g} ({ci}{rel}; {p})."
+    return (f"{metric}: no detectable difference between {arm} and {control} ({r['diff']:+.3g}, {ci}; {p}) "
+            "-- not evidence of no effect.")
+
+
+def _missing(columns, data: pd.DataFrame) -> list[str]:
+    return [c for c in dict.fromkeys(columns) if c not in data.columns]
+
+
+def _require(data: pd.DataFrame, columns, what: str) -> None:
+    """A ValueError naming each required column the data lacks and the closest names it has."""
+    missing = _missing(columns, data)
+    if not missing:
+        return
+    have = [str(c) for c in data.columns]
+    hints = []
+    for c in missing:
+        close = difflib.get_close_matches(str(c), have, n=3, cutoff=0.4)
+        hints.append(f"{c!r}" + (f" (closest: {', '.join(map(repr, close))})" if close else ""))
+    raise ValueError(f"{what} {', '.join(hints)} {'is' if len(missing) == 1 else 'are'} not a column of the data; "
+                     f"its columns are {have}")
+
+
+def _optional_column(data: pd.DataFrame, column: str | None, parameter: str, part: str, skipped: list) -> bool:
+    """Whether the optional ``column`` is there; if not, a skipped line naming ``parameter``."""
+    if not column:
+        skipped.append(f"{part}: skipped, no {parameter} (set {parameter} to run it).")
+        return False
+    if column not in data.columns:
+        skipped.append(f"{part}: skipped, {parameter} {column!r} is not a column of the data (set {parameter}).")
+        return False
+    return True
+
+
+def _recorded(fn, *args, **kwargs):
+    """``fn(...)`` with its design warnings caught: (result, warning messages)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DesignWarning)
+        out = fn(*args, **kwargs)
+    for w in caught:
+        if not issubclass(w.category, DesignWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out, [str(w.message) for w in caught if issubclass(w.category, DesignWarning)]
+
+
+def _survival(data, specs: list[MetricSpec], arm_col, control, alpha, min_cell_size):
+    tables, curves = [], []
+    for s in specs:
+        tables.append(survival_tests(data, arm_col=arm_col, control=control, duration=s.duration, event=s.event,
+                                     metric=s.name, alpha=alpha))
+        km = kaplan_meier(data, s.duration, s.event, group_col=arm_col, alpha=alpha)
+        curves.append(merge_small_steps(km, group_cols=["group"], min_cell_size=min_cell_size).assign(metric=s.name))
+    return pd.concat(tables, ignore_index=True), pd.concat(curves, ignore_index=True)
+
+
+def experiment(
+    data: pd.DataFrame,
+    *,
+    arm_col: str,
+    control: Any,
+    metrics: dict,
+    covariates: list[str] | None = None,
+    segment_col: str | None = None,
+    costs: dict | None = None,
+    cost_col: str | None = None,
+    value_metric: str | None = None,
+    allocation: dict | None = None,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    power_target: float = 0.8,
+    seed: int | None = None,
+    min_cell_size: int = MIN_CELL_SIZE,
+) -> ExperimentResult:
+    """Analyse a randomised A/B/n experiment (one row per customer): design checks, effects
+    (+ CUPED), segments, value, Bayesian view, power for the next test, survival.
+
+    Parameters
+    ----------
+    data : one row per customer.
+    arm_col, control : the arm column and the control's label (required).
+    metrics : ``{name: kind}`` (binary, continuous, count, nps, ``["ratio", num, den]``,
+        ``["time_to_event", duration, event]``); their columns are required.
+    covariates : pre-period columns for CUPED rows and the balance table; those absent
+        from the data are left out (a skipped line says so).
+    segment_col : per-segment effects, the arm x segment interaction test, value per segment.
+    costs, cost_col, value_metric : the value analysis (revenue ``value_metric`` minus the
+        cost to serve: ``costs`` arm -> cost per customer, or the per-customer ``cost_col``).
+    allocation : planned arm shares for the SRM test (default equal).
+    alpha, correction : CI level 1 - alpha; ``holm``, ``fdr_bh``, ``bonferroni`` or ``none``.
+    power_target : power for planning the next test.
+    seed : seed of the posterior draws and P(best) (None: the building blocks' fixed default).
+    min_cell_size : smallest number of customers a published row may describe.
+
+    An optional part whose parameter is unset, or names a column the data lacks, is skipped
+    with one line in ``result.skipped`` naming the parameter; a missing ``arm_col`` or metric
+    column raises ValueError with the closest column names. Segment analysis that cannot be
+    estimated (a segment x arm cell with fewer than 2 customers, a single segment) is skipped
+    with the reason.
+    """
+    min_cell_size = check_min_cell_size(min_cell_size)
+    _require(data, [arm_col], "arm_col")
+    specs = parse_metrics(metrics)
+    _require(data, [c for s in specs for c in s.columns], "metric column")
+    _, arms = factorize(data[arm_col], arm_col)
+    comparisons(arms, control)  # a control that is no arm: the clear error, before any part runs
+    seeded = {} if seed is None else {"seed": seed}
+    common = dict(arm_col=arm_col, control=control)
+    skipped: list[str] = []
+
+    covs = [c for c in (covariates or []) if c in data.columns]
+    absent = _missing(covariates or [], data)
+    if not covariates:
+        skipped.append("CUPED and balance: skipped, no covariates (set covariates to pre-period columns to run them).")
+    elif not covs:
+        skipped.append(f"CUPED and balance: skipped, covariates {absent} are not columns of the data (set covariates).")
+    elif absent:
+        skipped.append(f"CUPED and balance: covariates {absent} are not columns of the data and were left out "
+                       "(set covariates).")
+
+    srm, warned = _recorded(srm_table, data, arm_col=arm_col, allocation=allocation)
+    balance = None
+    if covs:
+        balance, more = _recorded(balance_table, data, covariates=covs, **common)
+        warned += more
+        counts = srm.set_index("arm")["n_observed"]
+        balance = balance.assign(n_arm=balance["arm"].map(counts), n_control=int(counts[control]))
+    effects = analyze(data, metrics=specs, covariates=covs or None, alpha=alpha, correction=correction, **common)
+
+    sufficient = [s for s in specs if s.kind != "time_to_event"]
+    segments = interaction = None
+    if _optional_column(data, segment_col, "segment_col", "segments and interaction", skipped):
+        if not sufficient:
+            skipped.append("segments and interaction: skipped, no metric other than time_to_event (set metrics).")
+        else:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DesignWarning)
+                    segments = segment_effects(data, metrics=sufficient, segment_col=segment_col,
+                                               covariates=covs or None, alpha=alpha, correction=correction, **common)
+                    interaction = interaction_test(data, metrics=sufficient, segment_col=segment_col, **common)
+            except ValueError as exc:  # a tiny segment or a single one: the part cannot be estimated
+                segments = interaction = None
+                skipped.append(f"segments and interaction: skipped, {exc} (segment_col {segment_col!r}).")
+
+    value = None
+    seg_for_value = segment_col if segments is not None else None
+    if not value_metric or (costs is None and not cost_col):
+        skipped.append("value: skipped, it needs value_metric (a revenue column) and costs or cost_col "
+                       "(set them to run it).")
+    elif _optional_column(data, value_metric, "value_metric", "value", skipped) and (
+        costs is not None or _optional_column(data, cost_col, "cost_col", "value", skipped)
+    ):
+        value = value_table(data, revenue=value_metric, costs=costs, cost_col=None if costs is not None else cost_col,
+                            segment_col=seg_for_value, alpha=alpha, **seeded, **common)
+        n_control = value[value["arm"] == value["control"]].set_index("segment")["n_arm"]
+        value["n_control"] = value["segment"].map(n_control).astype(np.int64)
+
+    means = [s for s in specs if s.kind in _MEAN_KINDS]
+    power = bayes = None
+    if means:
+        power = power_table(data, metrics=means, alpha=alpha, power=power_target, correction=correction, **common)
+        bayes = bayes_table(data, metrics=means, alpha=alpha, **seeded, **common)
+        primary = effects[effects["method"].isin(set(DEFAULT_METHOD.values()))]
+        power["n_control"] = power["metric"].map(primary.groupby("metric")["n_control"].first())
+        bayes = bayes.merge(primary[["metric", "arm", "control", "n_arm", "n_control"]],
+                            on=["metric", "arm", "control"], how="left")
+    else:
+        skipped.append("bayes and power: skipped, no binary, continuous, count or nps metric (set metrics).")
+
+    tte = [s for s in specs if s.kind == "time_to_event"]
+    survival = km = None
+    if tte:
+        survival, km = _survival(data, tte, arm_col, control, alpha, min_cell_size)
+    else:
+        skipped.append("survival: skipped, no time_to_event metric (set metrics, e.g. "
+                       "churn: [time_to_event, duration, event]).")
+
+    return ExperimentResult(
+        effects=effects, srm=srm, balance=balance, segments=segments, interaction=interaction, value=value,
+        power=power, bayes=bayes, survival=survival, km=km, arm_col=arm_col, control=control, arms=tuple(arms),
+        alpha=alpha, correction=correction, power_target=power_target, min_cell_size=min_cell_size,
+        design_warnings=tuple(warned), skipped=tuple(skipped),
+    )
