@@ -39,7 +39,7 @@ from .stats.proportions import wilson_ci
 __all__ = ["OverviewResult", "overview"]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class OverviewResult(Result):
     """Customers per segment x arm with shares (see the module docstring)."""
 

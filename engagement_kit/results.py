@@ -18,7 +18,7 @@ result knows them all:
 Example
 -------
 >>> import dataclasses, tempfile, pandas as pd
->>> @dataclasses.dataclass(frozen=True)
+>>> @dataclasses.dataclass(frozen=True, eq=False)
 ... class Counts(Result):
 ...     counts: pd.DataFrame
 ...     COLUMNS = {"counts": ["arm", "n"]}
@@ -81,10 +81,12 @@ def write_csv(table: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Result:
     """Base of every analysis result (a frozen dataclass; subclasses add DataFrame fields).
 
+    Results compare by identity (``eq=False``: comparing DataFrames field by field has no
+    single truth value); subclasses use ``@dataclasses.dataclass(frozen=True, eq=False)``.
     Subclasses set ``COLUMNS`` (table name -> the published interface columns, in order),
     implement :meth:`conclusions`, and end their fields with ``skipped: tuple[str, ...] = ()``
     (one line per optional analysis that did not run, naming the parameter that turns it on). Every DataFrame field whose name is in ``COLUMNS``

@@ -196,7 +196,8 @@ def test_cuped_from_cumulative_sums_equals_the_fixed_horizon_cuped(monitored):
     r = sequential(monitored, arm_col="touch_model", control="no_touch", metrics={"revenue": "continuous"},
                    time_col="assigned_at", looks=4, covariates=["prior_revenue"])  # fmt: skip
     last = r.tables()["sequential"].query("look == 4 and arm == 'high_touch'").iloc[0]
-    ref = analyze(monitored, "touch_model", "no_touch", {"revenue": "continuous"}, covariates=["prior_revenue"])
+    ref = analyze(monitored, arm_col="touch_model", control="no_touch", metrics={"revenue": "continuous"},
+                  covariates=["prior_revenue"])
     ref = ref[(ref.method == "cuped") & (ref.arm == "high_touch")].iloc[0]
     assert last["estimate"] == pytest.approx(ref["diff"]) and last["se"] == pytest.approx(ref["se"])
 

@@ -77,7 +77,7 @@ def merge_accounts(
     return out.reset_index(drop=True)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Scorecard(Result):
     """The DSCE scorecard (tables and columns: see :mod:`engagement_kit.dsce`).
 

@@ -7,7 +7,9 @@ The entry point: :func:`experiment` runs every part the data and the parameters 
 returns one frozen :class:`ExperimentResult` (``tables()``, ``write(folder)``,
 ``conclusions()``, ``skipped``, ``design_warnings``); its tables and their columns (the
 published CSVs: ``effects, srm, balance, segments, interaction, value, power, bayes,
-survival``) are listed in :mod:`.result`. The building blocks, each ``data`` first and the
+survival, sequential``) are listed in :mod:`.result`; with ``time_col`` it also monitors the
+experiment look by look with anytime-valid confidence sequences (:func:`sequential`, the
+``sequential`` table). The building blocks, each ``data`` first and the
 rest keyword-only (``arm_col``, ``control``, ...):
 
 - :func:`analyze` -- the effects table (every metric x arm vs control; see :mod:`.effects`).
@@ -17,6 +19,8 @@ rest keyword-only (``arm_col``, ``control``, ...):
 - :func:`bayes` -- posterior of the difference and P(beat control).
 - :func:`sample_size`, :func:`mde`, :func:`power_curve`, :func:`power_table` -- planning the next test.
 - :func:`survival_tests` -- Kaplan-Meier medians and log-rank per comparison.
+- :func:`sequential`, :func:`max_sample_size` -- peeking-safe monitoring (confidence
+  sequences, mixture SPRT, Lan-DeMets group-sequential boundaries) and its planning cost.
 - the table itself: :func:`engagement_kit.io.load_analysis_table` (demo customers + outcomes
   (+ survey) joined on customer_id, or one file).
 
@@ -38,6 +42,7 @@ from .effects import EFFECT_COLUMNS, adjust_pvalues, analyze, comparisons
 from .power import mde, power_at, power_curve, power_table, sample_size
 from .segments import interaction_test, segment_effects
 from .result import ExperimentResult, experiment
+from .sequential import SequentialResult, max_sample_size, sequential
 from .srm import DesignWarning, balance, srm
 from .value import value
 
@@ -65,4 +70,7 @@ __all__ = [
     "value",
     "ExperimentResult",
     "experiment",
+    "SequentialResult",
+    "max_sample_size",
+    "sequential",
 ]

@@ -77,6 +77,7 @@ from .churn import survival_tests
 from .effects import DEFAULT_METHOD, EFFECT_COLUMNS, analyze, comparisons
 from .power import power_curve, power_table
 from .segments import interaction_test, segment_effects
+from .sequential import SEQUENTIAL_COLUMNS, SequentialResult, sequential
 from .srm import DesignWarning
 from .srm import balance as balance_table
 from .srm import srm as srm_table
@@ -90,7 +91,7 @@ _SECONDARY = ("cuped", "ancova_hc1", "mann_whitney", "bootstrap")
 _MEAN_KINDS = ("binary", "continuous", "count", "nps")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class ExperimentResult(Result):
     """The tables of one experiment (see the module doc), the design warnings and the run's
     settings. ``None`` stands for a part that did not run (its CSV is header-only); ``km``
@@ -106,6 +107,8 @@ class ExperimentResult(Result):
     bayes: pd.DataFrame | None = None
     survival: pd.DataFrame | None = None
     km: pd.DataFrame | None = None
+    sequential: pd.DataFrame | None = None
+    monitoring: SequentialResult | None = None
     arm_col: str = "arm"
     control: Any = None
     arms: tuple = ()
@@ -133,6 +136,7 @@ class ExperimentResult(Result):
                   "cred_high", "prob_beat_control", "expected_loss", "method"],
         "survival": ["metric", "arm", "control", "n_arm", "n_control", "events_arm", "events_control",
                      "median_arm", "median_control", "logrank_chi2", "logrank_df", "p_value"],
+        "sequential": SEQUENTIAL_COLUMNS,
     }
     CELLS = {
         "effects": (("n_arm", "n_control"), ("metric", "arm", "control", "method")),
@@ -143,6 +147,7 @@ class ExperimentResult(Result):
         "balance": (("n_arm", "n_control"), ("covariate", "arm", "control")),
         "power": (("n_control",), ("metric", "kind", "target_rel_mde")),
         "survival": (("n_arm", "n_control"), ("metric", "arm", "control")),
+        "sequential": (("n_arm", "n_control"), ("look", "time", "metric", "arm", "control")),
     }
 
     def power_curve(self, metric: str | None = None, relative_mdes=(0.05, 0.10)) -> pd.DataFrame:
@@ -208,8 +213,14 @@ class ExperimentResult(Result):
                 b = best.iloc[0]
                 lines.append(f"Value ({escape(seg)}): best arm {escape(b['arm'])} at {b['value_per_customer']:.3g} "
                              f"per customer (P(best) = {b['prob_best']:.0%}).")
+        if self.monitoring is not None:
+            lines.append("The p-values above are fixed-horizon: they hold only at the planned end of the "
+                         "experiment. For a decision before then, read the monitoring below.")
         note = self.small_cell_note()
-        return bullets(lines) + (f"\n\n{note}" if note else "")
+        text = bullets(lines) + (f"\n\n{note}" if note else "")
+        if self.monitoring is not None:
+            text += "\n\n" + self.monitoring.conclusions()
+        return text
 
 
 def _effect_sentence(r: pd.Series, alpha: float) -> str:
@@ -225,6 +236,17 @@ def _effect_sentence(r: pd.Series, alpha: float) -> str:
         return f"{metric}: {arm} is {word} than {control} by {r['diff']:+.3g} ({ci}{rel}; {p})."
     return (f"{metric}: no detectable difference between {arm} and {control} ({r['diff']:+.3g}, {ci}; {p}) "
             "-- not evidence of no effect.")
+
+
+def _current_looks(times: pd.Series, looks: int | list | None) -> int | list:
+    """``looks`` as :func:`.sequential` takes them: a count as it is; a list of earlier looks'
+    times keeps those before the data's last time, which is appended as the current look."""
+    if looks is None or isinstance(looks, (int, np.integer)):
+        return 10 if looks is None else int(looks)
+    is_time = not pd.api.types.is_numeric_dtype(times)
+    end = pd.to_datetime(times).max() if is_time else float(times.max())
+    earlier = sorted({pd.to_datetime(t) if is_time else float(t) for t in looks})
+    return [t for t in earlier if t < end] + [end]
 
 
 def _missing(columns, data: pd.DataFrame) -> list[str]:
@@ -293,6 +315,8 @@ def experiment(
     correction: str = "holm",
     power_target: float = 0.8,
     seed: int | None = None,
+    time_col: str | None = None,
+    looks: int | list | None = None,
     min_cell_size: int = MIN_CELL_SIZE,
 ) -> ExperimentResult:
     """Analyse a randomised A/B/n experiment (one row per customer): design checks, effects
@@ -313,6 +337,10 @@ def experiment(
     alpha, correction : CI level 1 - alpha; ``holm``, ``fdr_bh``, ``bonferroni`` or ``none``.
     power_target : power for planning the next test.
     seed : seed of the posterior draws and P(best) (None: the building blocks' fixed default).
+    time_col, looks : peeking-safe monitoring (:func:`.sequential`, anytime-valid confidence
+        sequences) on each customer's assignment time: ``looks`` is the number of equally
+        spaced looks (default 10), or the times of the looks taken so far (a scheduled
+        batch passes them); the data's last time is always the final look.
     min_cell_size : smallest number of customers a published row may describe.
 
     An optional part whose parameter is unset, or names a column the data lacks, is skipped
@@ -399,7 +427,16 @@ def experiment(
         skipped.append("survival: skipped, no time_to_event metric (set metrics, e.g. "
                        "churn: [time_to_event, duration, event]).")
 
+    monitoring = None
+    if _optional_column(data, time_col, "time_col", "monitoring", skipped):
+        monitoring = sequential(data, metrics=means or sufficient, time_col=time_col,
+                                looks=_current_looks(data[time_col], looks), alpha=alpha,
+                                covariates=covs or None, correction=correction, min_cell_size=min_cell_size,
+                                **common)  # fmt: skip
+        skipped += [f"monitoring: {line}" for line in monitoring.skipped]
+
     return ExperimentResult(
+        sequential=None if monitoring is None else monitoring.sequential, monitoring=monitoring,
         effects=effects, srm=srm, balance=balance, segments=segments, interaction=interaction, value=value,
         power=power, bayes=bayes, survival=survival, km=km, arm_col=arm_col, control=control, arms=tuple(arms),
         alpha=alpha, correction=correction, power_target=power_target, min_cell_size=min_cell_size,

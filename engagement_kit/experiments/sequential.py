@@ -132,15 +132,14 @@ class SequentialResult(Result):
             rows = rows.sort_values("look")
             label = f"**{escape(metric)}**, {escape(arm)} vs {escape(rows['control'].iloc[0])}"
             if rows["suppressed"].fillna(False).astype(bool).all():
-                lines.append(f"- {label}: too few customers to publish")
-                continue
+                continue  # too few customers to say anything; the small-cell note counts it
             stop = rows[rows["decision"].astype(str).str.startswith("stop")]
             final = rows.iloc[-1]
             interval = f"[{final['cs_low']:.4g}, {final['cs_high']:.4g}]"
             if len(stop):
                 first = stop.iloc[0]
                 lines.append(
-                    f"- {label}: **may stop** from look {int(first['look'])} ({escape(first['time'])}): "
+                    f"- {label}: **may stop** from look {int(first['look'])} ({escape(_when(first['time']))}): "
                     f"{escape(first['decision'][6:])}; at the last look (look {int(last_look)}) the estimate is "
                     f"{final['estimate']:+.4g}, interval {interval}, anytime-valid p {final['p_value']:.3g}"
                 )
@@ -193,6 +192,16 @@ def _cutoffs(tv: np.ndarray, looks: Any, is_time: bool) -> np.ndarray:
     if len(cuts) == 0 or np.any(np.diff(cuts) <= 0):
         raise ValueError(f"looks must be increasing cut-off times; got {list(looks)}")
     return cuts
+
+
+def _when(time: Any) -> str:
+    """A look's time for people: a number to 4 significant digits, a timestamp to the second."""
+    if isinstance(time, (int, float, np.integer, np.floating)):
+        return f"{float(time):.4g}"
+    try:
+        return pd.Timestamp(time).strftime("%Y-%m-%d %H:%M:%S").removesuffix(" 00:00:00")
+    except (TypeError, ValueError):
+        return str(time)
 
 
 def _tau2(tau: Any, metric: str) -> float | None:

@@ -88,7 +88,7 @@ _EVENT_PARTS = "Funnel, stage times, transitions and top paths"
 _OUTCOME_KPIS = "retention_d7/d30/d90, referral_rate, revenue_per_customer, net_revenue_retention"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class JourneyResult(Result):
     """The tables of the journeys analysis (see the module docstring), the settings used and
     ``skipped``. ``arm_col``/``control`` are those actually used (None when the data has no

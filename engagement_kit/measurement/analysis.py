@@ -81,7 +81,7 @@ _HYP_LABELS = ("id", "statement", "model", "outcome", "predictor", "term", "expe
 _CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni", "none": "no"}
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class DimensionsResult(Result):
     """The engagement-dimensions analysis (tables and columns: see the module docstring).
 
