@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 DEMO   := data/demo/.complete
 DEMO_CUSTOMERS ?= 20000
 DEMO_SEED      ?= 20261123
+DEMO_WEEKS     ?= 8
 JOBS   ?= 2
 PYTEST_ARGS ?=
 
@@ -33,7 +34,7 @@ $(STAMP): pyproject.toml | $(PY)
 setup: $(STAMP)
 
 $(DEMO): | $(STAMP)
-	$(BIN)/engagement-kit simulate --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --out data/demo
+	$(BIN)/engagement-kit simulate --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --arrival-weeks $(DEMO_WEEKS) --out data/demo
 	@touch $@
 
 demo: $(DEMO)

@@ -370,7 +370,7 @@ def load_analysis_table(
         what = "a customer-level" if base == "customers" else "a survey"
         raise FileNotFoundError(
             f"{data_path}: no such file or folder (looked at {path}); create the demo data with "
-            f"`make demo` (engagement-kit simulate --customers 20000 --seed 20261123 --out data/demo) "
+            f"`make demo` (engagement-kit simulate --customers 20000 --seed 20261123 --arrival-weeks 8 --out data/demo) "
             f"or point data_path at {what} CSV"
         )
     if path.is_file():

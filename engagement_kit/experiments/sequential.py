@@ -141,15 +141,20 @@ class SequentialResult(Result):
                 lines.append(
                     f"- {label}: **may stop** from look {int(first['look'])} ({escape(_when(first['time']))}): "
                     f"{escape(first['decision'][6:])}; at the last look (look {int(last_look)}) the estimate is "
-                    f"{final['estimate']:+.4g}, interval {interval}, anytime-valid p {final['p_value']:.3g}"
+                    f"{final['estimate']:+.4g}, interval {interval}, adjusted anytime-valid p {final['p_adjusted']:.3g}"
                 )
             else:
                 lines.append(
                     f"- {label}: **continue**: no look so far allows a decision (last look: estimate "
-                    f"{final['estimate']:+.4g}, interval {interval}, anytime-valid p {final['p_value']:.3g})"
+                    f"{final['estimate']:+.4g}, interval {interval}, adjusted anytime-valid p {final['p_adjusted']:.3g})"
                 )
         lines.append(
-            "\nThe intervals and p-values above stay valid however often the experiment is looked at. "
+            "\nDecisions use the adjusted anytime-valid p-values (the correction above); the intervals are "
+            "simultaneous over all comparisons at alpha / comparisons, so with Holm an interval can still touch "
+            "zero where the step-down correction already decides."
+        )
+        lines.append(
+            "The intervals and p-values above stay valid however often the experiment is looked at. "
             "Fixed-horizon p-values (`fixed_horizon_p`, and the effects table) hold only at the planned "
             "end: stopping the first time one of them drops below alpha inflates false positives."
         )

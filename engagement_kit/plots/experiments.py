@@ -15,7 +15,7 @@ Example
 'relative difference (95 % CI)'
 >>> power_curve_plot(result).get_title()
 'Power for y (5 % and 10 % relative MDE)'
->>> value_plot(result) is None and km_plot(result) is None  # not run: nothing to draw
+>>> value_plot(result) is None and km_plot(result) is None and monitoring_plot(result) is None  # not run
 True
 """
 
@@ -29,7 +29,7 @@ from ..experiments.result import ExperimentResult
 from . import palette_for
 from .survival import km_plot as _km_plot
 
-__all__ = ["forest_plot", "km_plot", "power_curve_plot", "value_plot"]
+__all__ = ["forest_plot", "km_plot", "monitoring_plot", "power_curve_plot", "value_plot"]
 
 
 def _published(result: ExperimentResult, name: str) -> pd.DataFrame:
@@ -138,3 +138,27 @@ def km_plot(result: ExperimentResult, metric: str | None = None, ax=None):
         return None
     km = result.km[result.km["metric"] == (metric or result.km["metric"].iloc[0])]
     return _km_plot(km, title="Kaplan-Meier retention by arm", ax=ax)
+
+
+def monitoring_plot(result: ExperimentResult, metric: str | None = None, ax=None):
+    """The confidence sequence of each arm vs the control over the looks, for ``metric``
+    (default: the first monitored), with the estimate and a line at no effect. The interval
+    at every look is valid however often the experiment was looked at. ``None`` when the
+    experiment was not monitored (no ``time_col``)."""
+    seq = _published(result, "sequential")
+    if not len(seq):
+        return None
+    name = metric or seq["metric"].iloc[0]
+    seq = seq[seq["metric"] == name]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    colours = palette_for(seq["arm"].unique())
+    for arm, g in seq.groupby("arm", sort=False):
+        g = g.sort_values("look")
+        ax.fill_between(g["look"], g["cs_low"], g["cs_high"], alpha=0.2, color=colours[arm], step=None)
+        ax.plot(g["look"], g["estimate"], marker="o", color=colours[arm], label=f"{arm} vs {g['control'].iloc[0]}")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set(xlabel="look", ylabel=f"difference in {name}", title=f"Monitoring {name}: confidence sequence by look")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(frameon=False)
+    return ax
