@@ -114,6 +114,20 @@ def check_choice(answer: Any, correct: str, options: dict[str, str], what: str) 
     return CheckResult(False, f"Not this one: {options[key]}")
 
 
+def _aa_conversions(
+    n_experiments: int, n_per_arm: int, n_looks: int, base_rate: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cumulative conversions of two identical arms at each look (experiments x looks), and
+    the customers per arm at each look: binomial draws of the conversions added between looks,
+    no per-customer loop. The same seed gives the same A/A tests to every analysis of them."""
+    rng = np.random.default_rng(seed)
+    looks = np.linspace(n_per_arm / n_looks, n_per_arm, n_looks).round().astype(int)
+    increments = np.diff(np.concatenate([[0], looks]))
+    a = rng.binomial(increments[None, :], base_rate, size=(n_experiments, n_looks)).cumsum(axis=1)
+    b = rng.binomial(increments[None, :], base_rate, size=(n_experiments, n_looks)).cumsum(axis=1)
+    return a, b, looks[None, :]
+
+
 def peeking_false_positive_rate(
     n_experiments: int = 2_000,
     n_per_arm: int = 1_000,
@@ -135,13 +149,7 @@ def peeking_false_positive_rate(
     """
     from scipy import stats
 
-    rng = np.random.default_rng(seed)
-    looks = np.linspace(n_per_arm / n_looks, n_per_arm, n_looks).round().astype(int)
-    increments = np.diff(np.concatenate([[0], looks]))
-    # conversions added between looks, per experiment and arm: binomial draws, no per-customer loop
-    a = rng.binomial(increments[None, :], base_rate, size=(n_experiments, n_looks)).cumsum(axis=1)
-    b = rng.binomial(increments[None, :], base_rate, size=(n_experiments, n_looks)).cumsum(axis=1)
-    n = looks[None, :]
+    a, b, n = _aa_conversions(n_experiments, n_per_arm, n_looks, base_rate, seed)
     pooled = (a + b) / (2 * n)
     se = np.sqrt(pooled * (1 - pooled) * 2 / n)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -179,12 +187,7 @@ def confidence_sequence_false_positive_rate(
 
     from .stats.sequential import cs_p_value, running_min
 
-    rng = np.random.default_rng(seed)
-    looks = np.linspace(n_per_arm / n_looks, n_per_arm, n_looks).round().astype(int)
-    increments = np.diff(np.concatenate([[0], looks]))
-    a = rng.binomial(increments[None, :], base_rate, size=(n_experiments, n_looks)).cumsum(axis=1)
-    b = rng.binomial(increments[None, :], base_rate, size=(n_experiments, n_looks)).cumsum(axis=1)
-    n = looks[None, :]
+    a, b, n = _aa_conversions(n_experiments, n_per_arm, n_looks, base_rate, seed)
     pa, pb = a / n, b / n
     pooled = (a + b) / (2 * n)
     se_pooled = np.sqrt(pooled * (1 - pooled) * 2 / n)
