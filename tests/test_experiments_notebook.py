@@ -17,7 +17,7 @@ from engagement_kit.experiments import ExperimentResult
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "touch_model_experiment.ipynb"
-REQUIRED = ["effects", "srm", "balance", "segments", "value", "power", "bayes", "survival", "interaction"]
+REQUIRED = ["effects", "srm", "balance", "segments", "value", "power", "bayes", "survival", "interaction", "sequential"]
 #: Column names of the demo data that the notebook's defaults name.
 DEMO_COLUMNS = ("touch_model", "prior_revenue", "prior_activity", "cost_to_serve", "churn_time", "referrals")
 
@@ -76,7 +76,7 @@ def test_notebook_runs_on_small_simulated_demo(tmp_path):
     from engagement_kit.simulate import simulate
 
     data_dir = tmp_path / "demo"
-    simulate(n_customers=1500, seed=11, frameworks=["aarrr"], include_types=False).write(data_dir)
+    simulate(n_customers=1500, seed=11, frameworks=["aarrr"], include_types=False, arrival_weeks=8).write(data_dir)
     t, stdout, _ = _run(tmp_path, data_path=str(data_dir))
     eff = t["effects"]
     # 5 metrics x 2 arms, plus CUPED rows for the 4 sufficient-statistic metrics
@@ -86,6 +86,8 @@ def test_notebook_runs_on_small_simulated_demo(tmp_path):
     assert set(t["segments"]["segment"]) == {"smb", "mid_market", "enterprise"}
     assert t["value"].groupby("segment")["best"].sum().eq(1).all()
     assert "skipped" not in stdout  # every part runs on the demo
+    seq = t["sequential"]  # monitoring on the assignment times: 10 looks x 4 metrics x 2 arms
+    assert seq["look"].nunique() == 10 and len(seq) == 10 * 4 * 2 and seq["decision"].notna().all()
 
 
 def test_notebook_runs_unchanged_on_hillstrom_sample_with_its_reports_yaml_parameters(tmp_path):
