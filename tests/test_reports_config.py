@@ -123,8 +123,8 @@ def test_check_runs_catches_unknown_parameter_wrong_type_and_missing_data(tmp_pa
 
 
 def test_notebook_without_output_dir_parameter_is_rejected(tmp_path):
-    write_notebook(tmp_path / "nb.ipynb", "n = 1")
-    runs = expand_entry({"name": "a", "notebook": "nb.ipynb"}, 0, tmp_path)
+    write_notebook(tmp_path / "notebooks" / "nb.ipynb", "n = 1")
+    runs = expand_entry({"name": "a", "notebook": "notebooks/nb.ipynb"}, 0, tmp_path)
     with pytest.raises(ConfigError, match="has no 'output_dir' parameter"):
         check_runs(runs)
 
@@ -251,8 +251,8 @@ def test_default_batch_is_valid_apart_from_data():
 
 
 def test_data_folders_are_checked_and_fingerprinted(tmp_path):
-    write_notebook(tmp_path / "nb.ipynb", 'data_dir = "data/demo"  # tables\noutput_dir = "."')
-    runs = expand_entry({"name": "a", "notebook": "nb.ipynb"}, 0, tmp_path)
+    write_notebook(tmp_path / "notebooks" / "nb.ipynb", 'data_dir = "data/demo"  # tables\noutput_dir = "."')
+    runs = expand_entry({"name": "a", "notebook": "notebooks/nb.ipynb"}, 0, tmp_path)
     with pytest.raises(ConfigError, match="data folder data/demo not found .create the demo data"):
         check_runs(runs)
     (tmp_path / "data" / "demo").mkdir(parents=True)
@@ -286,10 +286,10 @@ def test_html_hides_code_unless_with_code():
 
 
 def test_path_parameter_may_name_a_folder_of_tables(tmp_path):
-    write_notebook(tmp_path / "nb.ipynb", 'data_path = "data/demo"  # a file or a folder\noutput_dir = "."')
+    write_notebook(tmp_path / "notebooks" / "nb.ipynb", 'data_path = "data/demo"  # a file or a folder\noutput_dir = "."')
     (tmp_path / "data" / "demo").mkdir(parents=True)
     (tmp_path / "data" / "demo" / "survey.csv").write_text("x\n1\n")
-    runs = expand_entry({"name": "a", "notebook": "nb.ipynb"}, 0, tmp_path)
+    runs = expand_entry({"name": "a", "notebook": "notebooks/nb.ipynb"}, 0, tmp_path)
     check_runs(runs)
     assert fingerprint(runs[0].data["data_path"]).bytes == 4
 

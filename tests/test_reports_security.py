@@ -237,12 +237,19 @@ def test_journey_and_dsce_conclusions_escape_labels():
     assert SCRIPT not in text and "<img" not in text and "&lt;script&gt;" in text
 
 
-def test_html_export_renders_outputs_inert():
+def test_html_export_renders_outputs_inert_and_keeps_the_trusted_structure():
     cell = nbformat.v4.new_code_cell("x")
-    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": f"- {SCRIPT} {IMG}"}),
-                    nbformat.v4.new_output("display_data", data={"text/html": f"<p>{SCRIPT}</p>{IMG}"})]  # fmt: skip
-    html = notebook_to_html(nbformat.v4.new_notebook(cells=[cell]))
+    table = pd.DataFrame({"segment": [SCRIPT], "n": [3]})._repr_html_()
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": f"- **bold** {SCRIPT} {IMG}"}),
+                    nbformat.v4.new_output("display_data", data={"text/html": f"<p>{SCRIPT}</p>{IMG}"}),
+                    nbformat.v4.new_output("display_data", data={"text/html": table})]  # fmt: skip
+    story = nbformat.v4.new_markdown_cell("# The question\n\nA paragraph with a [link](https://example.org).")
+    html = notebook_to_html(nbformat.v4.new_notebook(cells=[story, cell]))
     assert "EK_PWNED" in html and not _live(html)
+    # the notebook's own headings, paragraphs and the table's header are rendered, not escaped
+    assert '<h1 id="The-question">' in html and "<p>A paragraph" in html and "&lt;h1" not in html
+    assert "<thead>" in html and "<th>segment</th>" in html and "&lt;thead" not in html
+    assert "<strong>bold</strong>" in html and ".dataframe tbody" not in html  # pandas' style block dropped
 
 
 def test_index_escapes_descriptions_parameters_and_errors(tmp_path):
@@ -259,15 +266,17 @@ def test_journeys_report_on_a_hostile_churn_table_has_no_live_script(tmp_path):
     telco.loc[telco["Contract"] == "Two year", "Contract"] = SCRIPT
     telco.loc[telco["Contract"] == "One year", "Contract"] = IMG
     telco.to_csv(tmp_path / "telco.csv", index=False)
+    (tmp_path / "notebooks").symlink_to(REPO / "notebooks", target_is_directory=True)
     cfg = tmp_path / "reports.yaml"
     cfg.write_text(
-        "runs:\n  - name: hostile\n    notebook: " + str(REPO / "notebooks" / "customer_journeys.ipynb") + "\n"
+        "runs:\n  - name: hostile\n    notebook: notebooks/customer_journeys.ipynb\n"
         "    parameters: {events_path: '', customers_path: '', outcomes_path: '', churn_path: telco.csv}\n"
     )
     assert _report(cfg, tmp_path / "out", "--run-id", "b") == 0
     html = (tmp_path / "out" / "b" / "hostile" / "report.html").read_text()
     assert "EK_PWNED" in html and not _live(html)
     assert not re.search(r"<script>[^<]*EK_PWNED", html)
+    assert "<h1 id=" in html and "<thead>" in html and "&lt;h2" not in html  # the story itself renders
 
 
 def test_command_line_parameters_are_checked_like_the_config(tmp_path, capsys, no_kernel):
@@ -281,3 +290,18 @@ def test_command_line_parameters_are_checked_like_the_config(tmp_path, capsys, n
     assert _report(cfg, tmp_path / "out", "--param", "nope") == 2
     assert "NAME=VALUE" in capsys.readouterr().err
     assert _tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("notebook", ["/etc/passwd", "../evil.ipynb", "evil.ipynb", "notebooks/../evil.ipynb",
+                                      "notebooks/ok.py"])  # fmt: skip
+def test_only_the_projects_own_notebooks_run(tmp_path, capsys, no_kernel, notebook):
+    """A notebook is code: the configuration may only choose among the notebooks/ folder's."""
+    cfg = make_project(tmp_path, [OK_RUN])
+    (tmp_path / "evil.ipynb").write_text((tmp_path / "notebooks" / "ok.ipynb").read_text())
+    cfg.write_text(f"runs:\n  - name: a\n    notebook: '{notebook}'\n")
+    assert _report(cfg, tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert "inside the notebooks/ folder" in err and "root:x" not in err
+    run = RunSpec(name="a", notebook=notebook, parameters={}, root=tmp_path)
+    with pytest.raises(ConfigError, match="inside the notebooks/ folder"):
+        runner.run_batch([run], config_path="x", output_root=tmp_path / "out")

@@ -59,6 +59,7 @@ __all__ = [
     "expand_entry",
     "load_config",
     "name_problem",
+    "notebook_problem",
     "parse_parameters",
     "plain_file_name",
     "select_runs",
@@ -166,6 +167,25 @@ def name_problem(name: str, what: str) -> str | None:
         )
     if name in RESERVED_NAMES:
         return f"{what} {name!r} is reserved for the batch's own files; choose another"
+    return None
+
+
+#: The folder, next to the batch file, that holds the notebooks a batch may run: notebooks
+#: are code, so the configuration may only pick among the project's own.
+NOTEBOOK_FOLDER = "notebooks"
+
+
+def notebook_problem(notebook: Any, root: Path) -> str | None:
+    """Why ``notebook`` (as written in the config) may not be run (None: it may): it must be a
+    relative path to a ``.ipynb`` file inside ``<root>/notebooks/`` (symbolic links resolved)."""
+    p = Path(str(notebook))
+    folder = (root / NOTEBOOK_FOLDER).resolve()
+    target = (root / p).resolve()
+    if p.is_absolute() or ".." in p.parts or p.suffix != ".ipynb" or folder not in target.parents:
+        return (
+            f"notebook {str(notebook)!r} must be a .ipynb file inside the {NOTEBOOK_FOLDER}/ folder next to the "
+            f"batch file ({folder}); notebooks are code, so a batch runs only the project's own"
+        )
     return None
 
 
@@ -374,7 +394,9 @@ def parse_parameters(items: list[str]) -> dict[str, Any]:
             problems.append(f"--param {name}: not a valid value ({exc}); quote text with spaces or colons")
             continue
         plain = plain_data_problems(value, f"--param {name}")
-        if plain:
+        if name in (*RESERVED, MONITOR_PARAMETER):
+            problems.append(f"--param {name}: set by the batch itself (each run's own folder, the earlier looks); remove it")
+        elif plain:
             problems.extend(plain)
         else:
             out[name] = value
@@ -496,6 +518,10 @@ def check_runs(runs: list[RunSpec]) -> None:
         problem = name_problem(run.name, "run name")
         if problem:
             problems.append(problem)
+        problem = notebook_problem(run.notebook, run.root)
+        if problem:
+            problems.append(f"{where}: {problem}")
+            continue
         for f in ([run.key_figures] if run.key_figures is not None else []) + list(run.account_level):
             if plain_file_name(f) != f:
                 problems.append(f"{where}: {f!r} must be the plain name of a file the run writes, without folders")

@@ -220,7 +220,8 @@ def load_notebook(path: str | Path) -> nbformat.NotebookNode:
     try:
         return nbformat.read(p, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types
-        raise ParameterError(f"notebook {p} is not a readable .ipynb file: {exc}") from exc
+        # the exception's text may quote the file: name only its kind
+        raise ParameterError(f"notebook {p} is not a readable .ipynb file ({type(exc).__name__})") from exc
 
 
 def parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode | None:

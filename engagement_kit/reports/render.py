@@ -9,7 +9,7 @@ Example
 -------
 >>> import nbformat
 >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Hi")])
->>> "Hi" in notebook_to_html(nb)
+>>> '<h1 id="Hi">Hi' in notebook_to_html(nb)
 True
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import nbformat
 from .config import plain_file_name
 from .manifest import BatchManifest, RunRecord
 
-__all__ = ["index_html", "key_figure_rows", "notebook_to_html"]
+__all__ = ["index_html", "key_figure_rows", "notebook_to_html", "sanitize_outputs"]
 
 KEY_FIGURE_ROWS = 6
 KEY_FIGURE_COLUMNS = 8
@@ -38,19 +39,68 @@ def _exporter(with_code: bool):
     # Built once per process: template discovery costs ~0.3 s, far more than an export.
     from nbconvert import HTMLExporter
 
-    # sanitize_html: outputs are rendered as inert HTML (no script, no event handler, no
-    # style), a second line of defence behind the escaping of every data label.
     return HTMLExporter(
-        sanitize_html=True,
         exclude_input=not with_code,
         exclude_input_prompt=not with_code,
         exclude_output_prompt=True,
     )
 
 
+#: What an output may keep of HTML: structure, tables, emphasis, links. No script, no style,
+#: no event handler, no form, no frame.
+SAFE_TAGS = frozenset(
+    "a abbr b blockquote br caption code col colgroup dd div dl dt em h1 h2 h3 h4 h5 h6 hr i img li ol p "
+    "pre s small span strong sub sup table tbody td tfoot th thead tr u ul".split()
+)
+SAFE_ATTRIBUTES = {
+    "*": ["class", "id", "title", "align"],
+    "a": ["href", "title"],
+    "img": ["src", "alt", "width", "height"],
+    "td": ["colspan", "rowspan", "align"],
+    "th": ["colspan", "rowspan", "align"],
+    "table": ["border", "class"],
+}
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def sanitize_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` whose code-cell outputs are inert: HTML and Markdown outputs keep only
+    :data:`SAFE_TAGS` and :data:`SAFE_ATTRIBUTES` (http/https/mailto links), script and style
+    blocks are dropped whole, any other tag is shown as text. Markdown cells are the
+    notebook's own text (trusted) and are left as they are.
+
+    This is the second line of defence behind the escaping of every data label: a label
+    that slipped through unescaped still cannot run in the report. bleach (which nbconvert
+    itself depends on) does the parsing; nbconvert's own ``sanitize_html`` switch also
+    escapes the headings and tables of the trusted Markdown cells, so it is not used.
+
+    >>> cell = nbformat.v4.new_code_cell("x")
+    >>> cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<b>ok</b><script>bad()</script>"})]
+    >>> sanitize_outputs(nbformat.v4.new_notebook(cells=[cell])).cells[0].outputs[0].data["text/html"]
+    '<b>ok</b>'
+    """
+    import copy
+
+    import bleach
+
+    out = copy.deepcopy(nb)
+    for cell in out.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data", {})
+            for mime in ("text/html", "text/markdown"):
+                if mime in data:
+                    text = "".join(data[mime]) if isinstance(data[mime], list) else str(data[mime])
+                    data[mime] = bleach.clean(
+                        _SCRIPT_OR_STYLE.sub("", text), tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES,
+                        protocols=["http", "https", "mailto"], strip=mime == "text/html",
+                    )  # fmt: skip
+    return out
+
+
 def notebook_to_html(nb: nbformat.NotebookNode, with_code: bool = False) -> str:
-    """The notebook as a standalone HTML page (code hidden unless ``with_code``)."""
-    body, _ = _exporter(with_code).from_notebook_node(nb)
+    """The notebook as a standalone HTML page (code hidden unless ``with_code``), its outputs
+    made inert first (:func:`sanitize_outputs`)."""
+    body, _ = _exporter(with_code).from_notebook_node(sanitize_outputs(nb))
     return body
 
 

@@ -616,12 +616,12 @@ def _check_batch(runs: list[RunSpec], run_id: str | None) -> None:
     """Refuse, before anything is written, what :func:`~.config.check_runs` refuses about
     names and values (``run_batch`` may be called from Python without it): every batch and
     run folder is a direct child of its parent, every parameter value plain data."""
-    from .config import ConfigError, name_problem
+    from .config import ConfigError, name_problem, notebook_problem
     from .params import plain_data_problems
 
     problems = [p for p in [name_problem(run_id, "batch id")] if p] if run_id is not None else []
     for run in runs:
-        problems += [p for p in [name_problem(run.name, "run name")] if p]
+        problems += [p for p in [name_problem(run.name, "run name"), notebook_problem(run.notebook, run.root)] if p]
         for name, value in run.parameters.items():
             problems += plain_data_problems(value, f"run {run.name!r}: parameter {name!r}")
     if problems:
