@@ -236,3 +236,14 @@ def test_monitoring_looks_are_the_earlier_looks_plus_the_data_end(data):
     assert seq["time"].max() == pytest.approx(data["joined"].max())
     assert "fixed-horizon" in r.conclusions() and "Monitoring with the confidence sequence" in r.conclusions()
     assert set(seq["decision"]) <= {"continue", "stop: better", "stop: worse"}
+
+
+def test_monitoring_reads_times_written_as_text_and_skips_what_is_not_a_time(data):
+    """A CSV holds assignment times as text: they are parsed; text that is no time skips
+    monitoring with one line naming time_col instead of failing the run."""
+    as_text = data.assign(joined=(pd.Timestamp("2025-01-06") + pd.to_timedelta(data["joined"], unit="h"))
+                          .dt.strftime("%Y-%m-%d %H:%M:%S"))  # fmt: skip
+    r = _run(as_text, looks=4)
+    assert r.tables()["sequential"]["look"].nunique() == 4
+    r = _run(data.assign(joined="soon"))
+    assert r.sequential is None and any("time_col 'joined'" in s and "not dates" in s for s in r.skipped)

@@ -161,8 +161,9 @@ def test_table_is_one_row_per_look_metric_arm_from_cumulative_statistics(monitor
     se = math.sqrt(a.var() / len(a) + c.var() / len(c))
     assert row["se"] == pytest.approx(se)
     assert row["fixed_horizon_p"] == pytest.approx(stats.ttest_ind(a, c, equal_var=False).pvalue, rel=1e-2)
-    # NPS: promoter share minus detractor share, multinomial variance
+    # NPS: promoter share minus detractor share, multinomial variance, in points (x 100) as in effects
     row = t[(t.look == 6) & (t.metric == "nps") & (t.arm == "low_touch")].iloc[0]
+    row = row[["estimate", "se"]] / 100
     sc = {g: monitored.loc[monitored.touch_model == g, "nps"] for g in ("low_touch", "no_touch")}
     share = {g: ((s >= 9).mean(), (s <= 6).mean()) for g, s in sc.items()}
     assert row["estimate"] == pytest.approx((share["low_touch"][0] - share["low_touch"][1]) - (share["no_touch"][0] - share["no_touch"][1]))

@@ -238,6 +238,26 @@ def _effect_sentence(r: pd.Series, alpha: float) -> str:
             "-- not evidence of no effect.")
 
 
+def _time_column(data: pd.DataFrame, time_col: str, skipped: list) -> pd.DataFrame | None:
+    """``data`` with ``time_col`` as dates/times or numbers (text such as ``2025-01-06 10:00:00``,
+    as a CSV holds it, is parsed); None with a skipped line when the column cannot be read
+    as times or has missing values."""
+    s = data[time_col]
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s)):
+        parsed = pd.to_datetime(s, errors="coerce", format="mixed")
+        if parsed.isna().any() and not s.isna().equals(parsed.isna()):
+            bad = s[parsed.isna() & s.notna()].astype(str).head(3).tolist()
+            skipped.append(f"monitoring: skipped, time_col {time_col!r} holds values that are not dates or times "
+                           f"(e.g. {bad}); set time_col to the assignment-time column.")
+            return None
+        data = data.assign(**{time_col: parsed})
+    if data[time_col].isna().any():
+        skipped.append(f"monitoring: skipped, time_col {time_col!r} has {int(data[time_col].isna().sum())} missing "
+                       "values (fill or drop them, or set time_col).")
+        return None
+    return data
+
+
 def _current_looks(times: pd.Series, looks: int | list | None) -> int | list:
     """``looks`` as :func:`.sequential` takes them: a count as it is; a list of earlier looks'
     times keeps those before the data's last time, which is appended as the current look."""
@@ -338,9 +358,10 @@ def experiment(
     power_target : power for planning the next test.
     seed : seed of the posterior draws and P(best) (None: the building blocks' fixed default).
     time_col, looks : peeking-safe monitoring (:func:`.sequential`, anytime-valid confidence
-        sequences) on each customer's assignment time: ``looks`` is the number of equally
-        spaced looks (default 10), or the times of the looks taken so far (a scheduled
-        batch passes them); the data's last time is always the final look.
+        sequences) on each customer's assignment time (dates, times or numbers; text is
+        parsed): ``looks`` is the number of equally spaced looks (default 10), or the times of
+        the looks taken so far (a scheduled batch passes them, possibly none); the data's
+        last time is always the final look. NPS is monitored in points, as in ``effects``.
     min_cell_size : smallest number of customers a published row may describe.
 
     An optional part whose parameter is unset, or names a column the data lacks, is skipped
@@ -428,9 +449,11 @@ def experiment(
                        "churn: [time_to_event, duration, event]).")
 
     monitoring = None
-    if _optional_column(data, time_col, "time_col", "monitoring", skipped):
-        monitoring = sequential(data, metrics=means or sufficient, time_col=time_col,
-                                looks=_current_looks(data[time_col], looks), alpha=alpha,
+    timed = _time_column(data, time_col, skipped) if _optional_column(
+        data, time_col, "time_col", "monitoring", skipped) else None  # fmt: skip
+    if timed is not None:
+        monitoring = sequential(timed, metrics=means or sufficient, time_col=time_col,
+                                looks=_current_looks(timed[time_col], looks), alpha=alpha,
                                 covariates=covs or None, correction=correction, min_cell_size=min_cell_size,
                                 **common)  # fmt: skip
         skipped += [f"monitoring: {line}" for line in monitoring.skipped]

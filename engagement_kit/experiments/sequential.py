@@ -328,6 +328,8 @@ def sequential(
                                         "control": control, "information": info[k], "alpha_spent": spent[k],
                                         "z_boundary": cb[k], "estimate_boundary": cb[k] * se[k]})  # fmt: skip
             lo, hi = sq.running_intersection(lo, hi)
+            if spec.kind == "nps":  # in points, as the effects table shows NPS (p-values unchanged)
+                est, lo, hi, se = est * 100, lo * 100, hi * 100, se * 100
             fut = futility.get(spec.name) if isinstance(futility, dict) else futility
             for k in range(K):
                 rows.append({
