@@ -22,6 +22,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -119,6 +120,9 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="execute every run, even if a cached result exists")
     parser.add_argument("--describe", metavar="NOTEBOOK", help="list a notebook's parameters and exit")
     parser.add_argument("--output-root", default="reports", metavar="DIR", help="where batches go (default: reports)")
+    parser.add_argument("--notebook", metavar="NOTEBOOK",
+                        help="run this one notebook (from notebooks/) instead of reports.yaml's runs, "
+                             "with --param values: your own data without editing the batch file")  # fmt: skip
     parser.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
                         help="set a parameter of every selected run (VALUE in YAML: 0.1, true, [a, b], {y: binary}, "
                              "'quoted text'); checked like reports.yaml values")  # fmt: skip
@@ -141,7 +145,15 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _report_batch(args: argparse.Namespace) -> int:
-    from .reports.config import ConfigError, check_runs, load_config, name_problem, parse_parameters, select_runs
+    from .reports.config import (
+        ConfigError,
+        RunSpec,
+        check_runs,
+        load_config,
+        name_problem,
+        parse_parameters,
+        select_runs,
+    )
     from .reports.params import ParameterError, describe
 
     if args.describe:
@@ -157,7 +169,13 @@ def _report_batch(args: argparse.Namespace) -> int:
         if problem:
             return _error([problem])
     try:
-        runs = select_runs(load_config(args.config), args.only)
+        if args.notebook:  # one ad-hoc run: the config's runs (and their monitors) are not touched
+            if args.only:
+                return _error(["--notebook and --only exclude each other: --notebook runs one notebook on its own"])
+            runs = [RunSpec(name=Path(args.notebook).stem or "run", notebook=args.notebook, parameters={},
+                            entry="--notebook", root=Path.cwd())]  # fmt: skip
+        else:
+            runs = select_runs(load_config(args.config), args.only)
         overrides = parse_parameters(args.param)
         for run in runs:
             run.parameters.update(overrides)
@@ -170,13 +188,13 @@ def _report_batch(args: argparse.Namespace) -> int:
     try:
         result = run_batch(
             runs,
-            config_path=args.config,
+            config_path=args.notebook or args.config,
             output_root=args.output_root,
             run_id=args.run_id,
             jobs=args.jobs,
             force=args.force,
             with_code=args.with_code,
-            update_latest=not args.only,  # `latest` shows a complete batch, never a subset
+            update_latest=not (args.only or args.notebook),  # `latest` shows a complete batch, never a subset
         )
     except (ConfigError, BatchError) as exc:  # bad names or values; the output root is held or unwritable
         return _error(exc.problems)

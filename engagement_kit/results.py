@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import ClassVar
 
@@ -70,13 +71,15 @@ def output_folder(output_dir: str | Path) -> Path:
 def write_csv(table: pd.DataFrame, path: Path) -> Path:
     """Write ``table`` (no index) to ``path`` through a temporary file in the same folder
     and a rename: a reader never sees a half-written CSV."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # a unique name opened with "x" (not mkstemp, whose files are private): the file gets the
+    # permissions the user's umask gives every other report file
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+        with open(tmp, "x", newline="", encoding="utf-8") as f:
             table.to_csv(f, index=False)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 

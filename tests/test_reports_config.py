@@ -320,3 +320,24 @@ def test_set_column_parameters_are_checked_against_the_data_header(tmp_path, mon
     assert "'metrics' names column 'evt'" in err and "'dur'" not in err.split("'evt'")[0]
     assert "segment_col" not in err  # the default 'segment' is absent but was not set by the user
     assert "columns of" in describe(tmp_path / "notebooks" / "cols.ipynb")
+
+
+def test_one_notebook_runs_on_its_own_with_command_line_parameters(tmp_path, monkeypatch, capsys):
+    """--notebook runs one notebook with --param values, outside reports.yaml (and its
+    monitors); its parameters are checked like the config's, a wrong metric kind included."""
+    make_project(tmp_path, [])
+    write_notebook(tmp_path / "notebooks" / "m.ipynb",
+                   'data_path = "data/t.csv"  # the table\nmetrics = {"x": "binary"}  # [metrics of data_path] kinds\n'
+                   'output_dir = "."  # results')  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    seen = {}
+    monkeypatch.setattr(runner, "run_batch", lambda runs, **kw: seen.update(runs=runs, **kw) or (_ for _ in ()).throw(
+        ConfigError(["stop here"])))  # fmt: skip
+    assert cli.main(["--notebook", "notebooks/m.ipynb", "-p", "metrics={x: continous}"]) == 2
+    assert "metric 'x' has kind 'continous' (did you mean 'continuous'?)" in capsys.readouterr().err
+    assert cli.main(["--notebook", "notebooks/m.ipynb", "-p", "metrics={x: continuous}"]) == 2  # reached run_batch
+    (run,) = seen["runs"]
+    assert run.name == "m" and run.parameters == {"metrics": {"x": "continuous"}} and run.monitor is None
+    assert seen["update_latest"] is False
+    assert cli.main(["--notebook", "/etc/passwd"]) == 2
+    assert "inside the notebooks/ folder" in capsys.readouterr().err

@@ -475,6 +475,23 @@ def _raw_header(path: Path) -> list[str] | None:
     return None
 
 
+def _metric_kind_problems(metrics: dict, parameter: str, where: str) -> list[str]:
+    """Metric specs whose kind is not one the experiment knows (visible from the config alone)."""
+    from ..experiments.aggregate import METRIC_KINDS
+
+    problems = []
+    for name, spec in metrics.items():
+        kind = spec if isinstance(spec, str) else (spec[0] if isinstance(spec, list) and spec else None)
+        if kind not in METRIC_KINDS:
+            near = difflib.get_close_matches(str(kind), list(METRIC_KINDS), n=1, cutoff=0.5)
+            problems.append(
+                f"{where}: parameter {parameter!r}: metric {name!r} has kind {kind!r}"
+                + (f" (did you mean {near[0]!r}?)" if near else "")
+                + f"; kinds: {', '.join(METRIC_KINDS)}"
+            )
+    return problems
+
+
 def _column_problems(run: RunSpec, declared: list, where: str) -> list[str]:
     """Parameters the user set that name columns their table does not have."""
     problems = []
@@ -482,6 +499,8 @@ def _column_problems(run: RunSpec, declared: list, where: str) -> list[str]:
     for p in declared:
         if p.column_role is None or p.name not in run.parameters:
             continue  # a default the user did not set: the notebook skips what it cannot do
+        if p.column_role == "metrics" and isinstance(run.parameters[p.name], dict):
+            problems += _metric_kind_problems(run.parameters[p.name], p.name, where)
         wanted = p.columns(run.parameters[p.name])
         path = run.data.get(p.columns_of or "")
         if not wanted or path is None or not (path.is_file() or path.is_dir()):

@@ -532,12 +532,11 @@ def _lock_output_root(output_root: Path) -> TextIO | None:
 def _write_error(exc: OSError, output_root: Path) -> BatchError:
     where = exc.filename if exc.filename is not None else output_root
     reason = exc.strerror or str(exc) or type(exc).__name__
-    return BatchError(
-        [
-            f"cannot write to {where}: {reason}; fix: free space on that disk or make it writable, "
-            "or use another --output-root (earlier batches there are unchanged)"
-        ]
-    )
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):  # a file where a folder should be
+        fix = "give --output-root a folder (or a path where one can be made), not a file"
+    else:
+        fix = "free space on that disk or make it writable, or use another --output-root"
+    return BatchError([f"cannot write to {where}: {reason}; fix: {fix} (earlier batches there are unchanged)"])
 
 
 def point_latest(output_root: Path, run_id: str) -> Path:
