@@ -944,7 +944,7 @@ def simulate_targeting(
 
     >>> sim = simulate_targeting(1_000, seed=1)
     >>> sim.truth["best_blanket"], round(sim.truth["oracle_gain"], 1)
-    ('low_touch', 44.9)
+    ('low_touch', 14.3)
     """
     if heterogeneity not in ("features", "none"):
         raise ValueError(f"heterogeneity must be 'features' or 'none', not {heterogeneity!r}")

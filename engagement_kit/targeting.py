@@ -70,9 +70,9 @@ Example
 ...                      costs=sim.truth["costs"], features=["segment", "prior_revenue", "prior_activity"],
 ...                      randomised=True, learner="linear", folds=2, seed=1)
 >>> list(r.tables()["policy_value"]["policy"])
-['learned', 'all high_touch', 'all low_touch', 'all no_touch']
+['learned', 'all no_touch', 'all high_touch', 'all low_touch']
 >>> r.conclusions().splitlines()[0][:30]
-'- Learned policy: value per cus'
+'- Learned policy: value per cu'
 """
 
 from __future__ import annotations
