@@ -95,6 +95,7 @@ __all__ = ["TargetingResult", "aipw_scores", "assign", "policy_value", "targetin
 #: ``budget`` key of a cap on the mean cost to serve per customer.
 COST_CAP = "cost_per_customer"
 _MAX_LEVELS = 30  # categorical levels kept per feature (the rest pooled as "other")
+_TREE_ROWS = 100_000  # customers the policy tree is fitted on (a random sample; agreement uses all)
 
 
 # --------------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ def assign(expected: np.ndarray, *, arm_costs: np.ndarray | None = None, budget:
     [0, 1, 0]
     """
     expected = np.array(expected, float)
-    n, m = expected.shape
+    n, _m = expected.shape
     budget = dict(budget or {})
     cap = budget.pop(COST_CAP, None)
     if cap is not None:
@@ -239,7 +240,7 @@ def _model(learner: Any, mask: np.ndarray, seed: int):
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         # strongly regularised: effects are small against the noise of revenue (shallow trees, slow learning)
-        return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.03, max_depth=3, min_samples_leaf=500,
+        return HistGradientBoostingRegressor(max_iter=100, learning_rate=0.06, max_depth=3, min_samples_leaf=500,
                                              l2_regularization=1.0, early_stopping=False,
                                              categorical_features=mask if mask.any() else None, random_state=seed)
     if learner == "linear":
@@ -320,7 +321,7 @@ class TargetingResult(Result):
         are about)."""
         exp = self.fold_expected(data)
         arms = np.array(self.arms, dtype=object)
-        kw = dict(arm_costs=np.array(self.arm_costs), budget=self.budget, arms=list(self.arms))
+        kw = {"arm_costs": np.array(self.arm_costs), "budget": self.budget, "arms": list(self.arms)}
         if per_fold:
             return np.column_stack([arms[assign(e, **kw)] for e in exp])
         return arms[assign(exp.mean(axis=0), **kw)]
@@ -424,7 +425,9 @@ def _tree(design: _Design, data: pd.DataFrame, assigned: np.ndarray, arms: list,
     x, names = design.onehot(data)
     if x.shape[1] == 0 or len(np.unique(assigned)) < 2:
         return None, float("nan"), ""
-    tree = DecisionTreeClassifier(max_depth=depth, min_samples_leaf=min_leaf, random_state=seed).fit(x, assigned)
+    fit_rows = np.random.default_rng(seed).permutation(len(x))[:_TREE_ROWS]  # a readable rule needs no more
+    tree = DecisionTreeClassifier(max_depth=depth, min_samples_leaf=min_leaf, random_state=seed)
+    tree.fit(x[fit_rows], assigned[fit_rows])
     pred = tree.predict(x)
     leaf_of = tree.apply(x)
     t = tree.tree_
@@ -568,7 +571,8 @@ def targeting_policy(
         for k in range(folds):
             test, train = fold == k, fold != k
             base = _model(learner, mask, seed).fit(x[train], v[train])
-            residual = v - base.predict(x)
+            residual = np.zeros(n)
+            residual[train] = v[train] - base.predict(x[train])
             base_test = base.predict(x[test])
             fold_models = [base]
             for j in range(m):
@@ -676,7 +680,7 @@ def targeting_policy(
     summary = pd.DataFrame({"arm": arms, "n_assigned": counts, "share_assigned": counts / n,
                             "mean_cate_assigned": mean_cate,
                             "cate_correlation": [float("nan")] + [correlation.get(a, float("nan")) for a in arms[1:]]})
-    tree, agreement, text = _tree(design, data, chosen, arms, tree_depth, max(min_cell_size, n // 100), seed)
+    tree, agreement, text = _tree(design, data, chosen, arms, tree_depth, max(min_cell_size, min(n, _TREE_ROWS) // 100), seed)
     if tree is None:
         skipped.append("policy tree: skipped, the learned policy gives everyone the same arm.")
 

@@ -11,7 +11,11 @@ import pytest
 from scipy import stats
 from sklearn.dummy import DummyRegressor
 
-from engagement_kit.simulate import TARGETING_COSTS, _targeting_cells, simulate_targeting
+from engagement_kit.simulate import (
+    TARGETING_COSTS,
+    _targeting_cells,
+    simulate_targeting,
+)
 from engagement_kit.targeting import (
     TargetingResult,
     _stratified_folds,
@@ -27,8 +31,8 @@ ORACLE = {a: f"true_revenue_{a}" for a in ARMS}
 
 
 def _fit(data, **kw):
-    args = dict(arm_col="touch_model", control="no_touch", value_metric="revenue", costs=TARGETING_COSTS,
-                features=FEATURES, randomised=True, learner="linear", folds=2, seed=1)
+    args = {"arm_col": "touch_model", "control": "no_touch", "value_metric": "revenue", "costs": TARGETING_COSTS,
+                "features": FEATURES, "randomised": True, "learner": "linear", "folds": 2, "seed": 1}
     return targeting_policy(data, **{**args, **kw})
 
 
