@@ -5,7 +5,7 @@ Modules (one domain concept each): ``frameworks`` (the domain as data), ``schema
 truth), ``experiments`` (touch-model A/B/n), ``measurement`` and ``hypotheses``
 (engagement dimensions), ``journeys`` (funnels, paths, cohorts, churn), ``stats``
 (shared statistics: proportions, means, multiple testing, survival), ``dsce`` and
-``kpis`` (desired-state scorecard), ``overview`` (who is in which touch model),
+``kpis`` (desired-state scorecard), ``targeting`` (who should get which touch model), ``overview`` (who is in which touch model),
 ``results``, ``privacy`` and ``markdown`` (the one result shape, small cells, escaped
 labels), ``plots``, ``reports`` (the batch pipeline), ``workshop`` (teaching material),
 ``cli``.
@@ -37,6 +37,7 @@ _LAZY = {
     "journey": "engagement_kit.journeys",
     "scorecard": "engagement_kit.dsce",
     "overview": "engagement_kit.overview",
+    "targeting_policy": "engagement_kit.targeting",
     # reading and checking data
     "load_analysis_table": "engagement_kit.io",
     "read_table": "engagement_kit.io",
