@@ -19,7 +19,7 @@ help:
 	@echo "make test       set up .venv, create the demo data, run the whole test suite"
 	@echo "make test-fast  the suite without the slow calibration runs"
 	@echo "make test-slow  only the slow calibration runs"
-	@echo "make lab        JupyterLab with the project's kernel"
+	@echo "make lab        JupyterLab on .venv (one kernel: python3, the one the batch uses)"
 	@echo "make bench      the benchmark scripts (prints figures)"
 	@echo "make workshop   prepare the offline workshop folder"
 
@@ -51,9 +51,14 @@ test-fast: $(STAMP) $(DEMO)
 test-slow: $(STAMP) $(DEMO)
 	$(PY) -m pytest -n $(JOBS) -m slow $(PYTEST_ARGS)
 
+# One kernel: the notebooks, the batch and Lab all use `python3`, which a JupyterLab started from
+# .venv resolves to .venv's own ipykernel. Lab lists no other kernel (a "Python (engagement-kit)"
+# spec left by an older `make lab` is removed) and talks to it over IPC sockets, so ipykernel
+# does not warn about unencrypted TCP.
+LAB_ARGS ?=
 lab: $(STAMP) $(DEMO)
-	$(PY) -m ipykernel install --sys-prefix --name engagement-kit --display-name "Python (engagement-kit)" >/dev/null
-	$(BIN)/jupyter lab notebooks/
+	-@$(PY) -m jupyter_client.kernelspecapp remove -y engagement-kit >/dev/null 2>&1
+	$(PY) -m jupyterlab --KernelSpecManager.allowed_kernelspecs=python3 --KernelManager.transport=ipc $(LAB_ARGS) notebooks/
 
 workshop: $(STAMP) $(DEMO)
 	$(BIN)/engagement-kit workshop --out workshop_kit

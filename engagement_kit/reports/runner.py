@@ -226,6 +226,12 @@ def _kernel_manager_class() -> type:
     return _KM_CLASS
 
 
+def ipc_kernel_manager_class() -> type:
+    """The batch's kernel manager for other papermill callers (the workshop builder): kernels
+    on unix sockets (no plain-TCP warning), their own output out of the terminal."""
+    return _kernel_manager_class()
+
+
 def execute_job(job: dict[str, Any]) -> dict[str, Any]:
     """Execute one run (worker side) into ``job["run_dir"]``; never raises for notebook errors.
 

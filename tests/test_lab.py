@@ -1,0 +1,63 @@
+"""The researcher's first hour in JupyterLab: one kernel everywhere, no noise above the real
+output, and the pieces Lab needs (ipywidgets for progress bars) installed."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from engagement_kit.reports.runner import KERNEL_NAME
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((ROOT / "notebooks").rglob("*.ipynb"))
+
+
+def _make_target(name: str) -> str:
+    text = (ROOT / "Makefile").read_text()
+    m = re.search(rf"^{name}:.*\n((?:\t.*\n)+)", text, re.M)
+    assert m, f"no `{name}` target in the Makefile"
+    return m.group(1)
+
+
+def test_there_are_shipped_notebooks():
+    assert len(SHIPPED) >= 10  # the six analyses and the five workshop notebooks
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix())
+def test_every_shipped_notebook_names_the_kernel_the_batch_uses(path):
+    spec = nbformat.read(path, as_version=4).metadata.get("kernelspec", {})
+    assert spec.get("name") == KERNEL_NAME, f"{path.name}: kernelspec {spec!r}; the batch runs {KERNEL_NAME!r}"
+    assert spec.get("display_name") == "Python 3 (ipykernel)", "the name Lab's Launcher shows for it"
+
+
+def test_the_batch_kernel_resolves_to_this_environment():
+    # What Lab started from .venv (and papermill) launch for `python3`: this interpreter,
+    # whose site-packages hold engagement_kit; no second kernelspec is needed.
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    assert KERNEL_NAME in KernelSpecManager().find_kernel_specs()
+    km = KernelManager(kernel_name=KERNEL_NAME)
+    assert km.format_kernel_cmd()[0] == sys.executable
+
+
+def test_make_lab_installs_no_second_kernel_and_lists_only_the_batch_kernel():
+    recipe = _make_target("lab")
+    assert "ipykernel install" not in recipe, "a second 'Python (engagement-kit)' kernelspec is what we removed"
+    assert f"--KernelSpecManager.allowed_kernelspecs={KERNEL_NAME}" in recipe
+    assert "--KernelManager.transport=ipc" in recipe, "kernels on IPC sockets: no plain-TCP warning"
+    # `python -m jupyterlab`, not `bin/jupyter lab`: the subcommand script could belong to another environment
+    assert "$(PY) -m jupyterlab" in recipe
+
+
+def test_ipywidgets_is_installed_and_declared_so_tqdm_finds_iprogress():
+    import tomllib
+
+    import ipywidgets  # noqa: F401  (tqdm.auto's notebook bars need it: no "IProgress not found")
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(d.startswith("ipywidgets") for d in deps)
