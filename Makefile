@@ -12,7 +12,7 @@ DEMO_WEEKS     ?= 8
 JOBS   ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo report test test-fast test-slow lab bench workshop clean
+.PHONY: help setup demo report test test-fast test-slow lab bench workshop screenshots clean
 
 help:
 	@echo "make report     set up .venv, create the demo data, run the report batch into reports/"
@@ -22,6 +22,7 @@ help:
 	@echo "make lab        JupyterLab on .venv (one kernel: python3, the one the batch uses)"
 	@echo "make bench      the benchmark scripts (prints figures)"
 	@echo "make workshop   prepare the offline workshop folder"
+	@echo "make screenshots  first screens of reports/latest at 1280x800 (headless Chromium) into screenshots/"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -63,10 +64,15 @@ lab: $(STAMP) $(DEMO)
 workshop: $(STAMP) $(DEMO)
 	$(BIN)/engagement-kit workshop --out workshop_kit
 
+# The index and each report's first screen as a reader sees them; REPORT=reports/<run-id> for another batch.
+REPORT ?= reports/latest
+screenshots: $(STAMP)
+	$(PY) benchmarks/screenshots.py $(REPORT)
+
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache workshop_kit
+	rm -rf $(VENV) .pytest_cache workshop_kit screenshots
 	find data/demo reports -mindepth 1 ! -name README.md -delete 2>/dev/null || true

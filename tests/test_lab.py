@@ -61,3 +61,55 @@ def test_ipywidgets_is_installed_and_declared_so_tqdm_finds_iprogress():
 
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert any(d.startswith("ipywidgets") for d in deps)
+
+
+# ---- progress of the long steps: shown in Lab, silent in tests and in the batch ------------
+def test_progress_is_silent_outside_a_jupyter_kernel_and_when_the_batch_says_so(monkeypatch):
+    from engagement_kit.progress import ENV, show_progress
+
+    monkeypatch.delenv(ENV, raising=False)
+    assert show_progress(None) is False  # pytest is no Jupyter kernel
+    assert show_progress(True) is True and show_progress(False) is False
+    monkeypatch.setenv(ENV, "1")
+    assert show_progress(None) is True
+    monkeypatch.setenv(ENV, "0")
+    assert show_progress(None) is False and show_progress(True) is True  # an explicit choice wins
+
+
+def test_batch_kernels_run_without_progress_bars(monkeypatch):
+    from engagement_kit.progress import ENV
+    from engagement_kit.reports import runner
+
+    monkeypatch.setenv(ENV, "1")
+    monkeypatch.setenv("PYTHONPATH", "")
+    runner._kernel_env()  # what every worker (and so every kernel) of the batch inherits
+    assert __import__("os").environ[ENV] == "0"
+
+
+def test_steps_draw_a_bar_with_the_step_names_only_when_asked(capsys):
+    from engagement_kit.progress import Steps
+
+    with Steps(["CFA", "bootstrap"], progress=True, desc="dimensions") as steps:
+        steps.next("CFA")
+        steps.next("bootstrap")
+    err = capsys.readouterr().err
+    assert "dimensions" in err and "CFA" in err and "bootstrap" in err and "1/2" in err
+    with Steps(["CFA"], progress=False) as steps:
+        steps.next("CFA")
+    assert capsys.readouterr().err == ""
+
+
+def test_targeting_cross_fitting_reports_its_folds_when_asked(capsys):
+    from engagement_kit.simulate import simulate
+    from engagement_kit.targeting import targeting_policy
+
+    sim = simulate(n_customers=1500, seed=2, truth=False)
+    data = sim.customers.merge(sim.outcomes, on="customer_id")
+    kw = dict(arm_col="touch_model", control="no_touch", value_metric="revenue", features=["segment", "prior_revenue"],
+              randomised=True, folds=2, learner="linear")  # fmt: skip
+    quiet = targeting_policy(data, **kw)
+    assert capsys.readouterr().err == ""
+    shown = targeting_policy(data, **kw, progress=True)
+    err = capsys.readouterr().err
+    assert "cross-fitting" in err and "fold 2 of 2" in err
+    assert quiet.tables()["policy_value"].equals(shown.tables()["policy_value"]), "the bar changes no number"

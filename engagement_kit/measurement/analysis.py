@@ -67,6 +67,7 @@ from ..hypotheses import (
 )
 from ..markdown import bullets, escape
 from ..privacy import MIN_CELL_SIZE, check_min_cell_size
+from ..progress import Steps
 from ..results import Result
 from ..schema import DEFAULT_SCALES, REVERSE_KEYED_ITEMS, TYPE_SCALES
 from ..stats.multitest import check_method
@@ -325,6 +326,7 @@ def dimensions(
     correction: str = "holm",
     seed: int = 0,
     min_cell_size: int = MIN_CELL_SIZE,
+    progress: bool | None = None,
 ) -> DimensionsResult:
     """Are the engagement dimensions measured well, and do they do what the articles claim?
 
@@ -342,7 +344,8 @@ def dimensions(
     (None: :func:`~engagement_kit.hypotheses.default_hypotheses` for the columns present);
     ``mediation``: ``{treatment, mediator, outcome[, control, treatment_level]}`` specs.
     ``correction``: ``holm``, ``fdr_bh``, ``bonferroni`` or ``none`` across the hypothesis
-    family. ``seed`` drives the parallel analysis and the bootstrap.
+    family. ``seed`` drives the parallel analysis and the bootstrap. ``progress``: a bar over
+    the steps (None: only in an interactive Jupyter kernel; :mod:`engagement_kit.progress`).
     """
     check_method(correction)
     min_cell_size = check_min_cell_size(min_cell_size)
@@ -352,8 +355,13 @@ def dimensions(
     reverse = [i for i in REVERSE_KEYED_ITEMS if i in items] if reverse_items is None else list(reverse_items)
     spec = {"scales": scales, "reverse_items": reverse, "likert_min": likert_min, "likert_max": likert_max}
     prepared = prepare_items(data, **spec)  # checks the scales against the data first
+    steps = Steps(["reliability", "CFA", "EFA", "invariance", "hypotheses", "mediation bootstrap"],
+                  progress=progress, desc="dimensions")
+    steps.next("reliability")
     rel, item_stats = reliability(data, **spec)
+    steps.next("CFA")
     fit = cfa(data, **spec, alpha=alpha)
+    steps.next("EFA")
     ef = efa(data, items=items, reverse_items=reverse, likert_min=likert_min, likert_max=likert_max, seed=seed)
     efa_loadings = pd.concat([ef.kmo_items, ef.loadings], axis=1).rename_axis("item").reset_index()
     shares = None
@@ -361,6 +369,7 @@ def dimensions(
         shares = answer_shares(data, items=items, likert_min=likert_min, likert_max=likert_max)
     else:
         skipped.append("item distributions: skipped, the items have no Likert range (likert_min, likert_max)")
+    steps.next("invariance")
     inv = _invariance(data, group_col, skipped, min_cell_size, **spec)
     group = group_col if group_col is not None and group_col in data.columns else None
     outs = _present(outcomes, data, "outcomes", skipped)
@@ -372,8 +381,11 @@ def dimensions(
     means = scale_means(scores, scales=list(scales), group_col=group)
     context = {"scales": scales, "outcomes": outs, "arm": arm, "control": control, "covariates": covs,
                "alpha": alpha, "skipped": skipped}
+    steps.next("hypotheses")
     hyp = _hypotheses(scores, hypotheses, correction=correction, **context)
+    steps.next("mediation bootstrap")
     med = _mediation(scores, mediation, n_boot=n_boot, seed=seed, **context)
+    steps.close()
     return DimensionsResult(
         reliability=rel, item_statistics=item_stats, cfa_fit=fit.fit, loadings=fit.loadings, validity=fit.validity,
         invariance=inv, scale_means=means, hypotheses=hyp, mediation=med, efa=ef.to_pandas(),
