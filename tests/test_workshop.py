@@ -198,3 +198,18 @@ def test_confidence_sequence_fix_keeps_false_positives_under_alpha_and_its_check
     assert "ordinary p-values" in str(workshop.check_confidence_sequence_rate(r["peeking"], 10, seed=8))
     assert not workshop.check_confidence_sequence_rate(0.05, 10).ok  # "it is alpha": the bound, not the rate
     assert not workshop.check_confidence_sequence_rate(None, 10).ok
+
+
+def test_building_the_handout_prints_no_warning(tmp_path, capfd):
+    # `make workshop` printed ipykernel's "Kernel is running over TCP without encryption" once per
+    # notebook; the handout's kernels now talk over IPC sockets. One notebook keeps this cheap.
+    root = tmp_path / "root"
+    (root / "notebooks" / "workshop").mkdir(parents=True)
+    src = NOTEBOOKS[-1]
+    (root / "notebooks" / "workshop" / src.name).write_text(src.read_text())
+    capfd.readouterr()
+    out = workshop.build_workshop(tmp_path / "kit", root=root, handout=True)
+    printed = capfd.readouterr()
+    assert "✅ PASS" in (out / "handout.html").read_text()
+    noise = printed.out + printed.err
+    assert "TCP" not in noise and "Warning" not in noise and "IProgress" not in noise, noise
