@@ -113,3 +113,24 @@ def test_targeting_cross_fitting_reports_its_folds_when_asked(capsys):
     err = capsys.readouterr().err
     assert "cross-fitting" in err and "fold 2 of 2" in err
     assert quiet.tables()["policy_value"].equals(shown.tables()["policy_value"]), "the bar changes no number"
+
+
+def test_a_progress_bar_in_a_kernel_prints_no_iprogress_warning(tmp_path):
+    # Without ipywidgets, tqdm.auto in a Jupyter kernel prints "TqdmWarning: IProgress not found"
+    # above the cell's real output; with it, the bar is a widget and nothing is printed.
+    import papermill as pm
+
+    from engagement_kit.reports.runner import ipc_kernel_manager_class
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from engagement_kit.progress import Steps\n"
+        "with Steps(['a', 'b'], progress=True, desc='check') as s:\n    s.next('a'); s.next('b')\n"
+        "print('done')")])  # fmt: skip
+    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    out = pm.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"), kernel_name=KERNEL_NAME,
+                              progress_bar=False, kernel_manager_class=ipc_kernel_manager_class())  # fmt: skip
+    outputs = out.cells[0].outputs
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "done" in text and "IProgress" not in text and "TqdmWarning" not in text, text
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), "the bar is a widget"
