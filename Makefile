@@ -55,11 +55,18 @@ test-slow: $(STAMP) $(DEMO)
 # One kernel: the notebooks, the batch and Lab all use `python3`, which a JupyterLab started from
 # .venv resolves to .venv's own ipykernel. Lab lists no other kernel (a "Python (engagement-kit)"
 # spec left by an older `make lab` is removed) and talks to it over IPC sockets, so ipykernel
-# does not warn about unencrypted TCP.
+# does not warn about unencrypted TCP. No news pop-up, no update check (settings overrides in
+# .venv): it works offline.
 LAB_ARGS ?=
-lab: $(STAMP) $(DEMO)
-	-@$(PY) -m jupyter_client.kernelspecapp remove -y engagement-kit >/dev/null 2>&1
-	$(PY) -m jupyterlab --KernelSpecManager.allowed_kernelspecs=python3 --KernelManager.transport=ipc $(LAB_ARGS) notebooks/
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_SETTINGS): | $(STAMP)
+	@mkdir -p $(@D)
+	@echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
+
+lab: $(STAMP) $(DEMO) $(LAB_SETTINGS)
+	@$(PY) -m jupyter_client.kernelspecapp remove -y engagement-kit >/dev/null 2>&1 || true
+	$(PY) -m jupyterlab --KernelSpecManager.allowed_kernelspecs=python3 --KernelManager.transport=ipc \
+		--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(LAB_ARGS) notebooks/
 
 workshop: $(STAMP) $(DEMO)
 	$(BIN)/engagement-kit workshop --out workshop_kit

@@ -52,6 +52,9 @@ def test_make_lab_installs_no_second_kernel_and_lists_only_the_batch_kernel():
     assert "--KernelManager.transport=ipc" in recipe, "kernels on IPC sockets: no plain-TCP warning"
     # `python -m jupyterlab`, not `bin/jupyter lab`: the subcommand script could belong to another environment
     assert "$(PY) -m jupyterlab" in recipe
+    # no "get notified about Jupyter news?" pop-up over the first notebook, no update check offline
+    assert "$(LAB_SETTINGS)" in (ROOT / "Makefile").read_text().split("\nlab:")[1].splitlines()[0]
+    assert '"fetchNews": "false"' in (ROOT / "Makefile").read_text()
 
 
 def test_ipywidgets_is_installed_and_declared_so_tqdm_finds_iprogress():
