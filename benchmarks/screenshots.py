@@ -4,6 +4,7 @@ screen, at 1,280 x 800 in headless Chromium, per language of the batch's runs.
     .venv/bin/python benchmarks/screenshots.py                       # reports/latest -> screenshots/<run-id>/
     .venv/bin/python benchmarks/screenshots.py reports/20261201T031743Z --out /tmp/shots
     make screenshots                                                 # the same, on reports/latest
+    .venv/bin/python benchmarks/screenshots.py --pdf                 # and each page printed to PDF
 
 Writes ``index.png`` (and ``<language>/index.png`` for any ``index.<language>.html``),
 ``<language>/<run>.png`` for each run (the language is the run's ``language`` parameter in
@@ -86,14 +87,16 @@ def find_chromium() -> str:
 
 
 def shoot(chromium: str, page: Path, png: Path, width: int = WIDTH, height: int = HEIGHT, timeout: float = 120) -> None:
-    """One headless screenshot of ``page``'s first screen into ``png`` (raises on failure)."""
+    """One headless screenshot of ``page``'s first screen into ``png`` (raises on failure);
+    a ``png`` ending in ``.pdf`` gets the page printed to PDF instead (what "print" gives)."""
     png.parent.mkdir(parents=True, exist_ok=True)
+    output = f"--print-to-pdf={png}" if png.suffix == ".pdf" else f"--screenshot={png}"
     with tempfile.TemporaryDirectory(prefix="ek-chromium-") as profile:
         cmd = [
             chromium, "--headless", "--disable-gpu", "--hide-scrollbars", "--force-device-scale-factor=1",
             f"--user-data-dir={profile}", f"--window-size={width},{height}",
             "--virtual-time-budget=5000",  # let the page's scripts (sortable tables) render first
-            f"--screenshot={png}", page.resolve().as_uri(),
+            "--no-pdf-header-footer", output, page.resolve().as_uri(),
         ]  # fmt: skip
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
@@ -129,9 +132,10 @@ def contact_sheet(pages: list[Page], shot: set[str], batch_name: str) -> str:
     )
 
 
-def take_screenshots(batch: Path, out: Path, chromium: str | None = None, languages: set[str] | None = None) -> dict[str, float]:
-    """Shoot every page of ``batch`` into ``out``; returns target -> seconds (failures are
-    reported on stderr and left out)."""
+def take_screenshots(batch: Path, out: Path, chromium: str | None = None, languages: set[str] | None = None,
+                     pdf: bool = False) -> dict[str, float]:
+    """Shoot every page of ``batch`` into ``out`` (``pdf``: also print each to ``.pdf`` beside
+    its PNG); returns target -> seconds (failures are reported on stderr and left out)."""
     chromium = chromium or find_chromium()
     pages = [p for p in plan_pages(batch) if languages is None or p.language in languages or p.target == "index.png"]
     timings: dict[str, float] = {}
@@ -139,6 +143,8 @@ def take_screenshots(batch: Path, out: Path, chromium: str | None = None, langua
         t0 = time.perf_counter()
         try:
             shoot(chromium, page.source, out / page.target)
+            if pdf:
+                shoot(chromium, page.source, (out / page.target).with_suffix(".pdf"))
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             print(f"FAILED {page.target}: {exc}", file=sys.stderr)
             continue
@@ -153,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("batch", nargs="?", default="reports/latest", help="a report batch folder (default reports/latest)")
     parser.add_argument("--out", help="where the PNGs go (default screenshots/<run-id>)")
     parser.add_argument("--language", action="append", help="only runs in this language (repeatable)")
+    parser.add_argument("--pdf", action="store_true", help="also print each page to PDF (checks printability)")
     args = parser.parse_args(argv)
     batch = Path(args.batch)
     if not (batch / "index.html").is_file() or not (batch / "manifest.json").is_file():
@@ -161,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = Path(args.out) if args.out else Path("screenshots") / batch.resolve().name
     try:
-        timings = take_screenshots(batch, out, languages=set(args.language) if args.language else None)
+        timings = take_screenshots(batch, out, languages=set(args.language) if args.language else None, pdf=args.pdf)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -66,8 +66,9 @@ def test_screenshots_of_index_and_first_screens_at_1280_by_800(tmp_path):
     (tmp_path / "batch").mkdir()
     batch = _batch(tmp_path / "batch")
     out = tmp_path / "shots"
-    assert screenshots.main([str(batch), "--out", str(out)]) == 0
+    assert screenshots.main([str(batch), "--out", str(out), "--pdf"]) == 0
     for target in ("index.png", "en/overview_en.png", "zh/overview_zh.png"):
         assert screenshots.png_size(out / target) == (1280, 800), target
+        assert (out / target).with_suffix(".pdf").read_bytes()[:5] == b"%PDF-", target
     assert not (out / "en" / "broken.png").exists()
     assert 'src="zh/overview_zh.png"' in (out / "index.html").read_text()
