@@ -20,9 +20,9 @@ help:
 	@echo "make test-fast  the suite without the slow calibration runs"
 	@echo "make test-slow  only the slow calibration runs"
 	@echo "make lab        JupyterLab on .venv (one kernel: python3, the one the batch uses)"
+	@echo "make screenshots  first screens of reports/latest at 1280x800 (headless Chromium) into screenshots/"
 	@echo "make bench      the benchmark scripts (prints figures)"
 	@echo "make workshop   prepare the offline workshop folder"
-	@echo "make screenshots  first screens of reports/latest at 1280x800 (headless Chromium) into screenshots/"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
