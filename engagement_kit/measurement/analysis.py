@@ -322,11 +322,11 @@ def dimensions(
     hypotheses: Iterable[Hypothesis | Mapping] | None = None,
     mediation: Iterable[Mapping[str, str]] | None = None,
     n_boot: int = 5000,
+    progress: bool | None = None,
     alpha: float = 0.05,
     correction: str = "holm",
     seed: int = 0,
     min_cell_size: int = MIN_CELL_SIZE,
-    progress: bool | None = None,
 ) -> DimensionsResult:
     """Are the engagement dimensions measured well, and do they do what the articles claim?
 
@@ -340,12 +340,12 @@ def dimensions(
     invariance models). ``arm_col`` and ``control``: the touch-model arm and its reference
     level, the predictor of the default touch hypotheses and the treatment of the default
     mediation models (arm -> each dimension -> the first outcome). ``covariates``: adjusted
-    for in hypotheses and mediation (absent ones left out). ``hypotheses``: Hypothesis specs
+    for in hypotheses and mediation (absent ones left out). ``progress``: a bar over the steps
+    (None: only in an interactive Jupyter kernel; :mod:`engagement_kit.progress`). ``hypotheses``: Hypothesis specs
     (None: :func:`~engagement_kit.hypotheses.default_hypotheses` for the columns present);
     ``mediation``: ``{treatment, mediator, outcome[, control, treatment_level]}`` specs.
     ``correction``: ``holm``, ``fdr_bh``, ``bonferroni`` or ``none`` across the hypothesis
-    family. ``seed`` drives the parallel analysis and the bootstrap. ``progress``: a bar over
-    the steps (None: only in an interactive Jupyter kernel; :mod:`engagement_kit.progress`).
+    family. ``seed`` drives the parallel analysis and the bootstrap.
     """
     check_method(correction)
     min_cell_size = check_min_cell_size(min_cell_size)
@@ -354,14 +354,12 @@ def dimensions(
     items = [i for its in scales.values() for i in its]
     reverse = [i for i in REVERSE_KEYED_ITEMS if i in items] if reverse_items is None else list(reverse_items)
     spec = {"scales": scales, "reverse_items": reverse, "likert_min": likert_min, "likert_max": likert_max}
+    steps = Steps(["reliability, CFA, EFA", "invariance", "hypotheses", "mediation bootstrap"], progress=progress,
+                  desc="dimensions")
+    steps.next("reliability, CFA, EFA")
     prepared = prepare_items(data, **spec)  # checks the scales against the data first
-    steps = Steps(["reliability", "CFA", "EFA", "invariance", "hypotheses", "mediation bootstrap"],
-                  progress=progress, desc="dimensions")
-    steps.next("reliability")
     rel, item_stats = reliability(data, **spec)
-    steps.next("CFA")
     fit = cfa(data, **spec, alpha=alpha)
-    steps.next("EFA")
     ef = efa(data, items=items, reverse_items=reverse, likert_min=likert_min, likert_max=likert_max, seed=seed)
     efa_loadings = pd.concat([ef.kmo_items, ef.loadings], axis=1).rename_axis("item").reset_index()
     shares = None
