@@ -12,14 +12,15 @@ DEMO_WEEKS     ?= 8
 JOBS   ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo report test test-fast test-slow lab bench workshop clean
+.PHONY: help setup demo report test test-fast test-slow lab bench workshop screenshots clean
 
 help:
 	@echo "make report     set up .venv, create the demo data, run the report batch into reports/"
 	@echo "make test       set up .venv, create the demo data, run the whole test suite"
 	@echo "make test-fast  the suite without the slow calibration runs"
 	@echo "make test-slow  only the slow calibration runs"
-	@echo "make lab        JupyterLab with the project's kernel"
+	@echo "make lab        JupyterLab on .venv (one kernel: python3, the one the batch uses)"
+	@echo "make screenshots  first screens of reports/latest at 1280x800 (headless Chromium) into screenshots/"
 	@echo "make bench      the benchmark scripts (prints figures)"
 	@echo "make workshop   prepare the offline workshop folder"
 
@@ -51,17 +52,34 @@ test-fast: $(STAMP) $(DEMO)
 test-slow: $(STAMP) $(DEMO)
 	$(PY) -m pytest -n $(JOBS) -m slow $(PYTEST_ARGS)
 
-lab: $(STAMP) $(DEMO)
-	$(PY) -m ipykernel install --sys-prefix --name engagement-kit --display-name "Python (engagement-kit)" >/dev/null
-	$(BIN)/jupyter lab notebooks/
+# One kernel: the notebooks, the batch and Lab all use `python3`, which a JupyterLab started from
+# .venv resolves to .venv's own ipykernel. Lab lists no other kernel (a "Python (engagement-kit)"
+# spec left by an older `make lab` is removed) and talks to it over IPC sockets, so ipykernel
+# does not warn about unencrypted TCP. No news pop-up, no update check (settings overrides in
+# .venv): it works offline.
+LAB_ARGS ?=
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_SETTINGS): | $(STAMP)
+	@mkdir -p $(@D)
+	@echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
+
+lab: $(STAMP) $(DEMO) $(LAB_SETTINGS)
+	@$(PY) -m jupyter_client.kernelspecapp remove -y engagement-kit >/dev/null 2>&1 || true
+	$(PY) -m jupyterlab --KernelSpecManager.allowed_kernelspecs=python3 --KernelManager.transport=ipc \
+		--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(LAB_ARGS) notebooks/
 
 workshop: $(STAMP) $(DEMO)
 	$(BIN)/engagement-kit workshop --out workshop_kit
+
+# The index and each report's first screen as a reader sees them; REPORT=reports/<run-id> for another batch.
+REPORT ?= reports/latest
+screenshots: $(STAMP)
+	$(PY) benchmarks/screenshots.py $(REPORT)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache workshop_kit
+	rm -rf $(VENV) .pytest_cache workshop_kit screenshots
 	find data/demo reports -mindepth 1 ! -name README.md -delete 2>/dev/null || true

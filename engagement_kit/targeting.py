@@ -88,6 +88,7 @@ from threadpoolctl import threadpool_limits
 
 from .markdown import bullets, escape
 from .privacy import MIN_CELL_SIZE, check_min_cell_size
+from .progress import Steps
 from .results import Result
 
 __all__ = ["TargetingResult", "aipw_scores", "assign", "policy_value", "targeting_policy"]
@@ -478,6 +479,7 @@ def targeting_policy(
     tree_depth: int = 2,
     min_cell_size: int = MIN_CELL_SIZE,
     n_threads: int = 1,
+    progress: bool | None = None,
 ) -> TargetingResult:
     """Learn who should get which arm, and estimate honestly what that is worth.
 
@@ -502,6 +504,8 @@ def targeting_policy(
     curve_points, n_bins, tree_depth : resolution of the uplift curves, feature bins, tree.
     min_cell_size : smallest number of customers a published row may describe.
     n_threads : threads of the model fits (1 is fastest on a shared machine).
+    progress : a bar over the cross-fitting folds (None: only in an interactive Jupyter kernel;
+        :mod:`engagement_kit.progress`).
     """
     min_cell_size = check_min_cell_size(min_cell_size)
     _require(data, [arm_col, value_metric, *features], "column")
@@ -567,8 +571,10 @@ def targeting_policy(
     models = []
     import sklearn.ensemble  # noqa: F401  (load its OpenMP runtime, so that the limit below reaches it)
 
+    steps = Steps([f"fold {k + 1}" for k in range(folds)], progress=progress, desc="cross-fitting")
     with threadpool_limits(limits=n_threads):
         for k in range(folds):
+            steps.next(f"fold {k + 1} of {folds}")
             test, train = fold == k, fold != k
             base = _model(learner, mask, seed).fit(x[train], v[train])
             residual = np.zeros(n)
@@ -581,6 +587,7 @@ def targeting_policy(
                 mu[test, j] = base_test + model.predict(x[test])
                 fold_models.append(model)
             models.append(tuple(fold_models))
+    steps.close()
     gamma = aipw_scores(v, arm, mu, e)
     chosen = np.empty(n, np.int64)
     for k in range(folds):

@@ -1,9 +1,15 @@
 """Teaching workshop: exercise checks, teaching simulations, and the learner-kit builder.
 
-The workshop notebooks in ``notebooks/workshop/`` are the single source: each
-exercise has a cell tagged ``exercise`` (the learner's starting point, usually
-``answer = None``) followed by a cell tagged ``solution``. :func:`learner_version`
-removes the solution cells; the source notebook itself is the solutions version.
+The workshop notebooks in ``notebooks/workshop/`` are the single source and the
+teacher versions: their first cell (tagged ``teacher``) says so, and each exercise has a
+cell tagged ``exercise`` (the learner's starting point, usually ``answer = None``)
+followed by a cell tagged ``solution``, so Run All passes every check.
+:func:`learner_version` removes the solution and teacher cells: ``make workshop`` writes
+those to ``workshop_kit/learner/`` (what learners open) and the teacher versions to
+``workshop_kit/teacher/``.
+
+Every check's verdict carries a word beside its emoji (``✅ PASS`` / ``❌ NOT YET``):
+without an emoji font the emoji is an empty box, the word still reads.
 
 Checks compare a learner's answer with the truth the simulator knows, and say
 in plain words what is right or what to look at again. They never raise on a
@@ -16,6 +22,8 @@ Example
 True
 >>> check_close(None, truth=0.5, tolerance=0.05, what="the share").ok
 False
+>>> str(r).split(" — ")[0]
+'✅ PASS'
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ __all__ = [
     "confidence_sequence_false_positive_rate",
     "check_confidence_sequence_rate",
     "learner_version",
+    "teacher_version",
+    "solutions_version",
     "build_workshop",
     "WORKSHOP_DIR",
 ]
@@ -46,6 +56,7 @@ __all__ = [
 WORKSHOP_DIR = Path("notebooks") / "workshop"
 SOLUTION_TAG = "solution"
 EXERCISE_TAG = "exercise"
+TEACHER_TAG = "teacher"  # cells only the teacher version has (its first-cell banner)
 
 
 @dataclass(frozen=True)
@@ -54,14 +65,22 @@ class CheckResult:
 
     ok: bool
     message: str
+    language: str = "en"
+
+    @property
+    def marker(self) -> str:
+        """``✅ PASS`` or ``❌ NOT YET`` (the word in ``language``)."""
+        from .i18n import translate
+
+        return "✅ " + translate("workshop.pass", self.language) if self.ok else "❌ " + translate("workshop.not_yet", self.language)
 
     def __str__(self) -> str:
-        return ("✅ " if self.ok else "❌ ") + self.message
+        return f"{self.marker} — {self.message}"
 
     __repr__ = __str__
 
     def _repr_markdown_(self) -> str:  # shown nicely in JupyterLab
-        return str(self)
+        return f"**{self.marker}** — {self.message}"
 
     def __bool__(self) -> bool:
         return self.ok
@@ -211,28 +230,45 @@ def _tags(cell: dict) -> set[str]:
     return set(cell.get("metadata", {}).get("tags", []))
 
 
-def learner_version(nb: dict) -> dict:
-    """A copy of a workshop notebook without its ``solution`` cells and outputs."""
+def _without(nb: dict, tags: set[str]) -> dict:
+    """A copy without the cells tagged with any of ``tags`` and without outputs
+    (cell ids unchanged: translations are keyed by them)."""
     out = json.loads(json.dumps(nb))
-    out["cells"] = [c for c in out["cells"] if SOLUTION_TAG not in _tags(c)]
+    out["cells"] = [c for c in out["cells"] if not (tags & _tags(c))]
     for c in out["cells"]:
         if c.get("cell_type") == "code":
             c["outputs"], c["execution_count"] = [], None
     return out
 
 
+def learner_version(nb: dict) -> dict:
+    """A copy of a workshop notebook without its ``solution`` and ``teacher`` cells and outputs.
+
+    >>> nb = {"cells": [{"cell_type": "markdown", "metadata": {"tags": ["teacher"]}, "source": "TEACHER"},
+    ...                 {"cell_type": "code", "metadata": {"tags": ["exercise"]}, "source": "answer = None"},
+    ...                 {"cell_type": "code", "metadata": {"tags": ["solution"]}, "source": "answer = 1"}]}
+    >>> [c["source"] for c in learner_version(nb)["cells"]]
+    ['answer = None']
+    """
+    return _without(nb, {SOLUTION_TAG, TEACHER_TAG})
+
+
+def teacher_version(nb: dict) -> dict:
+    """A copy with everything (banner, exercises, solutions), outputs cleared: Run All passes every check."""
+    return _without(nb, set())
+
+
 def solutions_version(nb: dict) -> dict:
-    """A copy without the learner stubs (``exercise`` cells), for the handout."""
-    out = json.loads(json.dumps(nb))
-    out["cells"] = [c for c in out["cells"] if EXERCISE_TAG not in _tags(c)]
-    return out
+    """A copy without the learner stubs (``exercise`` cells) and the banner, for the handout."""
+    return _without(nb, {EXERCISE_TAG, TEACHER_TAG})
 
 
 def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = True) -> Path:
     """Prepare the offline workshop folder.
 
-    ``out_dir`` gets ``notebooks/`` (learner versions), ``data/`` (the demo and
-    real data sets), ``handout.html`` (the solutions, executed and rendered),
+    ``out_dir`` gets ``learner/`` (the notebooks learners open: no solutions), ``teacher/``
+    (the same notebooks with a solution under each exercise, marked in their first cell),
+    ``data/`` (the real data sets), ``handout.html`` (the solutions, executed and rendered),
     ``requirements.txt`` (the exact package versions of this environment) and a
     ``README.md`` with the offline instructions. Built in a temporary folder and
     moved into place, so a failed build leaves an earlier kit intact.
@@ -241,6 +277,8 @@ def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = 
     import papermill as pm
     from nbconvert import HTMLExporter
 
+    from .reports.runner import KERNEL_NAME, ipc_kernel_manager_class
+
     root = Path(root).resolve()
     out = Path(out_dir).resolve()
     sources = sorted((root / WORKSHOP_DIR).glob("[0-9]*.ipynb"))
@@ -248,20 +286,21 @@ def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = 
         raise FileNotFoundError(f"no workshop notebooks in {root / WORKSHOP_DIR}")
     tmp = Path(tempfile.mkdtemp(prefix=".workshop-", dir=out.parent if out.parent.exists() else None))
     try:
-        (tmp / "notebooks").mkdir()
-        for src in sources:
-            nb = json.loads(src.read_text())
-            (tmp / "notebooks" / src.name).write_text(json.dumps(learner_version(nb), indent=1) + "\n")
+        for folder, version in (("learner", learner_version), ("teacher", teacher_version)):
+            (tmp / folder).mkdir()
+            for src in sources:
+                nb = json.loads(src.read_text())
+                (tmp / folder / src.name).write_text(json.dumps(version(nb), indent=1, ensure_ascii=False) + "\n")
+            # the package itself beside the notebooks: Jupyter starts kernels in the notebook's
+            # folder, so `import engagement_kit` works offline without installing it
+            shutil.copytree(
+                Path(__file__).resolve().parent,
+                tmp / folder / "engagement_kit",
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
         # the notebooks simulate their own data; the real data sets come along for exploration
         if (root / "data" / "real").is_dir():
             shutil.copytree(root / "data" / "real", tmp / "data" / "real", ignore=shutil.ignore_patterns(".*"))
-        # the package itself beside the notebooks: Jupyter starts kernels in the notebook's
-        # folder, so `import engagement_kit` works offline without installing it
-        shutil.copytree(
-            Path(__file__).resolve().parent,
-            tmp / "notebooks" / "engagement_kit",
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-        )
         if handout:
             exporter = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True)
             bodies = []
@@ -269,7 +308,9 @@ def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = 
                 sol = tmp / f"_solutions_{src.name}"
                 sol.write_text(json.dumps(solutions_version(json.loads(src.read_text()))))
                 executed = tmp / f"_executed_{src.name}"
-                pm.execute_notebook(str(sol), str(executed), cwd=str(root), progress_bar=False, kernel_name="python3")
+                # the batch's kernel manager: IPC sockets, so ipykernel prints no plain-TCP warning
+                pm.execute_notebook(str(sol), str(executed), cwd=str(root), progress_bar=False,
+                                    kernel_name=KERNEL_NAME, kernel_manager_class=ipc_kernel_manager_class())
                 body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
                 bodies.append(body)
                 sol.unlink()
@@ -303,7 +344,7 @@ def _join_html(bodies: list[str]) -> str:
 
 _KIT_README = """# engagement-kit workshop: from engagement claims to evidence
 
-This folder works offline. Open the notebooks in `notebooks/` with JupyterLab, in order:
+This folder works offline. Learners open the notebooks in `learner/` with JupyterLab, in order:
 
 1. `01_why_randomise.ipynb`
 2. `02_how_many_customers.ipynb`
@@ -312,16 +353,21 @@ This folder works offline. Open the notebooks in `notebooks/` with JupyterLab, i
 5. `05_the_desired_state.ipynb`
 
 Each exercise has a cell with `answer = None`: replace `None` with your answer and run the
-check cell below it. `handout.html` has the worked solutions: try first, then compare.
+check cell below it. It answers "✅ PASS" or "❌ NOT YET" with a hint. `handout.html` has the
+worked solutions: try first, then compare.
+
+`teacher/` holds the teacher versions (marked in their first cell): the same notebooks with
+the worked solution under each exercise, so Run All passes every check. Leave it out of a
+learner's copy if you hand the solutions out only at the end.
 
 Set-up, before the workshop while you have a network (or from a local package mirror):
 
     python3 -m venv .venv
     .venv/bin/pip install -r requirements.txt   # the exact versions this kit was built with
-    .venv/bin/jupyter lab notebooks/
+    .venv/bin/python -m jupyterlab learner/
 
-engagement-kit itself is the `notebooks/engagement_kit/` folder: the notebooks import it from
-there, so nothing more needs installing.
+engagement-kit itself is the `engagement_kit/` folder beside the notebooks (in `learner/`
+and in `teacher/`): the notebooks import it from there, so nothing more needs installing.
 
 From a clone of engagement-kit, `make lab` does the same. The notebooks simulate their own
 data (the true answers are known); `data/real/` holds two real data sets to explore afterwards.

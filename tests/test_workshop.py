@@ -42,7 +42,21 @@ def test_the_workshop_has_five_notebooks_each_with_exercises_and_solutions():
         assert "parameters" in tags
         assert tags.count("solution") >= 2, f"{path.name}: each notebook has exercises with solutions"
         assert tags.count("solution") == tags.count("exercise"), path.name
-        assert "Learning goal" in nb.cells[0].source
+        # the shipped notebook is the teacher version, and says so first
+        assert "teacher" in nb.cells[0].metadata.get("tags", []) and "TEACHER VERSION" in nb.cells[0].source
+        assert "Learning goal" in nb.cells[1].source
+        for i, cell in enumerate(nb.cells):
+            if "exercise" in cell.metadata.get("tags", []):  # the solution sits right under its exercise
+                assert "solution" in nb.cells[i + 1].metadata.get("tags", []), f"{path.name}: cell {cell.id}"
+                assert nb.cells[i + 1].source.startswith("# SOLUTION"), f"{path.name}: cell {nb.cells[i + 1].id}"
+
+
+def test_check_verdicts_carry_a_word_beside_the_emoji():
+    # Without an emoji font the emoji is an empty box: the word must still say it.
+    right, wrong = workshop.check_choice("a", "a", {"a": "yes"}, "q"), workshop.check_choice("b", "a", {"a": "yes", "b": "no"}, "q")
+    assert str(right).startswith("✅ PASS — ") and str(wrong).startswith("❌ NOT YET — ")
+    assert right._repr_markdown_().startswith("**✅ PASS**") and "NOT YET" in wrong._repr_markdown_()
+    assert "NON ANCORA" in str(workshop.CheckResult(False, "x", language="it"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -50,20 +64,27 @@ def test_notebook_runs_with_solutions_and_every_check_passes(path, tmp_path):
     out = tmp_path / path.name
     pm.execute_notebook(str(path), str(out), parameters=_params(path), cwd=str(ROOT), kernel_name="python3", progress_bar=False)
     text = _outputs_text(nbformat.read(out, as_version=4))
-    assert "✅" in text
-    assert "❌" not in text, text[text.find("❌") - 200 : text.find("❌") + 300]
+    assert "✅ PASS" in text
+    assert "❌" not in text and "NOT YET" not in text, text[text.find("❌") - 200 : text.find("❌") + 300]
+    n_checks = sum("exercise" in c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells)
+    assert text.count("✅ PASS") >= n_checks, "every exercise's check passes in the teacher version"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_learner_version_has_no_solutions_and_runs_to_unanswered_checks(path, tmp_path):
-    learner = workshop.learner_version(json.loads(path.read_text()))
-    assert not any("solution" in c.get("metadata", {}).get("tags", []) for c in learner["cells"])
+    source = json.loads(path.read_text())
+    learner = workshop.learner_version(source)
+    assert not any({"solution", "teacher"} & set(c.get("metadata", {}).get("tags", [])) for c in learner["cells"])
+    assert "Learning goal" in "".join(learner["cells"][0]["source"])
+    assert not any("SOLUTION" in "".join(c["source"]) or "TEACHER" in "".join(c["source"]) for c in learner["cells"])
+    ids = {c["id"] for c in source["cells"]}
+    assert {c["id"] for c in learner["cells"]} <= ids, "cell ids are kept (translations are keyed by them)"
     src = tmp_path / f"learner_{path.name}"
     src.write_text(json.dumps(learner))
     out = tmp_path / f"out_{path.name}"
     pm.execute_notebook(str(src), str(out), parameters=_params(path), cwd=str(ROOT), kernel_name="python3", progress_bar=False)
     text = _outputs_text(nbformat.read(out, as_version=4))
-    assert "No answer yet" in text and "✅" not in text
+    assert "No answer yet" in text and "❌ NOT YET" in text and "✅" not in text
 
 
 # ---- the checks, one by one: right answer accepted, typical wrong answer rejected ----------
@@ -125,15 +146,21 @@ def test_peeking_inflates_false_positives_and_single_look_is_calibrated():
     assert not workshop.check_peeking_rate(0.05, 10).ok  # believing alpha still holds
 
 
-def test_build_workshop_makes_a_kit_without_solutions(tmp_path):
+def test_build_workshop_makes_learner_notebooks_without_solutions_and_marked_teacher_ones(tmp_path):
     out = workshop.build_workshop(tmp_path / "kit", root=ROOT, handout=False)
-    names = sorted(p.name for p in (out / "notebooks").glob("*.ipynb"))  # (not the package's own folder)
-    assert names == [p.name for p in NOTEBOOKS]
-    for p in (out / "notebooks").glob("*.ipynb"):
+    for folder in ("learner", "teacher"):
+        names = sorted(p.name for p in (out / folder).glob("*.ipynb"))  # (not the package's own folder)
+        assert names == [p.name for p in NOTEBOOKS], folder
+        assert (out / folder / "engagement_kit" / "workshop.py").is_file(), "the package travels with the kit"
+    for p in (out / "learner").glob("*.ipynb"):
         nb = json.loads(p.read_text())
-        assert not any("solution" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
-    assert (out / "README.md").is_file() and (out / "requirements.txt").is_file()
-    assert (out / "notebooks" / "engagement_kit" / "workshop.py").is_file(), "the package travels with the kit"
+        assert not any({"solution", "teacher"} & set(c.get("metadata", {}).get("tags", [])) for c in nb["cells"])
+    for p in (out / "teacher").glob("*.ipynb"):
+        nb = json.loads(p.read_text())
+        assert "TEACHER VERSION" in "".join(nb["cells"][0]["source"]), p.name
+        assert sum("solution" in c.get("metadata", {}).get("tags", []) for c in nb["cells"]) >= 2, p.name
+    readme = (out / "README.md").read_text()
+    assert "learner/" in readme and "teacher/" in readme and (out / "requirements.txt").is_file()
     assert (out.stat().st_mode & 0o755) == 0o755
 
 
@@ -171,3 +198,18 @@ def test_confidence_sequence_fix_keeps_false_positives_under_alpha_and_its_check
     assert "ordinary p-values" in str(workshop.check_confidence_sequence_rate(r["peeking"], 10, seed=8))
     assert not workshop.check_confidence_sequence_rate(0.05, 10).ok  # "it is alpha": the bound, not the rate
     assert not workshop.check_confidence_sequence_rate(None, 10).ok
+
+
+def test_building_the_handout_prints_no_warning(tmp_path, capfd):
+    # `make workshop` printed ipykernel's "Kernel is running over TCP without encryption" once per
+    # notebook; the handout's kernels now talk over IPC sockets. One notebook keeps this cheap.
+    root = tmp_path / "root"
+    (root / "notebooks" / "workshop").mkdir(parents=True)
+    src = NOTEBOOKS[-1]
+    (root / "notebooks" / "workshop" / src.name).write_text(src.read_text())
+    capfd.readouterr()
+    out = workshop.build_workshop(tmp_path / "kit", root=root, handout=True)
+    printed = capfd.readouterr()
+    assert "✅ PASS" in (out / "handout.html").read_text()
+    noise = printed.out + printed.err
+    assert "TCP" not in noise and "Warning" not in noise and "IProgress" not in noise, noise

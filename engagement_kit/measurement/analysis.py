@@ -67,6 +67,7 @@ from ..hypotheses import (
 )
 from ..markdown import bullets, escape
 from ..privacy import MIN_CELL_SIZE, check_min_cell_size
+from ..progress import Steps
 from ..results import Result
 from ..schema import DEFAULT_SCALES, REVERSE_KEYED_ITEMS, TYPE_SCALES
 from ..stats.multitest import check_method
@@ -321,6 +322,7 @@ def dimensions(
     hypotheses: Iterable[Hypothesis | Mapping] | None = None,
     mediation: Iterable[Mapping[str, str]] | None = None,
     n_boot: int = 5000,
+    progress: bool | None = None,
     alpha: float = 0.05,
     correction: str = "holm",
     seed: int = 0,
@@ -338,7 +340,8 @@ def dimensions(
     invariance models). ``arm_col`` and ``control``: the touch-model arm and its reference
     level, the predictor of the default touch hypotheses and the treatment of the default
     mediation models (arm -> each dimension -> the first outcome). ``covariates``: adjusted
-    for in hypotheses and mediation (absent ones left out). ``hypotheses``: Hypothesis specs
+    for in hypotheses and mediation (absent ones left out). ``progress``: a bar over the steps
+    (None: only in an interactive Jupyter kernel; :mod:`engagement_kit.progress`). ``hypotheses``: Hypothesis specs
     (None: :func:`~engagement_kit.hypotheses.default_hypotheses` for the columns present);
     ``mediation``: ``{treatment, mediator, outcome[, control, treatment_level]}`` specs.
     ``correction``: ``holm``, ``fdr_bh``, ``bonferroni`` or ``none`` across the hypothesis
@@ -351,6 +354,9 @@ def dimensions(
     items = [i for its in scales.values() for i in its]
     reverse = [i for i in REVERSE_KEYED_ITEMS if i in items] if reverse_items is None else list(reverse_items)
     spec = {"scales": scales, "reverse_items": reverse, "likert_min": likert_min, "likert_max": likert_max}
+    steps = Steps(["reliability, CFA, EFA", "invariance", "hypotheses", "mediation bootstrap"], progress=progress,
+                  desc="dimensions")
+    steps.next("reliability, CFA, EFA")
     prepared = prepare_items(data, **spec)  # checks the scales against the data first
     rel, item_stats = reliability(data, **spec)
     fit = cfa(data, **spec, alpha=alpha)
@@ -361,6 +367,7 @@ def dimensions(
         shares = answer_shares(data, items=items, likert_min=likert_min, likert_max=likert_max)
     else:
         skipped.append("item distributions: skipped, the items have no Likert range (likert_min, likert_max)")
+    steps.next("invariance")
     inv = _invariance(data, group_col, skipped, min_cell_size, **spec)
     group = group_col if group_col is not None and group_col in data.columns else None
     outs = _present(outcomes, data, "outcomes", skipped)
@@ -372,8 +379,11 @@ def dimensions(
     means = scale_means(scores, scales=list(scales), group_col=group)
     context = {"scales": scales, "outcomes": outs, "arm": arm, "control": control, "covariates": covs,
                "alpha": alpha, "skipped": skipped}
+    steps.next("hypotheses")
     hyp = _hypotheses(scores, hypotheses, correction=correction, **context)
+    steps.next("mediation bootstrap")
     med = _mediation(scores, mediation, n_boot=n_boot, seed=seed, **context)
+    steps.close()
     return DimensionsResult(
         reliability=rel, item_statistics=item_stats, cfa_fit=fit.fit, loadings=fit.loadings, validity=fit.validity,
         invariance=inv, scale_means=means, hypotheses=hyp, mediation=med, efa=ef.to_pandas(),

@@ -74,6 +74,7 @@ from .manifest import (
 from .kernel_template import BATCH_ENV, batch_token, set_parent_death_signal, start_lifeline
 from .monitor import MONITOR_PARAMETER, append_look, earlier_looks, look_record, read_history
 from .params import load_notebook
+from ..progress import ENV as PROGRESS_ENV
 
 __all__ = ["BatchError", "BatchResult", "default_run_id", "execute_job", "point_latest", "run_batch"]
 
@@ -166,6 +167,7 @@ def _kernel_env() -> None:
     paths = [str(PACKAGE_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    os.environ[PROGRESS_ENV] = "0"  # no progress bars in a report (engagement_kit.progress)
 
 
 _KM_CLASS: Any = None
@@ -212,6 +214,8 @@ def _kernel_manager_class() -> type:
                         prov.cwd = kw.get("cwd") or os.getcwd()
                         self._reconcile_connection_info(prov.connection_info)
                         return None
+                # no progress bars in executed notebooks (the batch's and the workshop handout's)
+                kw["env"] = {**(kw.get("env") or os.environ), PROGRESS_ENV: "0"}
                 if kernel_cmd[1:3] == ["-m", "ipykernel_launcher"]:
                     # the same launcher plus the lifeline: the kernel dies with the batch
                     kernel_cmd = [kernel_cmd[0], "-m", "engagement_kit.reports.kernel_template", "--kernel",
@@ -224,6 +228,12 @@ def _kernel_manager_class() -> type:
 
         _KM_CLASS = IpcKernelManager
     return _KM_CLASS
+
+
+def ipc_kernel_manager_class() -> type:
+    """The batch's kernel manager for other papermill callers (the workshop builder): kernels
+    on unix sockets (no plain-TCP warning), their own output out of the terminal."""
+    return _kernel_manager_class()
 
 
 def execute_job(job: dict[str, Any]) -> dict[str, Any]:
