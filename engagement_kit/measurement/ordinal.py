@@ -3,9 +3,9 @@ the WLSMV (mean- and variance-adjusted) test.
 
 A Likert answer is read as a coarsened normal response: ``x = c`` when ``tau_{c-1} < y* <= tau_c``.
 
-Why our own code: semopy's ``polychoric_corr`` gives the two-step estimate (it is the
-independent check in the tests) but neither the asymptotic covariance of thresholds and
-correlations nor a robust test, and its ``DWLS`` objective weights the sample
+Why our own code: semopy's ``polychoric_corr`` gives the two-step estimate but neither the
+asymptotic covariance of thresholds and correlations nor a robust test (and with SciPy >= 1.15
+it fails: it calls the removed ``scipy.stats.mvn.mvnun``); its ``DWLS`` objective weights the sample
 *covariances* under normal theory, not the polychoric ones; factor_analyzer has no
 ordinal CFA. So this module follows lavaan's ``estimator = "WLSMV"`` (Muthen 1984;
 Muthen, du Toit & Spisic 1997; Asparouhov & Muthen 2010):

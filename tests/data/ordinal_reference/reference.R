@@ -26,3 +26,6 @@ print(om)
 cat(sprintf("omega_h %.7f alpha %.7f omega_t %.7f omega_lim %.7f\n", om$omega_h, om$alpha, om$omega.tot, om$omega.lim))
 
 print(round(unclass(fitMeasures(fit, c('rmsea.ci.lower.scaled', 'rmsea.ci.upper.scaled'))), 7))
+HS9ord <- read.csv("hs9_ordinal.csv")
+pc <- polychoric(HS9ord[, c("x4", "x5", "x6")], correct = 0)
+cat(sprintf("ordinal alpha x4-x6 (psych::alpha of the polychoric matrix): %.7f\n", alpha(pc$rho)$total$raw_alpha))
