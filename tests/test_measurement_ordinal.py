@@ -236,3 +236,51 @@ def test_bad_ordinal_input_is_a_clear_error(hs9):
         cfa_ordinal(hs9, scales=HS_SCALES, estimator="ml")
     with pytest.raises(ValueError, match="not identified"):
         cfa_ordinal(hs9, scales={"a": ["x1", "x2"]})
+
+
+def _survey(n: int = 600, seed: int = 4) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    from engagement_kit.measurement.ordinal import simulate_ordinal_items
+
+    scales = {"sat": ["sat_a", "sat_b", "sat_c"], "loy": ["loy_a", "loy_b", "loy_c"]}
+    return simulate_ordinal_items(n, scales=scales, thresholds=(-1.0, 0.0, 0.8, 1.5), seed=seed), scales
+
+
+def test_dimensions_wlsmv_branch_writes_the_appended_columns(tmp_path):
+    from engagement_kit.measurement import dimensions
+    from engagement_kit.measurement.analysis import DimensionsResult
+
+    survey, scales = _survey()
+    res = dimensions(survey, scales=scales, likert_min=1, likert_max=5, ordinal_items=True, n_boot=200)
+    fit = res.tables()["cfa_fit"]
+    assert list(fit.columns) == DimensionsResult.COLUMNS["cfa_fit"]
+    assert list(fit.columns)[-10:] == ["chi2_scaled", "df_scaled", "scaling_factor", "cfi_robust", "tli_robust",
+                                       "rmsea_robust", "rmsea_robust_ci_low", "rmsea_robust_ci_high", "estimator",
+                                       "missing"]
+    assert fit.loc[0, "estimator"] == "wlsmv"
+    direct = cfa_ordinal(survey, scales=scales).fit.iloc[0]
+    assert fit.loc[0, "chi2_scaled"] == pytest.approx(direct["chi2_scaled"], abs=1e-9)
+    rel = res.tables()["reliability"].set_index("scale")
+    assert rel.loc["sat", "ordinal_alpha"] == pytest.approx(ordinal_alpha(survey[scales["sat"]]), abs=1e-12)
+    th = res.tables()["thresholds"]
+    assert len(th) == 6 * 4 and th["suppressed"].eq(False).all()
+    assert "WLSMV" in res.conclusions()
+    written = res.write(tmp_path)
+    assert pd.read_csv(written["thresholds"]).shape[0] == 24
+    ml = dimensions(survey, scales=scales, likert_min=1, likert_max=5, n_boot=200).tables()
+    assert ml["cfa_fit"].loc[0, "estimator"] == "ml" and np.isnan(ml["cfa_fit"].loc[0, "chi2_scaled"])
+    assert ml["thresholds"].empty and ml["reliability"]["ordinal_alpha"].isna().all()
+
+
+def test_dimensions_ordinal_declarations_are_checked():
+    from engagement_kit.measurement import dimensions
+
+    survey, scales = _survey(n=300)
+    with pytest.raises(ValueError, match=r"ordinal_items \['nope'\] are not items"):
+        dimensions(survey, scales=scales, likert_min=1, likert_max=5, ordinal_items=["nope"], n_boot=100)
+    with pytest.raises(ValueError, match="needs every CFA item ordinal"):
+        dimensions(survey, scales=scales, likert_min=1, likert_max=5, ordinal_items=["sat_a"], estimator="wlsmv",
+                   n_boot=100)
+    part = dimensions(survey, scales=scales, likert_min=1, likert_max=5, ordinal_items=scales["sat"], n_boot=100)
+    assert part.tables()["cfa_fit"].loc[0, "estimator"] == "ml"
+    assert any("only some items are ordinal" in s for s in part.skipped)
+    assert not np.isnan(part.tables()["reliability"].set_index("scale").loc["sat", "ordinal_alpha"])

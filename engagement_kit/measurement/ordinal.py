@@ -194,6 +194,7 @@ class PolychoricMatrix:
     gamma: np.ndarray
     labels: list[str]
     n: int
+    counts: dict[str, np.ndarray] | None = None
 
 
 def _codes(data: pd.DataFrame) -> tuple[np.ndarray, list[int]]:
@@ -225,7 +226,8 @@ def polychoric_matrix(data: pd.DataFrame, *, gamma: bool = True) -> PolychoricMa
     names = list(x.columns)
     codes, levels = _codes(x)
     n, p = codes.shape
-    taus = [_thresholds(np.bincount(codes[:, j], minlength=levels[j]).astype(float)) for j in range(p)]
+    counts = [np.bincount(codes[:, j], minlength=levels[j]) for j in range(p)]
+    taus = [_thresholds(c.astype(float)) for c in counts]
     R = np.eye(p)
     pairs = [(i, j) for j in range(p) for i in range(j + 1, p)]  # lavaan's vech order, column by column
     tables = {}
@@ -238,7 +240,7 @@ def polychoric_matrix(data: pd.DataFrame, *, gamma: bool = True) -> PolychoricMa
     labels += [f"{names[i]}~~{names[j]}" for i, j in pairs]
     G = _gamma(codes, levels, taus, R, pairs) if gamma else np.full((len(labels), len(labels)), np.nan)
     return PolychoricMatrix(corr=pd.DataFrame(R, index=names, columns=names), thresholds=dict(zip(names, taus)),
-                            gamma=G, labels=labels, n=int(n))
+                            gamma=G, labels=labels, n=int(n), counts=dict(zip(names, counts)))
 
 
 def _gamma(codes: np.ndarray, levels: list[int], taus: list[np.ndarray], R: np.ndarray,
@@ -310,7 +312,8 @@ class OrdinalCFA:
     srmr`` then :data:`ORDINAL_FIT_COLUMNS`; ``loadings``: ``scale, item, loading,
     std_loading, std_se, ci_low, ci_high, residual_var`` (delta parameterisation: the
     loadings are standardised); ``factor_correlations``; ``thresholds``: ``item,
-    threshold, estimate, se``.
+    threshold, estimate, se, n`` (``n``: respondents on the smaller side of the threshold,
+    for small-cell suppression).
     """
 
     fit: pd.DataFrame
@@ -438,8 +441,10 @@ def cfa_ordinal(
     th_se = np.sqrt(np.diag(gamma)[:n_th] / (n - 1))
     th_rows, k = [], 0
     for item in items:
+        below = np.cumsum(pc.counts[item])[:-1]
         for t, v in enumerate(pc.thresholds[item]):
-            th_rows.append({"item": item, "threshold": t + 1, "estimate": v, "se": th_se[k]})
+            th_rows.append({"item": item, "threshold": t + 1, "estimate": v, "se": th_se[k],
+                            "n": int(min(below[t], n - below[t]))})
             k += 1
     if (loadings["residual_var"] < 0).any():
         bad = loadings.loc[loadings["residual_var"] < 0, "item"].tolist()

@@ -172,7 +172,6 @@ def omega_hierarchical(data: pd.DataFrame, *, n_factors: int = 3, ordinal: bool 
     correlation matrix whose index equals its columns; ``ordinal``: use polychoric
     correlations of the items.
 
-    >>> from engagement_kit.measurement.ordinal import polychoric_matrix
     >>> rng = np.random.default_rng(3)
     >>> g, s = rng.normal(size=(1000, 1)), rng.normal(size=(1000, 3))
     >>> x = pd.DataFrame({f"i{f}{j}": .6 * g[:, 0] + .5 * s[:, f] + .6 * rng.normal(size=1000)
@@ -262,13 +261,19 @@ def reliability(
     likert_min: float | None = 1,
     likert_max: float | None = 7,
     ci: float = 0.95,
+    ordinal_items: Iterable[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reliability per scale and item statistics.
 
     Returns ``(scales_table, items_table)``: ``scale, n_items, n, alpha, alpha_ci_low,
-    alpha_ci_high, omega`` and ``scale, item, mean, sd, item_total_r, alpha_if_deleted``.
+    alpha_ci_high, omega, ordinal_alpha`` and ``scale, item, mean, sd, item_total_r,
+    alpha_if_deleted``. ``ordinal_alpha`` (alpha of the polychoric correlations) is given
+    for scales whose items are all in ``ordinal_items``, NaN otherwise.
     """
+    from .ordinal import ordinal_alpha
+
     items = prepare_items(data, scales=scales, reverse_items=reverse_items, likert_min=likert_min, likert_max=likert_max)
+    ordinal = set(ordinal_items)
     rows, item_rows = [], []
     for scale, its in scales.items():
         block = items[its]
@@ -282,6 +287,7 @@ def reliability(
                 "alpha_ci_low": a.ci_low,
                 "alpha_ci_high": a.ci_high,
                 "omega": omega_total(block),
+                "ordinal_alpha": ordinal_alpha(block) if set(its) <= ordinal else np.nan,
             }
         )
         item_rows.append(item_statistics(block).assign(scale=scale))
