@@ -284,3 +284,34 @@ def test_dimensions_ordinal_declarations_are_checked():
     assert part.tables()["cfa_fit"].loc[0, "estimator"] == "ml"
     assert any("only some items are ordinal" in s for s in part.skipped)
     assert not np.isnan(part.tables()["reliability"].set_index("scale").loc["sat", "ordinal_alpha"])
+
+
+@pytest.mark.slow
+def test_wlsmv_keeps_its_level_on_skewed_ordinal_items_where_ml_over_rejects():
+    """The true 2-factor model on 8 strongly skewed 4-category items (n = 500), R = 200 seeded
+    samples (the in-suite version of benchmarks/bench_ordinal.py). The Monte-Carlo SE of a rate
+    near .05 is sqrt(.05 .95 / 200) = .015, so [.005, .10] is about +-3 SE around the nominal
+    level; plain ML on the answer codes rejects the true model far more often."""
+    from scipy import stats
+
+    from engagement_kit.measurement import cfa
+    from engagement_kit.measurement.ordinal import simulate_ordinal_items
+
+    scales = {"f1": ["a1", "a2", "a3", "a4"], "f2": ["b1", "b2", "b3", "b4"]}
+    R, wlsmv, ml = 200, 0, 0
+    for r in range(R):
+        d = simulate_ordinal_items(500, scales=scales, seed=7000 + r)
+        fit = cfa_ordinal(d, scales=scales).fit.iloc[0]
+        wlsmv += bool(stats.chi2.sf(fit["chi2_scaled"], fit["df_scaled"]) < 0.05)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MeasurementWarning)
+            ml += bool(cfa(d, scales=scales, likert_min=1, likert_max=4).fit.loc[0, "p_value"] < 0.05)
+    assert 0.005 <= wlsmv / R <= 0.10, wlsmv / R
+    assert ml / R >= 0.10, ml / R
+
+
+def test_cfa_ordinal_checks_its_scales(hs9):
+    with pytest.raises(ValueError, match=r"scales \['one'\] have fewer than two items"):
+        cfa_ordinal(hs9, scales={"one": ["x1"], **HS_SCALES})
+    with pytest.raises(ValueError, match=r"items \['zz'\] are not columns"):
+        cfa_ordinal(hs9, scales={"a": ["x1", "x2", "zz"]})

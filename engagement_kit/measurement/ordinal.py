@@ -17,15 +17,17 @@ Muthen, du Toit & Spisic 1997; Asparouhov & Muthen 2010):
   machine precision and vectorised;
 * ``Gamma`` (N x asymptotic covariance of thresholds and correlations) from the
   case-wise influence functions of the two steps (the correlation's influence is
-  corrected for the estimated thresholds), as lavaan's ``NACOV``;
+  corrected for the estimated thresholds), as lavaan's ``NACOV`` (``muthen1984``: the
+  two-step "Hessian" blocks of the correlations are outer products of case-wise scores);
 * **DWLS**: minimise ``F = (s - sigma(theta))' W (s - sigma(theta))`` with
   ``W = diag(Gamma)^-1`` in the delta parameterisation (latent responses of unit
-  variance; thresholds free, so they are fitted exactly); ``chi2 = N F``;
+  variance; thresholds free, so they are fitted exactly); ``chi2 = (N - 1) F`` and the
+  sandwich below divided by ``N - 1``, which is what lavaan 0.6 prints for WLSMV;
 * **WLSMV test** (lavaan's default ``scaled.shifted``): with
   ``U = W - W D (D'WD)^-1 D'W`` and ``UG = U Gamma``,
   ``chi2_scaled = chi2 / c + b``, ``c = sqrt(tr(UG^2) / df)`` (the scaling factor),
   ``b = df - sqrt(df tr(UG)^2 / tr(UG^2))``, on ``df`` degrees of freedom;
-* standard errors by the sandwich ``(D'WD)^-1 D'W Gamma W D (D'WD)^-1 / N``;
+* standard errors by the sandwich ``(D'WD)^-1 D'W Gamma W D (D'WD)^-1 / (N - 1)``;
 * indices: ``cfi, tli`` from the unscaled statistics of the model and the independence
   baseline; ``cfi_robust, tli_robust`` from the scaled ones (lavaan's ``cfi.scaled``;
   lavaan >= 0.6-13 prints a different ``cfi.robust`` for categorical data, Savalei
@@ -346,6 +348,13 @@ def cfa_ordinal(
 
     items = [i for its in scales.values() for i in its]
     factors = list(scales)
+    small = [s for s, its in scales.items() if len(its) < 2]
+    if small:
+        raise ValueError(f"scales {small} have fewer than two items; a factor of ordinal items needs at least two "
+                         "(three if it is the only factor)")
+    absent = [i for i in items if i not in data.columns]
+    if absent:
+        raise ValueError(f"items {absent} are not columns of the data; check the scales")
     pc = polychoric_matrix(data[items])
     n, p, m = pc.n, len(items), len(factors)
     pattern = np.zeros((p, m), dtype=bool)
