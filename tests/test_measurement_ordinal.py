@@ -315,3 +315,21 @@ def test_cfa_ordinal_checks_its_scales(hs9):
         cfa_ordinal(hs9, scales={"one": ["x1"], **HS_SCALES})
     with pytest.raises(ValueError, match=r"items \['zz'\] are not columns"):
         cfa_ordinal(hs9, scales={"a": ["x1", "x2", "zz"]})
+
+
+def test_dimensions_omega_table_equals_the_building_block():
+    from engagement_kit.measurement import dimensions
+    from engagement_kit.measurement.ordinal import simulate_ordinal_items
+
+    scales = {s: [f"{s}_{j}" for j in range(3)] for s in ("sat", "loy", "tru")}
+    survey = simulate_ordinal_items(600, scales=scales, thresholds=(-1.0, 0.0, 0.8, 1.5), factor_correlation=0.5,
+                                    seed=8)
+    items = [i for its in scales.values() for i in its]
+    for ordinal in (True, None):
+        res = dimensions(survey, scales=scales, likert_min=1, likert_max=5, ordinal_items=ordinal, n_boot=100)
+        row = res.tables()["omega"].iloc[0]
+        om = omega_hierarchical(survey[items], n_factors=3, ordinal=bool(ordinal))
+        assert (row["n"], row["n_items"], row["n_factors"]) == (600, 9, 3)
+        for key in ("omega_h", "omega_h_asymptotic", "omega_total", "alpha"):
+            assert row[key] == pytest.approx(getattr(om, key), abs=1e-12), key
+    assert 0.3 < row["omega_h"] < row["omega_total"] < 1

@@ -19,6 +19,8 @@ CSV outputs of ``DimensionsResult.write`` (the column names are an interface)
   cfi_robust, tli_robust, rmsea_robust, rmsea_robust_ci_low, rmsea_robust_ci_high, estimator,
   missing`` (WLSMV for ordinal items, :mod:`.ordinal`).
 * ``thresholds.csv``: ``item, threshold, estimate, se, n, suppressed`` (WLSMV only).
+* ``omega.csv``: ``n, n_items, n_factors, omega_h, omega_h_asymptotic, omega_total, alpha`` (the
+  instrument, as ``psych::omega``; with three scales or more).
 * ``loadings.csv``: ``scale, item, loading, std_loading, std_se, ci_low, ci_high, residual_var``
   (unstandardised loading with the first item of each scale fixed to 1; standardised
   loading with a delta-method CI; residual variance of the item).

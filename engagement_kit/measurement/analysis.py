@@ -17,6 +17,9 @@ Tables (``result.tables()``; the CSV stems; published columns first, in this ord
   cfi_robust, tli_robust, rmsea_robust, rmsea_robust_ci_low, rmsea_robust_ci_high,
   estimator, missing`` (the robust part is NaN for ``estimator="ml"``; for ``"wlsmv"`` it is
   the scaled-shifted test and lavaan's ``*.scaled`` indices, :mod:`.ordinal`).
+* ``omega``: ``n, n_items, n_factors, omega_h, omega_h_asymptotic, omega_total, alpha`` (one
+  row: the whole instrument as ``psych::omega``, one group factor per scale, polychoric
+  correlations when every item is ordinal; header-only with fewer than three scales).
 * ``thresholds``: ``item, threshold, estimate, se, n``, plus ``suppressed`` (``n``: the
   respondents on the smaller side of the threshold); header-only unless ``estimator="wlsmv"``.
 * ``loadings``: ``scale, item, loading, std_loading, std_se, ci_low, ci_high, residual_var``.
@@ -48,6 +51,7 @@ Example
 >>> result.tables()["reliability"]["scale"].tolist()
 ['sat', 'loy']
 >>> print(*result.skipped, sep="\\n")  # doctest: +ELLIPSIS
+omega hierarchical: skipped, it needs at least three scales (one group factor each; scales)
 invariance and scale means by group: skipped, no group column (group_col); ...
 hypotheses: skipped, no default hypothesis applies: ...
 mediation: skipped, it needs an arm column (arm_col) and an outcome column (outcomes) ...
@@ -79,7 +83,7 @@ from ..stats.multitest import check_method
 from .factors import FIT_COLUMNS, cfa, efa, htmt, validity
 from .invariance import INVARIANCE_COLUMNS, measurement_invariance
 from .ordinal import ORDINAL_FIT_COLUMNS, cfa_ordinal, ordinal_columns
-from .reliability import reliability
+from .reliability import omega_hierarchical, reliability
 from .scales import Scales, answer_shares, prepare_items, scale_means, score_scales
 
 __all__ = ["DimensionsResult", "dimensions"]
@@ -110,6 +114,7 @@ class DimensionsResult(Result):
     efa: pd.DataFrame
     efa_loadings: pd.DataFrame
     thresholds: pd.DataFrame | None = None
+    omega: pd.DataFrame | None = None
     item_shares: pd.DataFrame | None = None
     item_correlations: pd.DataFrame | None = None
     scales: Mapping[str, list[str]] = dataclasses.field(default_factory=dict)
@@ -133,6 +138,7 @@ class DimensionsResult(Result):
         "efa": ["kmo", "bartlett_chi2", "bartlett_p", "n_factors"],
         "efa_loadings": ["item", "kmo"],
         "thresholds": ["item", "threshold", "estimate", "se", "n"],
+        "omega": ["n", "n_items", "n_factors", "omega_h", "omega_h_asymptotic", "omega_total", "alpha"],
     }
     CELLS = {
         "invariance": (("n",), ("model",)),
@@ -344,6 +350,17 @@ def _cfa_part(data: pd.DataFrame, prepared: pd.DataFrame, spec: dict, *, ordinal
     return table, fit.loadings, fit.validity, None
 
 
+def _omega(prepared: pd.DataFrame, scales: Scales, ordinal: bool, skipped: list[str]) -> pd.DataFrame | None:
+    if len(scales) < 3:
+        skipped.append("omega hierarchical: skipped, it needs at least three scales (one group factor each; scales)")
+        return None
+    complete = prepared.dropna()
+    om = omega_hierarchical(complete, n_factors=len(scales), ordinal=ordinal)
+    return pd.DataFrame([{"n": len(complete), "n_items": om.n_items, "n_factors": om.n_factors, "omega_h": om.omega_h,
+                          "omega_h_asymptotic": om.omega_h_asymptotic, "omega_total": om.omega_total,
+                          "alpha": om.alpha}])
+
+
 def dimensions(
     data: pd.DataFrame,
     *,
@@ -406,6 +423,7 @@ def dimensions(
     rel, item_stats = reliability(data, **spec, ordinal_items=ordinal)
     fit_table, loadings, validity_table, thresholds = _cfa_part(data, prepared, spec, ordinal=ordinal,
                                                                  estimator=chosen, alpha=alpha)
+    omega = _omega(prepared[items], scales, ordinal=len(ordinal) == len(items), skipped=skipped)
     ef = efa(data, items=items, reverse_items=reverse, likert_min=likert_min, likert_max=likert_max, seed=seed)
     efa_loadings = pd.concat([ef.kmo_items, ef.loadings], axis=1).rename_axis("item").reset_index()
     shares = None
@@ -429,7 +447,7 @@ def dimensions(
     return DimensionsResult(
         reliability=rel, item_statistics=item_stats, cfa_fit=fit_table, loadings=loadings, validity=validity_table,
         invariance=inv, scale_means=means, hypotheses=hyp, mediation=med, efa=ef.to_pandas(),
-        efa_loadings=efa_loadings, thresholds=thresholds, item_shares=shares, item_correlations=prepared.corr(), scales=scales,
+        efa_loadings=efa_loadings, thresholds=thresholds, omega=omega, item_shares=shares, item_correlations=prepared.corr(), scales=scales,
         group_col=group, alpha=alpha, correction=correction, min_cell_size=min_cell_size, skipped=tuple(skipped),
     )
 
