@@ -1,6 +1,9 @@
 # Reference run for tests/test_measurement_ordinal.py (R 4.2.2, lavaan 0.6-14, psych 2.2.9, Debian bookworm).
 # hs9_ordinal.csv: lavaan's documented lavCor example, HolzingerSwineford1939 x1..x9 cut into 3 classes
-# (as.data.frame(lapply(HS9, cut, 3, labels = FALSE))), the data shipped with semopy.
+# (as.data.frame(lapply(HS9, cut, 3, labels = FALSE))), the data shipped with semopy:
+#   hs <- read.csv("semopy/examples/holzinger_swineford39_data.csv")
+#   write.csv(as.data.frame(lapply(hs[, paste0("x", 1:9)], cut, 3, labels = FALSE)), "hs9_ordinal.csv", row.names = FALSE)
+# Run from this folder: Rscript reference.R > reference_output.txt
 suppressMessages({library(lavaan); library(psych)})
 HS9ord <- read.csv("hs9_ordinal.csv")
 model <- 'visual =~ x1 + x2 + x3
@@ -26,6 +29,6 @@ print(om)
 cat(sprintf("omega_h %.7f alpha %.7f omega_t %.7f omega_lim %.7f\n", om$omega_h, om$alpha, om$omega.tot, om$omega.lim))
 
 print(round(unclass(fitMeasures(fit, c('rmsea.ci.lower.scaled', 'rmsea.ci.upper.scaled'))), 7))
-HS9ord <- read.csv("hs9_ordinal.csv")
+print(sprintf("%.6f", diag(lavInspect(fit, "gamma"))))
 pc <- polychoric(HS9ord[, c("x4", "x5", "x6")], correct = 0)
 cat(sprintf("ordinal alpha x4-x6 (psych::alpha of the polychoric matrix): %.7f\n", alpha(pc$rho)$total$raw_alpha))
