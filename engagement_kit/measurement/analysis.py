@@ -354,6 +354,10 @@ def _omega(prepared: pd.DataFrame, scales: Scales, ordinal: bool, skipped: list[
     if len(scales) < 3:
         skipped.append("omega hierarchical: skipped, it needs at least three scales (one group factor each; scales)")
         return None
+    if prepared.shape[1] < 3 * len(scales):
+        skipped.append(f"omega hierarchical: skipped, {len(scales)} group factors need at least {3 * len(scales)} "
+                       f"items; the scales have {prepared.shape[1]} (scales)")
+        return None
     complete = prepared.dropna()
     om = omega_hierarchical(complete, n_factors=len(scales), ordinal=ordinal)
     return pd.DataFrame([{"n": len(complete), "n_items": om.n_items, "n_factors": om.n_factors, "omega_h": om.omega_h,
