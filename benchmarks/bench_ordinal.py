@@ -11,6 +11,11 @@ the coverage of the WLSMV 95 % CIs of the standardised loadings (true value .7).
 
 Run: ``PYTHONPATH=. nice -n 10 python benchmarks/bench_ordinal.py [n_reps] [n] [seed]`` (default
 1000 x 500; ``200 500 7000`` repeats the samples of the in-suite test).
+
+Last run (2026-12-01, 2 shared cores, lavaan 0.6-14): CPU per fit 124 ms here, 301 ms in lavaan.
+1000 samples: WLSMV rejects 5.4 % (MC 95 % 4.2-7.0), ML 24.1 % (21.6-26.8); WLSMV loading-CI
+coverage 93.9 %. The in-suite 200 samples (seed 7000): WLSMV 3.0 % (1.4-6.4), ML 21.0 % (15.9-27.2),
+coverage 94.5 %.
 """
 
 from __future__ import annotations
