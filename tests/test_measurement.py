@@ -69,14 +69,17 @@ def test_omega_equals_one_factor_semopy_fit():
     lam = ins[ins["op"] == "~"]["Est. Std"].astype(float).to_numpy()
     expected = lam.sum() ** 2 / (lam.sum() ** 2 + np.sum(1 - lam**2))
     assert omega_total(items) == pytest.approx(expected, abs=1e-3)
-    assert np.isnan(omega_total(items[["q1", "q2"]]))  # one-factor model not identified with two items
+    with pytest.warns(MeasurementWarning, match="at least three items"):
+        assert np.isnan(omega_total(items[["q1", "q2"]]))  # one-factor model not identified with two items
 
 
 def test_reliability_table_and_item_statistics():
     items = _items(n=300, seed=6)
     items["q4"] = 8 - items["q4"]  # a reverse-keyed item as answered
     rel, it = reliability(items, scales={"s": ["q1", "q2", "q3", "q4"]}, reverse_items=["q4"])
-    assert list(rel.columns) == ["scale", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "omega"]
+    assert list(rel.columns) == ["scale", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "omega",
+                                 "ordinal_alpha"]  # appended: NaN unless the items are declared ordinal
+    assert rel["ordinal_alpha"].isna().all()
     back = items.assign(q4=8 - items["q4"])
     assert rel["alpha"].iloc[0] == pytest.approx(cronbach_alpha(back).alpha, abs=1e-12)
     # alpha if deleted equals alpha of the remaining items; item-total r against the rest score

@@ -3,18 +3,24 @@
 The entry point is :func:`dimensions` (:mod:`.analysis`): one call returns a frozen
 :class:`DimensionsResult` with ``tables()``, ``write(folder)`` and ``conclusions()``.
 Building blocks: :mod:`.scales` (scoring, validation), :mod:`.reliability` (alpha, omega,
-item statistics), :mod:`.factors` (CFA fit, loadings, validity, EFA), :mod:`.invariance`
+item statistics, omega hierarchical), :mod:`.ordinal` (polychoric correlations, ordinal alpha,
+DWLS/WLSMV CFA of ordinal items), :mod:`.factors` (CFA fit, loadings, validity, EFA), :mod:`.invariance`
 (configural / metric / scalar), :mod:`.sem` (the multi-group ML estimator). The survey
 joined to outcomes is loaded with :func:`engagement_kit.io.load_analysis_table` (``base="survey"``).
 
 CSV outputs of ``DimensionsResult.write`` (the column names are an interface)
 -------------------------------------------------------------------------
-* ``reliability.csv``: ``scale, n_items, n, alpha, alpha_ci_low, alpha_ci_high, omega``
-  (n = complete rows of the scale; alpha CI by Feldt; omega from a one-factor ML model,
-  NaN for two-item scales).
+* ``reliability.csv``: ``scale, n_items, n, alpha, alpha_ci_low, alpha_ci_high, omega,
+  ordinal_alpha`` (n = complete rows of the scale; alpha CI by Feldt; omega from a one-factor
+  ML model, NaN with a warning for two-item scales; ordinal alpha for scales of ordinal items).
 * ``item_statistics.csv``: ``scale, item, mean, sd, item_total_r, alpha_if_deleted``.
 * ``cfa_fit.csv``: ``n, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low, rmsea_ci_high, srmr``
-  (lavaan conventions, see :mod:`.factors`).
+  (lavaan conventions, see :mod:`.factors`), then ``chi2_scaled, df_scaled, scaling_factor,
+  cfi_robust, tli_robust, rmsea_robust, rmsea_robust_ci_low, rmsea_robust_ci_high, estimator,
+  missing`` (WLSMV for ordinal items, :mod:`.ordinal`).
+* ``thresholds.csv``: ``item, threshold, estimate, se, n, suppressed`` (WLSMV only).
+* ``omega.csv``: ``n, n_items, n_factors, omega_h, omega_h_asymptotic, omega_total, alpha`` (the
+  instrument, as ``psych::omega``; with three scales or more).
 * ``loadings.csv``: ``scale, item, loading, std_loading, std_se, ci_low, ci_high, residual_var``
   (unstandardised loading with the first item of each scale fixed to 1; standardised
   loading with a delta-method CI; residual variance of the item).
@@ -39,7 +45,8 @@ from ..io import add_promoter
 from .analysis import DimensionsResult, dimensions
 from .factors import CFAResult, EFAResult, cfa, efa, fit_indices, htmt, parallel_analysis, rmsea_ci, srmr, validity
 from .invariance import INVARIANCE_COLUMNS, measurement_invariance
-from .reliability import cronbach_alpha, item_statistics, omega_total, reliability
+from .ordinal import cfa_ordinal, ordinal_alpha, polychoric_matrix, polychoric_table
+from .reliability import cronbach_alpha, item_statistics, omega_hierarchical, omega_total, reliability
 from .scales import (
     MeasurementWarning,
     answer_shares,
@@ -54,6 +61,7 @@ from .sem import NotIdentifiedError
 __all__ = [
     "dimensions", "DimensionsResult", "answer_shares", "add_promoter", "CFAResult", "EFAResult", "cfa", "efa",
     "fit_indices", "htmt", "parallel_analysis", "rmsea_ci", "srmr", "validity", "INVARIANCE_COLUMNS", "measurement_invariance",
-    "cronbach_alpha", "item_statistics", "omega_total", "reliability", "MeasurementWarning", "check_scales",
+    "cronbach_alpha", "item_statistics", "omega_total", "omega_hierarchical", "reliability", "cfa_ordinal",
+    "ordinal_alpha", "polychoric_matrix", "polychoric_table", "MeasurementWarning", "check_scales",
     "prepare_items", "reverse_score", "scale_means", "score_scales", "NotIdentifiedError",
 ]

@@ -9,10 +9,19 @@ naming the parameter that turns them on.
 
 Tables (``result.tables()``; the CSV stems; published columns first, in this order)
 -----------------------------------------------------------------------------------
-* ``reliability``: ``scale, n_items, n, alpha, alpha_ci_low, alpha_ci_high, omega``.
+* ``reliability``: ``scale, n_items, n, alpha, alpha_ci_low, alpha_ci_high, omega``, then
+  ``ordinal_alpha`` (scales whose items are all in ``ordinal_items``; NaN otherwise).
 * ``item_statistics``: ``scale, item, mean, sd, item_total_r, alpha_if_deleted``.
 * ``cfa_fit``: ``n, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low, rmsea_ci_high, srmr``
-  (a published interface: unchanged).
+  (a published interface: unchanged), then ``chi2_scaled, df_scaled, scaling_factor,
+  cfi_robust, tli_robust, rmsea_robust, rmsea_robust_ci_low, rmsea_robust_ci_high,
+  estimator, missing`` (the robust part is NaN for ``estimator="ml"``; for ``"wlsmv"`` it is
+  the scaled-shifted test and lavaan's ``*.scaled`` indices, :mod:`.ordinal`).
+* ``omega``: ``n, n_items, n_factors, omega_h, omega_h_asymptotic, omega_total, alpha`` (one
+  row: the whole instrument as ``psych::omega``, one group factor per scale, polychoric
+  correlations when every item is ordinal; header-only with fewer than three scales).
+* ``thresholds``: ``item, threshold, estimate, se, n``, plus ``suppressed`` (``n``: the
+  respondents on the smaller side of the threshold); header-only unless ``estimator="wlsmv"``.
 * ``loadings``: ``scale, item, loading, std_loading, std_se, ci_low, ci_high, residual_var``.
 * ``validity``: ``scale, composite_reliability, ave, sqrt_ave, max_factor_correlation,
   fornell_larcker_ok, max_htmt, htmt_ok``.
@@ -42,6 +51,7 @@ Example
 >>> result.tables()["reliability"]["scale"].tolist()
 ['sat', 'loy']
 >>> print(*result.skipped, sep="\\n")  # doctest: +ELLIPSIS
+omega hierarchical: skipped, it needs at least three scales (one group factor each; scales)
 invariance and scale means by group: skipped, no group column (group_col); ...
 hypotheses: skipped, no default hypothesis applies: ...
 mediation: skipped, it needs an arm column (arm_col) and an outcome column (outcomes) ...
@@ -71,9 +81,10 @@ from ..progress import Steps
 from ..results import Result
 from ..schema import DEFAULT_SCALES, REVERSE_KEYED_ITEMS, TYPE_SCALES
 from ..stats.multitest import check_method
-from .factors import FIT_COLUMNS, cfa, efa
+from .factors import FIT_COLUMNS, cfa, efa, htmt, validity
 from .invariance import INVARIANCE_COLUMNS, measurement_invariance
-from .reliability import reliability
+from .ordinal import ORDINAL_FIT_COLUMNS, cfa_ordinal, ordinal_columns
+from .reliability import omega_hierarchical, reliability
 from .scales import Scales, answer_shares, prepare_items, scale_means, score_scales
 
 __all__ = ["DimensionsResult", "dimensions"]
@@ -103,6 +114,8 @@ class DimensionsResult(Result):
     mediation: pd.DataFrame | None
     efa: pd.DataFrame
     efa_loadings: pd.DataFrame
+    thresholds: pd.DataFrame | None = None
+    omega: pd.DataFrame | None = None
     item_shares: pd.DataFrame | None = None
     item_correlations: pd.DataFrame | None = None
     scales: Mapping[str, list[str]] = dataclasses.field(default_factory=dict)
@@ -113,9 +126,9 @@ class DimensionsResult(Result):
     skipped: tuple[str, ...] = ()
 
     COLUMNS = {
-        "reliability": ["scale", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "omega"],
+        "reliability": ["scale", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "omega", "ordinal_alpha"],
         "item_statistics": ["scale", "item", "mean", "sd", "item_total_r", "alpha_if_deleted"],
-        "cfa_fit": FIT_COLUMNS,
+        "cfa_fit": FIT_COLUMNS + ORDINAL_FIT_COLUMNS,
         "loadings": ["scale", "item", "loading", "std_loading", "std_se", "ci_low", "ci_high", "residual_var"],
         "validity": ["scale", "composite_reliability", "ave", "sqrt_ave", "max_factor_correlation",
                      "fornell_larcker_ok", "max_htmt", "htmt_ok"],
@@ -125,12 +138,15 @@ class DimensionsResult(Result):
         "mediation": MEDIATION_COLUMNS,
         "efa": ["kmo", "bartlett_chi2", "bartlett_p", "n_factors"],
         "efa_loadings": ["item", "kmo"],
+        "thresholds": ["item", "threshold", "estimate", "se", "n"],
+        "omega": ["n", "n_items", "n_factors", "omega_h", "omega_h_asymptotic", "omega_total", "alpha"],
     }
     CELLS = {
         "invariance": (("n",), ("model",)),
         "scale_means": (("n",), ("group", "scale")),
         "hypotheses": (("n",), _HYP_LABELS),
         "mediation": (("n",), ("treatment", "mediator", "outcome")),
+        "thresholds": (("n",), ("item", "threshold")),
     }
 
     def conclusions(self) -> str:
@@ -172,12 +188,16 @@ def _reliability_line(rel: pd.DataFrame) -> str:
 
 def _fit_line(fit: pd.DataFrame) -> str:
     r = fit.iloc[0]
+    if r.get("estimator") == "wlsmv":  # ordinal items: judge the robust (scaled) indices
+        r = r.copy()
+        r[["cfi", "tli", "rmsea"]] = r[["cfi_robust", "tli_robust", "rmsea_robust"]].to_numpy()
     good = {"cfi": r["cfi"] >= 0.95, "tli": r["tli"] >= 0.95, "rmsea": r["rmsea"] <= 0.06, "srmr": r["srmr"] <= 0.08}
     ok = {"cfi": r["cfi"] >= 0.90, "tli": r["tli"] >= 0.90, "rmsea": r["rmsea"] <= 0.08, "srmr": r["srmr"] <= 0.08}
     verdict = "good" if all(good.values()) else "acceptable" if all(ok.values()) else "poor"
     return (f"**Factor structure (CFA):** {verdict} fit by Hu & Bentler's cut-offs: CFI {_num(r['cfi'], 3)} "
             f"and TLI {_num(r['tli'], 3)} (>= .95), RMSEA {_num(r['rmsea'], 3)} (<= .06), "
-            f"SRMR {_num(r['srmr'], 3)} (<= .08); n = {int(r['n'])}.")
+            f"SRMR {_num(r['srmr'], 3)} (<= .08); n = {int(r['n'])}"
+            + ("; WLSMV on polychoric correlations, robust indices." if r.get("estimator") == "wlsmv" else "."))
 
 
 def _validity_line(val: pd.DataFrame) -> str:
@@ -307,6 +327,45 @@ def _mediation(scores: pd.DataFrame, mediation: Iterable[Mapping] | None, *, sca
     return mediation_table(scores, specs=specs, covariates=covariates, n_boot=n_boot, alpha=alpha, seed=seed)
 
 
+def _cfa_part(data: pd.DataFrame, prepared: pd.DataFrame, spec: dict, *, ordinal: list[str],
+              estimator: str, alpha: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """(fit, loadings, validity, thresholds) of the CFA by ML or, for ordinal items, by WLSMV."""
+    scales = spec["scales"]
+    if estimator == "wlsmv":
+        items = [i for its in scales.values() for i in its]
+        continuous = [i for i in items if i not in ordinal]
+        if continuous:
+            raise ValueError(f"estimator='wlsmv' needs every CFA item ordinal; {continuous} are not in ordinal_items "
+                             "(add them, or set ordinal_items=True, or use estimator='ml')")
+        fit = cfa_ordinal(prepared, scales=scales, estimator="wlsmv", alpha=alpha)
+        val = validity(fit.loadings, factor_correlations=fit.factor_correlations,
+                       htmt_table=htmt(prepared.dropna(), scales=scales))
+        return fit.fit, fit.loadings, val, fit.thresholds
+    if estimator != "ml":
+        raise ValueError(f"estimator must be 'ml' or 'wlsmv' (ordinal items); got {estimator!r}")
+    fit = cfa(data, **spec, alpha=alpha)
+    table = fit.fit.copy()
+    for c in ORDINAL_FIT_COLUMNS:
+        if c not in table.columns:
+            table[c] = {"estimator": "ml", "missing": "listwise"}.get(c, float("nan"))
+    return table, fit.loadings, fit.validity, None
+
+
+def _omega(prepared: pd.DataFrame, scales: Scales, ordinal: bool, skipped: list[str]) -> pd.DataFrame | None:
+    if len(scales) < 3:
+        skipped.append("omega hierarchical: skipped, it needs at least three scales (one group factor each; scales)")
+        return None
+    if prepared.shape[1] < 3 * len(scales):
+        skipped.append(f"omega hierarchical: skipped, {len(scales)} group factors need at least {3 * len(scales)} "
+                       f"items; the scales have {prepared.shape[1]} (scales)")
+        return None
+    complete = prepared.dropna()
+    om = omega_hierarchical(complete, n_factors=len(scales), ordinal=ordinal)
+    return pd.DataFrame([{"n": len(complete), "n_items": om.n_items, "n_factors": om.n_factors, "omega_h": om.omega_h,
+                          "omega_h_asymptotic": om.omega_h_asymptotic, "omega_total": om.omega_total,
+                          "alpha": om.alpha}])
+
+
 def dimensions(
     data: pd.DataFrame,
     *,
@@ -327,6 +386,8 @@ def dimensions(
     correction: str = "holm",
     seed: int = 0,
     min_cell_size: int = MIN_CELL_SIZE,
+    ordinal_items: Iterable[str] | str | bool | None = None,
+    estimator: str | None = None,
 ) -> DimensionsResult:
     """Are the engagement dimensions measured well, and do they do what the articles claim?
 
@@ -345,7 +406,11 @@ def dimensions(
     (None: :func:`~engagement_kit.hypotheses.default_hypotheses` for the columns present);
     ``mediation``: ``{treatment, mediator, outcome[, control, treatment_level]}`` specs.
     ``correction``: ``holm``, ``fdr_bh``, ``bonferroni`` or ``none`` across the hypothesis
-    family. ``seed`` drives the parallel analysis and the bootstrap.
+    family. ``seed`` drives the parallel analysis and the bootstrap. ``ordinal_items``: items
+    answered on an ordered scale (``True``: all items): their scales get ordinal alpha, and
+    the CFA is fitted by ``estimator``, which defaults to ``"wlsmv"`` when every item is
+    declared ordinal (DWLS on polychoric correlations) and to ``"ml"`` otherwise;
+    ``estimator="wlsmv"`` without ``ordinal_items`` reads every item as ordinal.
     """
     check_method(correction)
     min_cell_size = check_min_cell_size(min_cell_size)
@@ -358,8 +423,17 @@ def dimensions(
                   desc="dimensions")
     steps.next("reliability, CFA, EFA")
     prepared = prepare_items(data, **spec)  # checks the scales against the data first
-    rel, item_stats = reliability(data, **spec)
-    fit = cfa(data, **spec, alpha=alpha)
+    ordinal = ordinal_columns(items, ordinal_items)
+    chosen = (estimator or ("wlsmv" if ordinal and len(ordinal) == len(items) else "ml")).lower()
+    if estimator is None and ordinal and chosen == "ml":
+        skipped.append("CFA by WLSMV: skipped, only some items are ordinal (ordinal_items); the CFA is ML. "
+                       "Declare every item ordinal to fit it by WLSMV")
+    if chosen == "wlsmv" and ordinal_items is None:
+        ordinal = items  # the WLSMV estimator reads every item as ordinal
+    rel, item_stats = reliability(data, **spec, ordinal_items=ordinal)
+    fit_table, loadings, validity_table, thresholds = _cfa_part(data, prepared, spec, ordinal=ordinal,
+                                                                 estimator=chosen, alpha=alpha)
+    omega = _omega(prepared[items], scales, ordinal=len(ordinal) == len(items), skipped=skipped)
     ef = efa(data, items=items, reverse_items=reverse, likert_min=likert_min, likert_max=likert_max, seed=seed)
     efa_loadings = pd.concat([ef.kmo_items, ef.loadings], axis=1).rename_axis("item").reset_index()
     shares = None
@@ -385,9 +459,9 @@ def dimensions(
     med = _mediation(scores, mediation, n_boot=n_boot, seed=seed, **context)
     steps.close()
     return DimensionsResult(
-        reliability=rel, item_statistics=item_stats, cfa_fit=fit.fit, loadings=fit.loadings, validity=fit.validity,
+        reliability=rel, item_statistics=item_stats, cfa_fit=fit_table, loadings=loadings, validity=validity_table,
         invariance=inv, scale_means=means, hypotheses=hyp, mediation=med, efa=ef.to_pandas(),
-        efa_loadings=efa_loadings, item_shares=shares, item_correlations=prepared.corr(), scales=scales,
+        efa_loadings=efa_loadings, thresholds=thresholds, omega=omega, item_shares=shares, item_correlations=prepared.corr(), scales=scales,
         group_col=group, alpha=alpha, correction=correction, min_cell_size=min_cell_size, skipped=tuple(skipped),
     )
 
