@@ -326,9 +326,14 @@ class TargetingResult(Result):
             return np.column_stack([arms[assign(e, **kw)] for e in exp])
         return arms[assign(exp.mean(axis=0), **kw)]
 
-    def conclusions(self) -> str:
+    def conclusions(self, language: str = "en") -> str:
         """The findings in plain language (labels escaped): the learned policy's value against
-        the best blanket policy, who gets what, the readable rule and the small-cell note."""
+        the best blanket policy, who gets what, the readable rule and the small-cell note.
+        ``language`` is checked; the sentences are English in every language for now (the
+        small-cell note is translated)."""
+        from .i18n import check_language
+
+        language = check_language(language)
         t = self.tables()
         pv = t["policy_value"]
         pv = pv[~pv["suppressed"].astype(bool)]
@@ -360,7 +365,7 @@ class TargetingResult(Result):
         if self.tree_text:
             lines.append(f"A readable rule (a depth-limited tree that agrees with the learned policy for "
                          f"{self.tree_agreement:.0%} of customers): {self.tree_text}")
-        note = self.small_cell_note()
+        note = self.small_cell_note(language)
         return bullets(lines) + (f"\n\n{note}" if note else "")
 
 

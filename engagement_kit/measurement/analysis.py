@@ -132,11 +132,15 @@ class DimensionsResult(Result):
         "mediation": (("n",), ("treatment", "mediator", "outcome")),
     }
 
-    def conclusions(self) -> str:
+    def conclusions(self, language: str = "en") -> str:
         """Reliability against .70, CFA fit against Hu & Bentler's cut-offs, discriminant
         validity failures, the invariance level reached and the supported hypotheses after
         correction, in Markdown with every label escaped; then what did not run and the
-        small-cell note."""
+        small-cell note. ``language`` is checked; these sentences are English in every language
+        for now (the small-cell note is translated)."""
+        from ..i18n import check_language
+
+        language = check_language(language)
         t = self.tables()
         lines = [_reliability_line(t["reliability"]), _fit_line(t["cfa_fit"]), _validity_line(t["validity"])]
         if len(t["invariance"]):
@@ -147,7 +151,7 @@ class DimensionsResult(Result):
             lines.append(_mediation_line(t["mediation"]))
         lines += [f"Not run: {escape(s)}" for s in self.skipped]
         text = bullets(lines)
-        note = self.small_cell_note()
+        note = self.small_cell_note(language)
         return text + (f"\n\n{note}" if note else "")
 
 
