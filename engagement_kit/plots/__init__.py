@@ -68,8 +68,9 @@ def set_theme(language: str = "en") -> None:
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
     families = register_fonts()
     matplotlib.rcParams.update({"figure.dpi": 100, "axes.titleweight": "bold", "figure.autolayout": True,
-                                "font.family": "sans-serif",
-                                "font.sans-serif": families + list(matplotlib.rcParams["font.sans-serif"])})  # fmt: skip
+                                # named families, not the generic "sans-serif": matplotlib falls back
+                                # glyph by glyph only across the families listed here
+                                "font.family": families + ["sans-serif"]})  # fmt: skip
 
 
 def plot_label(value: object) -> str:
