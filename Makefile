@@ -10,6 +10,7 @@ DEMO_CUSTOMERS ?= 20000
 DEMO_SEED      ?= 20261123
 DEMO_WEEKS     ?= 8
 JOBS   ?= 2
+LANGUAGE ?= en
 PYTEST_ARGS ?=
 
 .PHONY: help setup demo report test test-fast test-slow lab bench workshop clean
@@ -21,7 +22,7 @@ help:
 	@echo "make test-slow  only the slow calibration runs"
 	@echo "make lab        JupyterLab with the project's kernel"
 	@echo "make bench      the benchmark scripts (prints figures)"
-	@echo "make workshop   prepare the offline workshop folder"
+	@echo "make workshop   prepare the offline workshop folder (LANGUAGE=it|es|zh|ru for a translated kit)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +57,7 @@ lab: $(STAMP) $(DEMO)
 	$(BIN)/jupyter lab notebooks/
 
 workshop: $(STAMP) $(DEMO)
-	$(BIN)/engagement-kit workshop --out workshop_kit
+	$(BIN)/engagement-kit workshop --out workshop_kit --language $(LANGUAGE)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"

@@ -228,8 +228,16 @@ def solutions_version(nb: dict) -> dict:
     return out
 
 
-def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = True) -> Path:
-    """Prepare the offline workshop folder.
+def translated(nb: dict, language: str, name: str) -> dict:
+    """A workshop notebook with its headings in ``language`` (keys
+    ``workshop_heading.<notebook stem>.<cell id>`` of ``engagement_kit/i18n/<language>.yaml``)."""
+    from .i18n import translate_headings
+
+    return translate_headings(json.loads(json.dumps(nb)), language, f"workshop_heading.{name}")
+
+
+def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = True, language: str = "en") -> Path:
+    """Prepare the offline workshop folder, its notebooks' headings in ``language``.
 
     ``out_dir`` gets ``notebooks/`` (learner versions), ``data/`` (the demo and
     real data sets), ``handout.html`` (the solutions, executed and rendered),
@@ -241,6 +249,9 @@ def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = 
     import papermill as pm
     from nbconvert import HTMLExporter
 
+    from .i18n import check_language
+
+    check_language(language)
     root = Path(root).resolve()
     out = Path(out_dir).resolve()
     sources = sorted((root / WORKSHOP_DIR).glob("[0-9]*.ipynb"))
@@ -250,8 +261,8 @@ def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = 
     try:
         (tmp / "notebooks").mkdir()
         for src in sources:
-            nb = json.loads(src.read_text())
-            (tmp / "notebooks" / src.name).write_text(json.dumps(learner_version(nb), indent=1) + "\n")
+            nb = translated(json.loads(src.read_text()), language, src.stem)
+            (tmp / "notebooks" / src.name).write_text(json.dumps(learner_version(nb), indent=1, ensure_ascii=False) + "\n")
         # the notebooks simulate their own data; the real data sets come along for exploration
         if (root / "data" / "real").is_dir():
             shutil.copytree(root / "data" / "real", tmp / "data" / "real", ignore=shutil.ignore_patterns(".*"))
@@ -267,7 +278,7 @@ def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = 
             bodies = []
             for src in sources:
                 sol = tmp / f"_solutions_{src.name}"
-                sol.write_text(json.dumps(solutions_version(json.loads(src.read_text()))))
+                sol.write_text(json.dumps(solutions_version(translated(json.loads(src.read_text()), language, src.stem))))
                 executed = tmp / f"_executed_{src.name}"
                 pm.execute_notebook(str(sol), str(executed), cwd=str(root), progress_bar=False, kernel_name="python3")
                 body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
