@@ -79,7 +79,10 @@ def _overall_bullet(seg: pd.DataFrame, weights_used=None, lang: str = "en") -> s
     if row.empty:
         return None
     r = row.iloc[0]
-    weights = translate("dsce.weights_used", lang, weights=escape(weights_used)) if isinstance(weights_used, str) else ""
+    weights = ""
+    if isinstance(weights_used, str):
+        name = translate(f"dsce.weights_{weights_used}", lang) if weights_used in ("equal", "fitted") else escape(weights_used)
+        weights = translate("dsce.weights_used", lang, weights=name)
     fields = {"weights": weights, "score": _num(r["score"]), "low": _num(r.get("score_ci_low")),
               "high": _num(r.get("score_ci_high")), "n": _num(r.get("n"), ".0f")}  # fmt: skip
     if pd.notna(r.get("gap", np.nan)):

@@ -147,7 +147,7 @@ class SequentialResult(Result):
                 first = stop.iloc[0]
                 lines.append("- " + translate(
                     "sequential.may_stop", lang, comparison=label, look=int(first["look"]),
-                    when=escape(_when(first["time"])), reason=escape(first["decision"][6:]), last=int(last_look),
+                    when=escape(_when(first["time"])), reason=_reason(first["decision"][6:], lang), last=int(last_look),
                     **figures))  # fmt: skip
             else:
                 lines.append("- " + translate("sequential.go_on", lang, comparison=label, **figures))
@@ -160,6 +160,13 @@ class SequentialResult(Result):
             lines.append(note)
         lines += ["- " + translate("sequential.skipped", lang, line=escape(s)) for s in self.skipped]
         return "\n".join(lines)
+
+
+def _reason(word: str, language: str) -> str:
+    """Why a comparison may stop (``better``, ``worse``, ``futile``) in ``language``."""
+    if word in ("better", "worse", "futile"):
+        return translate(f"sequential.reason_{word}", language)
+    return escape(word)
 
 
 def _times(data: pd.DataFrame, time_col: str) -> tuple[np.ndarray, bool]:

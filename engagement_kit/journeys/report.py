@@ -66,9 +66,9 @@ def _pct(x: Any) -> str:
     return "n/a" if math.isnan(x) else f"{100 * x:.1f} %"
 
 
-def _ci(lo: Any, hi: Any, fmt: str = " (CI {}-{})") -> str:
+def _ci(lo: Any, hi: Any, key: str = "journeys.ci", lang: str = "en") -> str:
     a, b = _pct(lo), _pct(hi)
-    return "" if "n/a" in (a, b) else fmt.format(a[:-2], b)
+    return "" if "n/a" in (a, b) else translate(key, lang, low=a[:-2], high=b)
 
 
 def _localised(table: pd.DataFrame, columns: list[str], lang: str) -> pd.DataFrame:
@@ -119,14 +119,14 @@ def _funnel_bullets(f: pd.DataFrame, tests: pd.DataFrame, alpha: float, lang: st
             r = fa.loc[fa["rate_from_previous"].idxmin()]
             parts.append(translate("journeys.drop_off_arm", lang, arm=a, stage=r["stage"],
                                    share=_pct(r["rate_from_previous"]),
-                                   ci=_ci(r.get("ci_low"), r.get("ci_high"), ", CI {}-{}")))  # fmt: skip
+                                   ci=_ci(r.get("ci_low"), r.get("ci_high"), "journeys.ci_after", lang)))  # fmt: skip
         if parts:
             out.append(translate("journeys.drop_off", lang, arms="; ".join(parts)))
     # 2. overall reach of the last stage per arm
     if "rate_from_start" in f.columns:
         last = f[f["stage_order"] == f["stage_order"].max()]
         parts = [
-            f"{r['arm']} {_pct(r['rate_from_start'])}{_ci(r.get('start_ci_low'), r.get('start_ci_high'))}"
+            f"{r['arm']} {_pct(r['rate_from_start'])}{_ci(r.get('start_ci_low'), r.get('start_ci_high'), lang=lang)}"
             for _, r in last.iterrows()
         ]
         if parts:
