@@ -69,8 +69,9 @@ def test_a_chinese_run_has_translated_headings_labels_and_conclusions(tmp_path):
     assert "位客戶" in outputs  # the conclusions in Chinese
     assert re.search("最大比例：(中小企業|中型市場|大型企業)中的(高|低|無)接觸", outputs)  # with the domain's labels
     html = (tmp_path / "zh" / "hello_report" / "report.html")
-    if html.exists():
-        assert "位客戶" in html.read_text(encoding="utf-8")
+    page = html.read_text(encoding="utf-8")
+    assert '<html lang="zh">' in page and "位客戶" in page
+    assert "<h1" in page and translate("heading.hello_report.a6f2324d", "zh") in page
 
 
 def test_workshop_kit_in_italian_has_italian_headings(tmp_path):

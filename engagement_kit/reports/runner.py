@@ -307,7 +307,7 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
     nbformat.write(nb, out_nb)
     t2 = time.perf_counter()
     try:
-        (run_dir / "report.html").write_text(notebook_to_html(nb, job["with_code"]), encoding="utf-8")
+        (run_dir / "report.html").write_text(notebook_to_html(nb, job["with_code"], params.get("language", "en")), encoding="utf-8")
     except Exception as exc:
         if status == "ok":
             status, error = "failed", {"cell": None, "ename": f"HTML export: {type(exc).__name__}", "evalue": str(exc)}
