@@ -168,3 +168,32 @@ def test_the_missing_glyph_check_can_fail():
             fig.canvas.draw()
         plt.close(fig)
     assert any("missing from" in str(w.message) or "Glyph" in str(w.message) for w in caught)
+
+
+def test_overview_plot_speaks_the_language_and_keeps_the_house_colours():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from matplotlib.colors import to_hex
+
+    from engagement_kit.overview import overview
+    from engagement_kit.plots import TOUCH_MODEL_PALETTE, set_theme
+    from engagement_kit.plots.overview import share_plot
+
+    data = pd.DataFrame({"touch_model": ["high_touch", "no_touch"] * 20, "segment": ["smb"] * 40})
+    set_theme(language="zh")
+    try:
+        ax = share_plot(overview(data, arm_col="touch_model", segment_col="segment"))
+        legend = {t.get_text(): to_hex(h.get_facecolor()) for t, h in
+                  zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)}
+        assert ax.get_title() == translate("plot.overview_title", "zh")
+        import seaborn as sns
+
+        # seaborn's bars desaturate their colour by 0.75
+        assert legend["高接觸"] == to_hex(sns.desaturate(TOUCH_MODEL_PALETTE["high_touch"], 0.75))
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["中小企業"]
+        plt.close(ax.figure)
+    finally:
+        set_theme()

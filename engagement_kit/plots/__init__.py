@@ -12,8 +12,8 @@ from pathlib import Path
 
 import matplotlib
 
-from ..frameworks import TOUCH_MODEL_NAMES, label
-from ..i18n import check_language
+from ..frameworks import TOUCH_MODEL_NAMES, label, value_label
+from ..i18n import check_language, translate
 
 #: One colour per touch model, everywhere.
 TOUCH_MODEL_PALETTE: dict[str, str] = {
@@ -73,6 +73,18 @@ def set_theme(language: str = "en") -> None:
                                 "font.family": families + ["sans-serif"]})  # fmt: skip
 
 
+def plot_value(value: object) -> str:
+    """A value from the data as the plots show it in the chosen language: the data's own label
+    in English, the translated label of a known domain name otherwise
+    (:func:`engagement_kit.frameworks.value_label`)."""
+    return value_label(value, _STATE["language"])
+
+
+def plot_text(key: str, **fields: object) -> str:
+    """A plot's title or axis label (``plot.*`` keys of the translation files) in the chosen language."""
+    return translate(key, _STATE["language"], **fields)
+
+
 def plot_label(value: object) -> str:
     """A name as the plots show it, in the language chosen by :func:`set_theme`
     (:func:`engagement_kit.frameworks.label`)."""
@@ -89,4 +101,4 @@ def palette_for(labels) -> dict:
     return {lab: TOUCH_MODEL_PALETTE.get(lab, extra.get(lab)) for lab in labels}
 
 
-__all__ = ["set_theme", "register_fonts", "plot_label", "palette_for", "TOUCH_MODEL_PALETTE", "TOUCH_MODEL_NAMES"]
+__all__ = ["set_theme", "register_fonts", "plot_label", "plot_value", "plot_text", "palette_for", "TOUCH_MODEL_PALETTE", "TOUCH_MODEL_NAMES"]
