@@ -197,3 +197,11 @@ def test_overview_plot_speaks_the_language_and_keeps_the_house_colours():
         plt.close(ax.figure)
     finally:
         set_theme()
+
+
+def test_templates_cannot_reach_into_values():
+    from engagement_kit.i18n import _PlainFields
+
+    with pytest.raises(ValueError, match="plain name"):
+        _PlainFields().format("{arm.__class__}", arm="x")
+    assert fields_of("{arm.__class__}") != fields_of("{arm}")

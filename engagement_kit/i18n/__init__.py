@@ -81,16 +81,30 @@ def translate(key: str, language: str = "en", /, **fields: Any) -> str:
         text = messages("en").get(key)
         if text is None:
             raise KeyError(f"no text for {key!r} in engagement_kit/i18n/en.yaml")
-    return text.format(**fields) if fields else text
+    return _PlainFields().format(text, **fields) if fields else text
 
 
 def fields_of(template: str) -> set[str]:
-    """The ``{named}`` fields of a template (what a translation must keep, and only those).
+    """The ``{named}`` fields of a template (what a translation must keep, and only those), as
+    written: ``{arm.x}`` or ``{arm!r}`` is not ``{arm}``.
 
     >>> sorted(fields_of("{arm} is {word} than {control} by {diff}"))
     ['arm', 'control', 'diff', 'word']
+    >>> sorted(fields_of("{arm.__class__} {p:.2f}"))
+    ['arm.__class__', 'p:.2f']
     """
-    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
+    return {name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
+            for _, name, spec, conv in string.Formatter().parse(template) if name is not None}
+
+
+class _PlainFields(string.Formatter):
+    """``str.format`` limited to plain named fields: a template cannot reach attributes or items
+    of the values (``{arm.__class__}``), whoever edited the translation file."""
+
+    def get_field(self, field_name: str, args, kwargs):  # type: ignore[override]
+        if not field_name.isidentifier():
+            raise ValueError(f"translation field {{{field_name}}} must be a plain name")
+        return kwargs[field_name], field_name
 
 
 # A heading of a notebook's Markdown cell: "# Title" ... "###### Title", or a paragraph that is
