@@ -87,8 +87,19 @@ def plot_text(key: str, **fields: object) -> str:
 
 def plot_label(value: object) -> str:
     """A name as the plots show it, in the language chosen by :func:`set_theme`
-    (:func:`engagement_kit.frameworks.label`)."""
-    return label(str(value), _STATE["language"])
+    (:func:`engagement_kit.frameworks.label`); outside English, ``"<column>: <value>"`` labels
+    each part.
+
+    >>> set_theme("it"); plot_label("segment: mid_market")
+    'Segmento: Mid-market'
+    >>> set_theme(); plot_label("segment: mid_market")
+    'Segment: mid market'
+    """
+    text = str(value)
+    if ": " in text and _STATE["language"] != "en":
+        column, _, rest = text.partition(": ")
+        return f"{label(column, _STATE['language'])}: {label(rest, _STATE['language'])}"
+    return label(text, _STATE["language"])
 
 
 def palette_for(labels) -> dict:
