@@ -25,6 +25,7 @@ __all__ = [
     "UnknownLanguageError",
     "check_language",
     "fields_of",
+    "heading_keys",
     "heading_lines",
     "messages",
     "translate",
