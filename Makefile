@@ -10,6 +10,7 @@ DEMO_CUSTOMERS ?= 20000
 DEMO_SEED      ?= 20261123
 DEMO_WEEKS     ?= 8
 JOBS   ?= 2
+LANGUAGE ?= en
 PYTEST_ARGS ?=
 
 .PHONY: help setup demo report test test-fast test-slow lab bench workshop screenshots clean
@@ -22,7 +23,7 @@ help:
 	@echo "make lab        JupyterLab on .venv (one kernel: python3, the one the batch uses)"
 	@echo "make screenshots  first screens of reports/latest at 1280x800 (headless Chromium) into screenshots/"
 	@echo "make bench      the benchmark scripts (prints figures)"
-	@echo "make workshop   prepare the offline workshop folder"
+	@echo "make workshop   prepare the offline workshop folder (LANGUAGE=it|es|zh|ru for a translated kit)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -69,7 +70,7 @@ lab: $(STAMP) $(DEMO) $(LAB_SETTINGS)
 		--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(LAB_ARGS) notebooks/
 
 workshop: $(STAMP) $(DEMO)
-	$(BIN)/engagement-kit workshop --out workshop_kit
+	$(BIN)/engagement-kit workshop --out workshop_kit --language $(LANGUAGE)
 
 # The index and each report's first screen as a reader sees them; REPORT=reports/<run-id> for another batch.
 REPORT ?= reports/latest

@@ -7,7 +7,7 @@ truth), ``experiments`` (touch-model A/B/n), ``measurement`` and ``hypotheses``
 (shared statistics: proportions, means, multiple testing, survival), ``dsce`` and
 ``kpis`` (desired-state scorecard), ``targeting`` (who should get which touch model), ``overview`` (who is in which touch model),
 ``results``, ``privacy`` and ``markdown`` (the one result shape, small cells, escaped
-labels), ``plots``, ``reports`` (the batch pipeline), ``workshop`` (teaching material),
+labels), ``i18n`` (the reports' words in en, it, es, zh, ru), ``plots``, ``reports`` (the batch pipeline), ``workshop`` (teaching material),
 ``cli``.
 
 The most used entry points are available from the top level (imported on first use, so
@@ -42,6 +42,9 @@ _LAZY = {
     "load_analysis_table": "engagement_kit.io",
     "read_table": "engagement_kit.io",
     "validate": "engagement_kit.validation",
+    # the reader's language
+    "translate": "engagement_kit.i18n",
+    "LANGUAGES": "engagement_kit.i18n",
     "ValidationError": "engagement_kit.validation",
     # building blocks used on their own
     "analyze": "engagement_kit.experiments",

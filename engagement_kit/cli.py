@@ -123,6 +123,9 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notebook", metavar="NOTEBOOK",
                         help="run this one notebook (from notebooks/) instead of reports.yaml's runs, "
                              "with --param values: your own data without editing the batch file")  # fmt: skip
+    parser.add_argument("--language", metavar="CODE",
+                        help="language of every run that reports.yaml does not give one: en, it, es, zh, ru "
+                             "(headings, domain labels, conclusions; a --param language=... overrides every run)")  # fmt: skip
     parser.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
                         help="set a parameter of every selected run (VALUE in YAML: 0.1, true, [a, b], {y: binary}, "
                              "'quoted text'); checked like reports.yaml values")  # fmt: skip
@@ -178,6 +181,8 @@ def _report_batch(args: argparse.Namespace) -> int:
             runs = select_runs(load_config(args.config), args.only)
         overrides = parse_parameters(args.param)
         for run in runs:
+            if args.language is not None:
+                run.parameters.setdefault("language", args.language)
             run.parameters.update(overrides)
         check_runs(runs)
     except ConfigError as exc:
@@ -218,14 +223,21 @@ def _report_batch(args: argparse.Namespace) -> int:
 def _workshop_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="workshop_kit", help="folder to write the kit into (default workshop_kit)")
     parser.add_argument("--no-handout", action="store_true", help="skip executing the solutions into handout.html")
+    parser.add_argument("--language", default="en", metavar="CODE",
+                        help="language of the notebooks' headings: en (default), it, es, zh, ru")  # fmt: skip
 
 
 def _workshop(args: argparse.Namespace) -> int:
     """Build the offline learner kit."""
+    from .i18n import UnknownLanguageError, check_language
     from .io import project_root
     from .workshop import build_workshop
 
-    out = build_workshop(args.out, root=project_root(), handout=not args.no_handout)
+    try:
+        check_language(args.language)
+    except UnknownLanguageError as exc:
+        return _error([f"--language: {exc}"])
+    out = build_workshop(args.out, root=project_root(), handout=not args.no_handout, language=args.language)
     print(f"workshop kit ready in {out} (copy the whole folder for offline use)")
     return 0
 

@@ -1,10 +1,9 @@
 """The domain as data: one source of truth for names, order and labels.
 
 Every module, notebook and plot takes names, order and labels from here, so a
-stage or a touch model is spelled one way everywhere. Labels are in English;
-:data:`TRANSLATIONS` has room for the languages the source articles exist in
-(it, es, zh, ru) and :func:`label` falls back to English where a translation
-is missing.
+stage or a touch model is spelled one way everywhere. Labels are in English here;
+:func:`label` gives them in the languages the source articles exist in (it, es, zh, ru)
+from the translation files ``engagement_kit/i18n/<language>.yaml`` (keys ``label.<name>``).
 
 Example
 -------
@@ -13,6 +12,8 @@ Example
 ('acquisition', 'activation', 'retention', 'referral', 'revenue')
 >>> fw.label("high_touch")
 'High-touch'
+>>> fw.label("high_touch", "zh")
+'高接觸'
 >>> fw.TOUCH_MODEL_NAMES
 ('high_touch', 'low_touch', 'no_touch')
 """
@@ -20,6 +21,8 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .i18n import messages
 
 __all__ = [
     "Concept",
@@ -40,8 +43,8 @@ __all__ = [
     "SEGMENTS",
     "SEGMENT_NAMES",
     "SERVICE_MODELS",
-    "TRANSLATIONS",
     "label",
+    "value_label",
     "get_framework",
 ]
 
@@ -305,15 +308,6 @@ SERVICE_MODELS: dict[str, Concept] = {
     )
 }
 
-# language -> name -> label. English comes from the concepts themselves.
-TRANSLATIONS: dict[str, dict[str, str]] = {
-    "it": {"high_touch": "High-touch", "low_touch": "Low-touch", "no_touch": "No-touch"},
-    "es": {},
-    "zh": {},
-    "ru": {},
-}
-
-
 def _all_concepts() -> dict[str, Concept]:
     out: dict[str, Concept] = {}
     for table in (
@@ -336,22 +330,41 @@ def _all_concepts() -> dict[str, Concept]:
 _CONCEPTS = _all_concepts()
 
 
-def label(name: str, lang: str = "en") -> str:
-    """Human label for any concept name; unknown names are title-cased, not rejected.
+def label(name: str, language: str = "en") -> str:
+    """Human label for any concept name (touch models, stages, frameworks, dimensions, DSCE
+    components, KPIs) in ``language``; unknown names are capitalised, not rejected, and a name
+    without a translation keeps its English label.
 
     >>> label("product_adoption")
     'Successful product adoption'
-    >>> label("some_column")
+    >>> label("retention_rate", "it")
+    'Tasso di fidelizzazione'
+    >>> label("some_column", "ru")
     'Some column'
     """
-    if lang != "en":
-        translated = TRANSLATIONS.get(lang, {}).get(name)
-        if translated:
-            return translated
+    key = f"label.{name}"
+    text = messages(language).get(key) or messages("en").get(key)
+    if text:
+        return text
     concept = _CONCEPTS.get(name)
     if concept is not None:
         return concept.label
     return str(name).replace("_", " ").capitalize()
+
+
+def value_label(value: object, language: str = "en") -> str:
+    """A label from the data as a reader of ``language`` should see it: in English the data's own
+    value; in another language the translated label where the value is a known name of the
+    domain (a touch model, stage, segment, component, KPI), else the value unchanged. Escape the
+    result before it goes into Markdown.
+
+    >>> value_label("high_touch", "zh"), value_label("Mens E-Mail", "zh"), value_label("high_touch")
+    ('高接觸', 'Mens E-Mail', 'high_touch')
+    """
+    text = str(value)
+    if language == "en" or not (f"label.{text}" in messages("en") or text in _CONCEPTS):
+        return text
+    return label(text, language)
 
 
 def get_framework(name: str) -> Framework:

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency
 
+from .frameworks import value_label
+from .i18n import check_language, translate
 from .markdown import bullets, escape
 from .privacy import MIN_CELL_SIZE, check_min_cell_size
 from .results import Result
@@ -57,27 +59,26 @@ class OverviewResult(Result):
     }
     CELLS = {"customers_by_segment": (("customers",), ("segment", "touch_model"))}
 
-    def conclusions(self) -> str:
-        """Who is where, and whether the shares differ between segments more than chance."""
+    def conclusions(self, language: str = "en") -> str:
+        """Who is where, and whether the shares differ between segments more than chance
+        (in ``language``)."""
+        lang = check_language(language)
         t = self.tables()["customers_by_segment"]
         shown = t[~t["suppressed"]]
-        lines = [f"{self.n_customers:,} customers in {t['segment'].nunique()} segment(s) and "
-                 f"{t['touch_model'].nunique()} touch model(s)."]  # fmt: skip
+        lines = [translate("overview.customers", lang, n=f"{self.n_customers:,}", segments=t["segment"].nunique(),
+                           arms=t["touch_model"].nunique())]  # fmt: skip
         if np.isfinite(self.p_value):
             same = self.p_value >= self.alpha
-            lines.append(
-                f"Touch-model shares {'do not differ clearly' if same else 'differ'} between segments "
-                f"(chi-square {self.chi2:.1f}, df {self.df}, p {'< 0.001' if self.p_value < 0.001 else f'= {self.p_value:.3f}'}); "
-                + ("consistent with a randomised assignment." if same else
-                   "compare touch models within segments or adjust for segment.")
-            )  # fmt: skip
+            p = "< 0.001" if self.p_value < 0.001 else f"= {self.p_value:.3f}"
+            lines.append(translate("overview.shares_same" if same else "overview.shares_differ", lang,
+                                   chi2=f"{self.chi2:.1f}", df=self.df, p=p))  # fmt: skip
         if len(shown):
             top = shown.loc[shown["share"].idxmax()]
-            lines.append(
-                f"Largest share: {escape(top['touch_model'])} in {escape(top['segment'])}, "
-                f"{100 * top['share']:.1f} % (CI {100 * top['share_ci_low']:.1f} to {100 * top['share_ci_high']:.1f} %)."
-            )
-        note = self.small_cell_note()
+            lines.append(translate(
+                "overview.largest_share", lang, arm=escape(value_label(top["touch_model"], lang)),
+                segment=escape(value_label(top["segment"], lang)), share=f"{100 * top['share']:.1f}",
+                low=f"{100 * top['share_ci_low']:.1f}", high=f"{100 * top['share_ci_high']:.1f}"))
+        note = self.small_cell_note(lang)
         return bullets(lines + ([note] if note else []))
 
 

@@ -123,14 +123,13 @@ def merge_small_steps(
     return pd.concat(parts, ignore_index=True)[cols] if parts else km.iloc[:0].copy()
 
 
-def suppression_note(tables: dict[str, pd.DataFrame], min_cell_size: int) -> str | None:
-    """One Markdown sentence on what was suppressed (None when nothing was)."""
+def suppression_note(tables: dict[str, pd.DataFrame], min_cell_size: int, language: str = "en") -> str | None:
+    """One Markdown sentence on what was suppressed (None when nothing was), in ``language``."""
+    from .i18n import translate
+
     hits = {n: int(t["suppressed"].fillna(False).astype(bool).sum()) for n, t in tables.items() if "suppressed" in t}
     hits = {n: k for n, k in hits.items() if k}
     if not hits:
         return None
-    where = ", ".join(f"{k} in {n}" for n, k in hits.items())
-    return (
-        f"**Small cells:** {sum(hits.values())} row(s) describe fewer than {min_cell_size} people and are "
-        f"suppressed ({where}); they are marked `suppressed` in the CSV files."
-    )
+    where = ", ".join(translate("privacy.rows_in", language, rows=k, table=n) for n, k in hits.items())
+    return translate("privacy.small_cells", language, rows=sum(hits.values()), min_cell_size=min_cell_size, where=where)

@@ -22,7 +22,7 @@ Example
 ... class Counts(Result):
 ...     counts: pd.DataFrame
 ...     COLUMNS = {"counts": ["arm", "n"]}
-...     def conclusions(self) -> str:
+...     def conclusions(self, language="en") -> str:
 ...         return "- two arms"
 >>> r = Counts(counts=pd.DataFrame({"n": [3, 4], "arm": ["a", "b"]}))
 >>> list(r.tables()["counts"].columns)
@@ -133,17 +133,19 @@ class Result:
         subclass where its entry point takes ``min_cell_size``)."""
         return int(self.__dict__.get("min_cell_size", MIN_CELL_SIZE))
 
-    def small_cell_note(self) -> str | None:
+    def small_cell_note(self, language: str = "en") -> str | None:
         """A Markdown sentence on the rows suppressed for small cells (None if none)."""
-        return suppression_note(self.tables(), self.min_cell_size)
+        return suppression_note(self.tables(), self.min_cell_size, language)
 
     def write(self, folder: str | Path) -> dict[str, Path]:
         """Write every table as ``<folder>/<name>.csv`` (atomically); returns name -> path."""
         out = output_folder(folder)
         return {name: write_csv(table, out / f"{name}.csv") for name, table in self.tables().items()}
 
-    def conclusions(self) -> str:
-        """The results in plain language, as Markdown with every data label escaped."""
+    def conclusions(self, language: str = "en") -> str:
+        """The results in plain language, as Markdown with every data label escaped, in
+        ``language`` (one of :data:`engagement_kit.i18n.LANGUAGES`; the sentences are templates
+        in ``engagement_kit/i18n/<language>.yaml``)."""
         raise NotImplementedError
 
     def _repr_markdown_(self) -> str:  # JupyterLab shows the conclusions for a bare result

@@ -86,6 +86,8 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from .frameworks import value_label
+from .i18n import check_language, translate
 from .markdown import bullets, escape
 from .privacy import MIN_CELL_SIZE, check_min_cell_size
 from .progress import Steps
@@ -327,9 +329,11 @@ class TargetingResult(Result):
             return np.column_stack([arms[assign(e, **kw)] for e in exp])
         return arms[assign(exp.mean(axis=0), **kw)]
 
-    def conclusions(self) -> str:
+    def conclusions(self, language: str = "en") -> str:
         """The findings in plain language (labels escaped): the learned policy's value against
-        the best blanket policy, who gets what, the readable rule and the small-cell note."""
+        the best blanket policy, who gets what, the readable rule and the small-cell note, in
+        ``language`` (the rule itself is the tree's text, with the data's column names)."""
+        lang = check_language(language)
         t = self.tables()
         pv = t["policy_value"]
         pv = pv[~pv["suppressed"].astype(bool)]
@@ -340,29 +344,45 @@ class TargetingResult(Result):
             learned = pv[pv["kind"].eq("learned")]
             if len(learned) and len(best):
                 r, b = learned.iloc[0], best.iloc[0]
-                verdict = ("better than" if r["diff_ci_low"] > 0 else "worse than" if r["diff_ci_high"] < 0
-                           else "not detectably different from")
-                lines.append(
-                    f"Learned policy: value per customer {r['value']:.4g} ({level} CI {r['ci_low']:.4g} to "
-                    f"{r['ci_high']:.4g}), {verdict} the best blanket policy ({escape(b['policy'])}, {b['value']:.4g}): "
-                    f"difference {r['diff_vs_best_blanket']:+.3g} (CI {r['diff_ci_low']:.3g} to "
-                    f"{r['diff_ci_high']:.3g}; p = {r['p_value']:.2g}).")
+                verdict = ("better" if r["diff_ci_low"] > 0 else "worse" if r["diff_ci_high"] < 0 else "same")
+                lines.append(translate(
+                    f"targeting.learned_{verdict}", lang, value=f"{r['value']:.4g}", level=level,
+                    low=f"{r['ci_low']:.4g}", high=f"{r['ci_high']:.4g}", blanket=_policy_name(b, lang),
+                    blanket_value=f"{b['value']:.4g}", diff=f"{r['diff_vs_best_blanket']:+.3g}",
+                    diff_low=f"{r['diff_ci_low']:.3g}", diff_high=f"{r['diff_ci_high']:.3g}", p=f"{r['p_value']:.2g}"))
             for _, r in pv[pv["kind"].isin(["segment_rule", "oracle"])].iterrows():
-                lines.append(f"{escape(r['policy'])}: {r['value']:.4g} per customer (CI {r['ci_low']:.4g} to "
-                             f"{r['ci_high']:.4g}), {r['diff_vs_best_blanket']:+.3g} against the best blanket policy.")
+                lines.append(translate(
+                    "targeting.other_policy", lang, policy=_policy_name(r, lang),
+                    value=f"{r['value']:.4g}", low=f"{r['ci_low']:.4g}", high=f"{r['ci_high']:.4g}",
+                    diff=f"{r['diff_vs_best_blanket']:+.3g}"))
         ps = t["policy_summary"]
         ps = ps[~ps["suppressed"].astype(bool)]
         if len(ps):
-            shares = ", ".join(f"{escape(a)} {s:.0%}" for a, s in zip(ps["arm"], ps["share_assigned"]))
-            lines.append(f"The learned policy assigns: {shares}.")
+            shares = ", ".join(f"{escape(value_label(a, lang))} {s:.0%}" for a, s in zip(ps["arm"], ps["share_assigned"]))
+            lines.append(translate("targeting.assigns", lang, shares=shares))
         if self.cate_correlation:
-            cors = ", ".join(f"{escape(a)} {c:.2f}" for a, c in self.cate_correlation.items())
-            lines.append(f"Correlation of estimated and true customer-level effects: {cors}.")
+            cors = ", ".join(f"{escape(value_label(a, lang))} {c:.2f}" for a, c in self.cate_correlation.items())
+            lines.append(translate("targeting.cate_correlation", lang, correlations=cors))
         if self.tree_text:
-            lines.append(f"A readable rule (a depth-limited tree that agrees with the learned policy for "
-                         f"{self.tree_agreement:.0%} of customers): {self.tree_text}")
-        note = self.small_cell_note()
+            lines.append(translate("targeting.rule", lang, agreement=f"{self.tree_agreement:.0%}", rule=self.tree_text))
+        note = self.small_cell_note(lang)
         return bullets(lines) + (f"\n\n{note}" if note else "")
+
+
+def _policy_name(row: pd.Series, language: str) -> str:
+    """A policy's name for the conclusions (the ``policy`` column of policy_value.csv keeps the
+    English name: it is the machine interface), escaped."""
+    name, kind = str(row["policy"]), row["kind"]
+    if language == "en":
+        return escape(name)
+    if kind == "blanket" and name.startswith("all "):
+        return translate("targeting.policy_all", language, arm=escape(value_label(name[4:], language)))
+    if kind == "segment_rule" and name.startswith("best arm per "):
+        return translate("targeting.policy_segment_rule", language,
+                         segment_col=escape(value_label(name[len("best arm per "):], language)))  # fmt: skip
+    if kind == "oracle":
+        return translate("targeting.policy_oracle", language)
+    return escape(name)
 
 
 # --------------------------------------------------------------------------------------

@@ -263,8 +263,16 @@ def solutions_version(nb: dict) -> dict:
     return _without(nb, {EXERCISE_TAG, TEACHER_TAG})
 
 
-def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = True) -> Path:
-    """Prepare the offline workshop folder.
+def translated(nb: dict, language: str, name: str) -> dict:
+    """A workshop notebook with its headings in ``language`` (keys
+    ``workshop_heading.<notebook stem>.<cell id>`` of ``engagement_kit/i18n/<language>.yaml``)."""
+    from .i18n import translate_headings
+
+    return translate_headings(json.loads(json.dumps(nb)), language, f"workshop_heading.{name}")
+
+
+def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = True, language: str = "en") -> Path:
+    """Prepare the offline workshop folder, its notebooks' headings in ``language``.
 
     ``out_dir`` gets ``learner/`` (the notebooks learners open: no solutions), ``teacher/``
     (the same notebooks with a solution under each exercise, marked in their first cell),
@@ -277,8 +285,10 @@ def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = 
     import papermill as pm
     from nbconvert import HTMLExporter
 
+    from .i18n import check_language
     from .reports.runner import KERNEL_NAME, ipc_kernel_manager_class
 
+    check_language(language)
     root = Path(root).resolve()
     out = Path(out_dir).resolve()
     sources = sorted((root / WORKSHOP_DIR).glob("[0-9]*.ipynb"))
@@ -289,7 +299,7 @@ def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = 
         for folder, version in (("learner", learner_version), ("teacher", teacher_version)):
             (tmp / folder).mkdir()
             for src in sources:
-                nb = json.loads(src.read_text())
+                nb = translated(json.loads(src.read_text()), language, src.stem)
                 (tmp / folder / src.name).write_text(json.dumps(version(nb), indent=1, ensure_ascii=False) + "\n")
             # the package itself beside the notebooks: Jupyter starts kernels in the notebook's
             # folder, so `import engagement_kit` works offline without installing it
@@ -306,7 +316,7 @@ def build_workshop(out_dir: str | Path, root: str | Path = ".", handout: bool = 
             bodies = []
             for src in sources:
                 sol = tmp / f"_solutions_{src.name}"
-                sol.write_text(json.dumps(solutions_version(json.loads(src.read_text()))))
+                sol.write_text(json.dumps(solutions_version(translated(json.loads(src.read_text()), language, src.stem))))
                 executed = tmp / f"_executed_{src.name}"
                 # the batch's kernel manager: IPC sockets, so ipykernel prints no plain-TCP warning
                 pm.execute_notebook(str(sol), str(executed), cwd=str(root), progress_bar=False,

@@ -17,7 +17,8 @@ from types import SimpleNamespace  # noqa: F401  (the doctest's stand-in for a s
 import numpy as np
 import pandas as pd
 
-from ..frameworks import DSCE_COMPONENTS
+from ..frameworks import DSCE_COMPONENTS, label, value_label
+from ..i18n import check_language, translate
 from ..markdown import escape
 from ..privacy import MIN_CELL_SIZE, suppress_small_cells
 
@@ -26,23 +27,20 @@ __all__ = ["conclusions"]
 
 _INDEX_LABELS = ("index", "index_equal", "index_fitted")
 
-#: Per driver outcome: (heading, words for a positive estimate, words for a negative one).
-_OUTCOME_WORDS = {
-    "churn": ("churn", "churned more", "churned less"),
-    "expansion_any": ("expansion", "were more likely to expand", "were less likely to expand"),
-    "expansion_amount": ("expansion", "expanded by more (among expanders)", "expanded by less (among expanders)"),
-    "expansion_revenue": ("expansion", "had more expansion revenue", "had less expansion revenue"),
-}
+#: Driver outcomes whose direction has its own words (keys ``dsce.<outcome>_up`` / ``_down``).
+_OUTCOME_WORDS = ("churn", "expansion_any", "expansion_amount", "expansion_revenue")
 
 
-def _component_label(name) -> str:
+def _component_label(name, lang: str = "en") -> str:
     """The component's label, escaped for Markdown (a column name from the data may hold anything)."""
-    concept = DSCE_COMPONENTS.get(str(name))
-    return escape(concept.label if concept is not None else str(name).replace("_", " "))
+    if str(name) in DSCE_COMPONENTS:
+        return escape(label(str(name), lang))
+    return escape(str(name).replace("_", " "))
 
 
-def _grouping_label(col) -> str:
-    return escape(str(col).replace("_", " "))
+def _grouping_label(col, lang: str = "en") -> str:
+    text = value_label(col, lang)
+    return escape(text.replace("_", " ") if text == str(col) else text)
 
 
 def _num(x, fmt: str = ".1f") -> str:
@@ -74,100 +72,95 @@ def _has(t: pd.DataFrame, *cols: str) -> bool:
     return not t.empty and all(c in t.columns for c in cols)
 
 
-def _overall_bullet(seg: pd.DataFrame, weights_used=None) -> str | None:
+def _overall_bullet(seg: pd.DataFrame, weights_used=None, lang: str = "en") -> str | None:
     if not _has(seg, "group_col", "component", "score"):
         return None
     row = seg[(seg["group_col"] == "all") & (seg["component"] == "index")]
     if row.empty:
         return None
     r = row.iloc[0]
-    text = (
-        f"**Overall index{f' ({weights_used} weights)' if isinstance(weights_used, str) else ''}:** "
-        f"{_num(r['score'])} out of 100 "
-        f"(95 % CI {_num(r.get('score_ci_low'))} to {_num(r.get('score_ci_high'))}, n = {_num(r.get('n'), '.0f')} accounts)"
-    )
+    weights = ""
+    if isinstance(weights_used, str):
+        name = translate(f"dsce.weights_{weights_used}", lang) if weights_used in ("equal", "fitted") else escape(weights_used)
+        weights = translate("dsce.weights_used", lang, weights=name)
+    fields = {"weights": weights, "score": _num(r["score"]), "low": _num(r.get("score_ci_low")),
+              "high": _num(r.get("score_ci_high")), "n": _num(r.get("n"), ".0f")}  # fmt: skip
     if pd.notna(r.get("gap", np.nan)):
-        text += (
-            f"; the gap to the desired state is {_num(r['gap'])} points "
-            f"(target {_num(r.get('target'))}, CI {_num(r.get('gap_ci_low'))} to {_num(r.get('gap_ci_high'))})."
-        )
-    else:
-        text += "."
-    return text
+        return translate("dsce.overall_gap", lang, gap=_num(r["gap"]), target=_num(r.get("target")),
+                         gap_low=_num(r.get("gap_ci_low")), gap_high=_num(r.get("gap_ci_high")), **fields)
+    return translate("dsce.overall", lang, **fields)
 
 
-def _group_bullets(seg: pd.DataFrame, min_cell_size: int = MIN_CELL_SIZE) -> list[str]:
+def _group_bullets(seg: pd.DataFrame, min_cell_size: int = MIN_CELL_SIZE, lang: str = "en") -> list[str]:
     if not _has(seg, "group_col", "group", "component", "gap"):
         return []
     out = []
     rows = seg[(seg["group_col"] != "all") & (seg["component"] == "index")]
     small = rows["suppressed"].fillna(False).astype(bool) if "suppressed" in rows.columns else rows["gap"].isna() & False
     for col, hidden in rows[small].groupby("group_col", sort=False):
-        names = ", ".join(escape(v) for v in hidden["group"])
-        out.append(f"**By {_grouping_label(col)}:** not shown for {names} (fewer than {min_cell_size} accounts each).")
+        names = ", ".join(escape(value_label(v, lang)) for v in hidden["group"])
+        out.append(translate("dsce.groups_hidden", lang, grouping=_grouping_label(col, lang), groups=names,
+                             min_cell_size=min_cell_size))  # fmt: skip
     for col, g in rows[~small].dropna(subset=["gap"]).groupby("group_col", sort=False):
-        word = _grouping_label(col)
+        word = _grouping_label(col, lang)
         if len(g) < 2:
-            out.append(f"**By {word}:** only one group ({escape(g.iloc[0]['group'])}), mean index gap {_num(g.iloc[0]['gap'])} points.")
+            out.append(translate("dsce.one_group", lang, grouping=word, group=escape(value_label(g.iloc[0]["group"], lang)),
+                                 gap=_num(g.iloc[0]["gap"])))  # fmt: skip
             continue
         hi, lo = g.loc[g["gap"].idxmax()], g.loc[g["gap"].idxmin()]
-        out.append(
-            f"**By {word}:** the largest mean index gap is in {escape(hi['group'])} ({_num(hi['gap'])} points, "
-            f"n = {_num(hi.get('n'), '.0f')}), the smallest in {escape(lo['group'])} ({_num(lo['gap'])} points, "
-            f"n = {_num(lo.get('n'), '.0f')})."
-        )
+        out.append(translate(
+            "dsce.groups", lang, grouping=word, high=escape(value_label(hi["group"], lang)), high_gap=_num(hi["gap"]),
+            high_n=_num(hi.get("n"), ".0f"), low=escape(value_label(lo["group"], lang)), low_gap=_num(lo["gap"]),
+            low_n=_num(lo.get("n"), ".0f")))
     return out
 
 
-def _largest_gap_bullet(seg: pd.DataFrame) -> str | None:
+def _largest_gap_bullet(seg: pd.DataFrame, lang: str = "en") -> str | None:
     if not _has(seg, "group_col", "component", "gap"):
         return None
     rows = seg[(seg["group_col"] == "all") & ~seg["component"].isin(_INDEX_LABELS)].dropna(subset=["gap"])
     if rows.empty:
         return None
     r = rows.loc[rows["gap"].idxmax()]
-    return (
-        f"**Largest gap:** {_component_label(r['component'])} ({escape(r['component'])}) is furthest from the desired "
-        f"state, {_num(r['gap'])} points on average (mean score {_num(r.get('score'))}, target {_num(r.get('target'))})."
-    )
+    return translate("dsce.largest_gap", lang, component=_component_label(r["component"], lang),
+                     name=escape(r["component"]), gap=_num(r["gap"]), score=_num(r.get("score")),
+                     target=_num(r.get("target")))  # fmt: skip
 
 
-def _driver_bullets(drv: pd.DataFrame, alpha: float) -> list[str]:
+def _driver_bullets(drv: pd.DataFrame, alpha: float, lang: str = "en") -> list[str]:
     if not _has(drv, "component", "outcome", "estimate", "p_adjusted"):
-        return ["**Drivers:** no driver table, so nothing can be said about churn or expansion."]
+        return [translate("dsce.no_drivers", lang)]
     out = []
     for heading, outcomes in (("churn", ("churn",)), ("expansion", ("expansion_any", "expansion_amount", "expansion_revenue"))):
         rows = drv[drv["outcome"].isin(outcomes)]
+        title = translate(f"dsce.heading_{heading}", lang)
         if rows.empty:
-            out.append(f"**{heading.capitalize()}:** not modelled.")
+            out.append(translate("dsce.not_modelled", lang, heading=title))
             continue
         p_adj = pd.to_numeric(rows["p_adjusted"], errors="coerce")
         flagged = rows[p_adj < alpha]
         if flagged.empty:
-            out.append(
-                f"**{heading.capitalize()}:** no component predicts {heading} after correction "
-                f"(adjusted p < {alpha:g})."
-            )
+            out.append(translate(f"dsce.no_predictor_{heading}", lang, heading=title, alpha=f"{alpha:g}"))
             continue
         parts = []
         for outcome in outcomes:
             f = flagged[flagged["outcome"] == outcome]
             f = f.reindex(f["estimate"].abs().sort_values(ascending=False).index)
             for _, r in f.iterrows():
-                _, up, down = _OUTCOME_WORDS.get(outcome, (heading, "had a higher outcome", "had a lower outcome"))
+                words = outcome if outcome in _OUTCOME_WORDS else "other"
                 est = float(r["estimate"])
-                effect = f"hazard ratio {_num(np.exp(est), '.2f')} per SD" if outcome == "churn" else (
-                    f"odds ratio {_num(np.exp(est), '.2f')} per SD" if outcome == "expansion_any" else f"{_num(est, '+.3g')} per SD"
-                )
-                parts.append(
-                    f"accounts rating {_component_label(r['component'])} higher {up if est > 0 else down} "
-                    f"({effect}, adjusted p = {_num(r['p_adjusted'], '.2g')})"
-                )
-        out.append(f"**{heading.capitalize()}:** " + "; ".join(parts) + ".")
+                effect = translate("dsce.hazard_ratio", lang, value=_num(np.exp(est), ".2f")) if outcome == "churn" else (
+                    translate("dsce.odds_ratio", lang, value=_num(np.exp(est), ".2f")) if outcome == "expansion_any"
+                    else translate("dsce.per_sd", lang, value=_num(est, "+.3g")))  # fmt: skip
+                parts.append(translate(
+                    "dsce.driver", lang, component=_component_label(r["component"], lang),
+                    direction=translate(f"dsce.{words}_{'up' if est > 0 else 'down'}", lang), effect=effect,
+                    p=_num(r["p_adjusted"], ".2g")))
+        out.append(translate("dsce.drivers", lang, heading=title, drivers="; ".join(parts)))
     return out
 
 
-def _ranking_bullet(seg: pd.DataFrame, wt: pd.DataFrame) -> str | None:
+def _ranking_bullet(seg: pd.DataFrame, wt: pd.DataFrame, lang: str = "en") -> str | None:
     if "fitted_weight" not in wt.columns or not _has(seg, "group_col", "group", "component", "score"):
         return None
     rows = seg[(seg["group_col"] != "all") & seg["component"].isin(["index_equal", "index_fitted"])]
@@ -180,24 +173,25 @@ def _ranking_bullet(seg: pd.DataFrame, wt: pd.DataFrame) -> str | None:
             continue
         eq = wide["index_equal"].sort_values(ascending=False).index.tolist()
         fi = wide["index_fitted"].sort_values(ascending=False).index.tolist()
-        word = _grouping_label(col)
+        word = _grouping_label(col, lang)
         if eq == fi:
             same.append(word)
         else:
-            differ.append(f"{word} (equal: {' > '.join(map(escape, eq))}; fitted: {' > '.join(map(escape, fi))})")
+            def order(groups: list) -> str:
+                return " > ".join(escape(value_label(v, lang)) for v in groups)
+
+            differ.append(translate("dsce.ranking_item", lang, grouping=word, equal=order(eq), fitted=order(fi)))
     if not same and not differ:
         return None
-    src = wt["fitted_from"].iloc[0] if "fitted_from" in wt.columns and len(wt) else "the driver model"
-    text = f"**Fitted weights** (from {escape(src)}): "
+    src = escape(wt["fitted_from"].iloc[0]) if "fitted_from" in wt.columns and len(wt) else translate("dsce.driver_model", lang)
+    if differ and same:
+        return translate("dsce.ranking_differ_some", lang, source=src, differ="; ".join(differ), same=", ".join(same))
     if differ:
-        text += "the fitted index ranks groups differently from the equal-weight index by " + "; ".join(differ)
-        text += (f", and the same way by {', '.join(same)}." if same else ".")
-    else:
-        text += f"the fitted index ranks groups the same way as the equal-weight index (by {', '.join(same)})."
-    return text
+        return translate("dsce.ranking_differ", lang, source=src, differ="; ".join(differ))
+    return translate("dsce.ranking_same", lang, source=src, same=", ".join(same))
 
 
-def conclusions(card, alpha: float | None = None) -> str:
+def conclusions(card, alpha: float | None = None, language: str = "en") -> str:
     """Plain-language conclusions of a scorecard as a Markdown bullet list
     (:meth:`engagement_kit.dsce.Scorecard.conclusions` calls this; ``alpha`` defaults to
     the card's).
@@ -219,42 +213,40 @@ def conclusions(card, alpha: float | None = None) -> str:
     >>> print(conclusions(SimpleNamespace(dsce_segments=seg)).splitlines()[1])
     - **Largest gap:** Optimal customer journey (journey) is furthest from the desired state, 60.0 points on average (mean score 40.0, target 100.0).
     """
+    lang = check_language(language)
     bullets: list[str] = []
     if alpha is None:
         alpha = getattr(card, "alpha", 0.05)
     seg, drv, wt = _table(card, "dsce_segments"), _table(card, "dsce_drivers"), _table(card, "dsce_weights")
     steps = (
-        lambda: [_overall_bullet(seg, getattr(card, "weights_used", None))],
-        lambda: [_largest_gap_bullet(seg)],
-        lambda: _group_bullets(seg, _min_cell_size(card)),
-        lambda: _driver_bullets(drv, alpha),
-        lambda: [_ranking_bullet(seg, wt)],
+        lambda: [_overall_bullet(seg, getattr(card, "weights_used", None), lang)],
+        lambda: [_largest_gap_bullet(seg, lang)],
+        lambda: _group_bullets(seg, _min_cell_size(card), lang),
+        lambda: _driver_bullets(drv, alpha, lang),
+        lambda: [_ranking_bullet(seg, wt, lang)],
     )
     for step in steps:
         try:
             bullets.extend(b for b in step() if b)
         except Exception as err:  # a conclusion must never break the report
-            bullets.append(f"(one conclusion could not be drawn: {type(err).__name__})")
+            bullets.append(translate("dsce.failed", lang, error=type(err).__name__))
     skipped = getattr(card, "skipped", None)
     if isinstance(skipped, (list, tuple)) and any(str(line).startswith("fitted weights") for line in skipped):
-        bullets.append("**Fitted weights:** unavailable (no component predicts the outcome in the beneficial direction).")
+        bullets.append(translate("dsce.fitted_unavailable", lang))
     try:
-        note = card.small_cell_note()
+        note = card.small_cell_note(lang)
     except Exception:  # a stand-in without the Result interface: nothing suppressed to report
         note = None
     if note:
         bullets.append(note.removeprefix("- "))
     if not bullets:
-        bullets.append("No conclusions: the scorecard has no segment or driver tables.")
+        bullets.append(translate("dsce.no_conclusions", lang))
     adjusted = getattr(card, "adjusted_for", None)
     after = (
-        f"after adjusting for {', '.join(escape(c) for c in adjusted)}"
+        translate("dsce.after_adjusting", lang, covariates=", ".join(escape(value_label(c, lang)) for c in adjusted))
         if isinstance(adjusted, (list, tuple)) and adjusted
-        else "in this data"
+        else translate("dsce.in_this_data", lang)
     )
-    bullets.append(
-        "**Caveat:** the ratings are observational. A driver is a component whose rating *predicts* the outcome "
-        f"{after}, not proof that raising it would change the outcome."
-    )
+    bullets.append(translate("dsce.caveat", lang, after=after))
     return "\n".join(f"- {b}" for b in bullets)
 

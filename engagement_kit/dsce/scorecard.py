@@ -114,12 +114,12 @@ class Scorecard(Result):
         "kpi_trend": (("n",), ("kpi", "cohort", "group_col", "group")),
     }
 
-    def conclusions(self) -> str:
+    def conclusions(self, language: str = "en") -> str:
         """The scorecard in plain language (Markdown bullets, labels escaped): the overall
         index and gap, the groups furthest from and closest to the desired state, the
         largest component gap, the flagged drivers with their direction, equal versus
         fitted weights, the small-cell note and the observational caveat."""
-        return _conclusions(self, self.alpha)
+        return _conclusions(self, self.alpha, language)
 
 
 def _grouping(

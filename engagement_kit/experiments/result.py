@@ -67,6 +67,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..frameworks import value_label
+from ..i18n import check_language, translate
 from ..markdown import bullets, escape
 from ..privacy import MIN_CELL_SIZE, check_min_cell_size, merge_small_steps
 from ..results import Result
@@ -179,63 +181,63 @@ class ExperimentResult(Result):
                             n_metrics=self.power["metric"].nunique(), correction=self.correction)
         return curve.assign(metric=row["metric"])[cols]
 
-    def conclusions(self) -> str:
-        """The findings in plain language, as Markdown bullets (labels escaped): design
-        warnings, one sentence per primary effect (adjusted p-values), the CUPED variance
+    def conclusions(self, language: str = "en") -> str:
+        """The findings in plain language, as Markdown bullets (labels escaped), in ``language``:
+        design warnings, one sentence per primary effect (adjusted p-values), the CUPED variance
         reduction, segment heterogeneity, the best arm by value, and the small-cell note."""
+        lang = check_language(language)
         t = self.tables()
         lines = []
         srm, bal = t["srm"], t["balance"]
         if len(srm) and srm["srm_detected"].eq(True).any():
             p = srm["p_value"].dropna().iloc[0]
-            lines.append(f"**Warning:** sample ratio mismatch (p = {p:.2g}); the results below may be biased "
-                         "until the assignment is explained.")
+            lines.append(translate("experiments.srm_warning", lang, p=f"{p:.2g}"))
         if len(bal) and bal["imbalanced"].eq(True).any():
             bad = ", ".join(escape(c) for c in bal.loc[bal["imbalanced"].eq(True), "covariate"].unique())
-            lines.append(f"Covariate imbalance (|SMD| > 0.1) on {bad}: prefer the covariate-adjusted rows.")
+            lines.append(translate("experiments.imbalance", lang, covariates=bad))
         eff = t["effects"]
         primary = eff[~eff["method"].isin(_SECONDARY) & ~eff["suppressed"].astype(bool)]
         for _, r in primary.iterrows():
-            lines.append(_effect_sentence(r, self.alpha))
+            lines.append(_effect_sentence(r, self.alpha, lang))
         cuped = eff[eff["method"].eq("cuped") & ~eff["suppressed"].astype(bool)]
         if len(cuped):
-            lines.append(f"Covariate adjustment (CUPED) cut the variance of the estimates by "
-                         f"{cuped['variance_reduction'].median():.0%} (median over comparisons).")
+            lines.append(translate("experiments.cuped", lang, share=f"{cuped['variance_reduction'].median():.0%}"))
         inter = t["interaction"]
         if len(inter):
-            het = ", ".join(escape(m) for m in inter.loc[inter["p_value"] < self.alpha, "metric"])
-            lines.append(f"Effects differ between segments (arm x segment interaction, p < {self.alpha}) for: {het}."
-                         if het else "No evidence that effects differ between segments (interaction tests).")
+            het = ", ".join(escape(value_label(m, lang)) for m in inter.loc[inter["p_value"] < self.alpha, "metric"])
+            lines.append(translate("experiments.segments_differ", lang, alpha=self.alpha, metrics=het)
+                         if het else translate("experiments.segments_same", lang))  # fmt: skip
         val = t["value"]
         for seg, g in val.groupby("segment", sort=False):
             best = g[g["best"].eq(True)]
             if len(best):
                 b = best.iloc[0]
-                lines.append(f"Value ({escape(seg)}): best arm {escape(b['arm'])} at {b['value_per_customer']:.3g} "
-                             f"per customer (P(best) = {b['prob_best']:.0%}).")
+                lines.append(translate(
+                    "experiments.best_value", lang, segment=escape(value_label(seg, lang)),
+                    arm=escape(value_label(b["arm"], lang)), value=f"{b['value_per_customer']:.3g}",
+                    prob=f"{b['prob_best']:.0%}"))
         if self.monitoring is not None:
-            lines.append("The p-values above are fixed-horizon: they hold only at the planned end of the "
-                         "experiment. For a decision before then, read the monitoring below.")
-        note = self.small_cell_note()
+            lines.append(translate("experiments.fixed_horizon", lang))
+        note = self.small_cell_note(lang)
         text = bullets(lines) + (f"\n\n{note}" if note else "")
         if self.monitoring is not None:
-            text += "\n\n" + self.monitoring.conclusions()
+            text += "\n\n" + self.monitoring.conclusions(lang)
         return text
 
 
-def _effect_sentence(r: pd.Series, alpha: float) -> str:
-    metric, arm, control = escape(r["metric"]), escape(r["arm"]), escape(r["control"])
-    ci = f"CI {r['ci_low']:.3g} to {r['ci_high']:.3g}"
-    p = f"adjusted p = {r['p_adjusted']:.2g}"
+def _effect_sentence(r: pd.Series, alpha: float, language: str = "en") -> str:
+    fields = {"metric": escape(value_label(r["metric"], language)), "arm": escape(value_label(r["arm"], language)),
+              "control": escape(value_label(r["control"], language)),
+              "ci": translate("experiments.ci", language, low=f"{r['ci_low']:.3g}", high=f"{r['ci_high']:.3g}"),
+              "p": translate("experiments.p_adjusted", language, p=f"{r['p_adjusted']:.2g}")}  # fmt: skip
     if r["method"] == "cox":
-        verdict = "a detectable difference" if r["p_adjusted"] < alpha else "no detectable difference"
-        return f"{metric}: hazard ratio {arm} / {control} = {r['diff']:.3g} ({ci}; {p}) -- {verdict}."
+        key = "experiments.hazard_differs" if r["p_adjusted"] < alpha else "experiments.hazard_same"
+        return translate(key, language, ratio=f"{r['diff']:.3g}", **fields)
     if r["p_adjusted"] < alpha:
-        word = "higher" if r["diff"] > 0 else "lower"
         rel = "" if pd.isna(r["rel_diff"]) else f", {r['rel_diff']:+.1%}"
-        return f"{metric}: {arm} is {word} than {control} by {r['diff']:+.3g} ({ci}{rel}; {p})."
-    return (f"{metric}: no detectable difference between {arm} and {control} ({r['diff']:+.3g}, {ci}; {p}) "
-            "-- not evidence of no effect.")
+        key = "experiments.higher" if r["diff"] > 0 else "experiments.lower"
+        return translate(key, language, diff=f"{r['diff']:+.3g}", rel=rel, **fields)
+    return translate("experiments.no_difference", language, diff=f"{r['diff']:+.3g}", **fields)
 
 
 def _time_column(data: pd.DataFrame, time_col: str, skipped: list) -> pd.DataFrame | None:

@@ -75,6 +75,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..frameworks import value_label
+from ..i18n import check_language, translate
 from ..markdown import escape
 from ..privacy import MIN_CELL_SIZE, check_min_cell_size
 from ..results import Result
@@ -119,52 +121,52 @@ class SequentialResult(Result):
         "sequential": (("n_arm", "n_control"), _LABELS),
     }
 
-    def conclusions(self) -> str:
-        """Per metric x arm: may the experiment stop, at which look, and why (Markdown)."""
+    def conclusions(self, language: str = "en") -> str:
+        """Per metric x arm: may the experiment stop, at which look, and why (Markdown, in
+        ``language``)."""
+        lang = check_language(language)
         table = self.tables()["sequential"]
-        name = {"confidence_sequence": "confidence sequence", "msprt": "mixture SPRT",
-                "group_sequential": "group-sequential boundaries"}[self.method]  # fmt: skip
-        lines = [f"**Monitoring with the {name}** (alpha {self.alpha:g}, correction {escape(self.correction)}):"]
+        name = translate(f"sequential.method_{self.method}", lang)
+        lines = [translate("sequential.heading", lang, method=name, alpha=f"{self.alpha:g}",
+                           correction=escape(self.correction))]  # fmt: skip
         if len(table) == 0:
-            lines.append("- no comparison could be made")
+            lines.append(translate("sequential.no_comparison", lang))
         last_look = table["look"].max() if len(table) else 0
         for (metric, arm), rows in table.groupby(["metric", "arm"], sort=False):
             rows = rows.sort_values("look")
-            label = f"**{escape(metric)}**, {escape(arm)} vs {escape(rows['control'].iloc[0])}"
+            label = translate("sequential.comparison", lang, metric=escape(value_label(metric, lang)),
+                              arm=escape(value_label(arm, lang)),
+                              control=escape(value_label(rows["control"].iloc[0], lang)))  # fmt: skip
             if rows["suppressed"].fillna(False).astype(bool).all():
                 continue  # too few customers to say anything; the small-cell note counts it
             stop = rows[rows["decision"].astype(str).str.startswith("stop")]
             final = rows.iloc[-1]
             interval = f"[{final['cs_low']:.4g}, {final['cs_high']:.4g}]"
+            figures = {"estimate": f"{final['estimate']:+.4g}", "interval": interval, "p": f"{final['p_adjusted']:.3g}"}
             if len(stop):
                 first = stop.iloc[0]
-                lines.append(
-                    f"- {label}: **may stop** from look {int(first['look'])} ({escape(_when(first['time']))}): "
-                    f"{escape(first['decision'][6:])}; at the last look (look {int(last_look)}) the estimate is "
-                    f"{final['estimate']:+.4g}, interval {interval}, adjusted anytime-valid p {final['p_adjusted']:.3g}"
-                )
+                lines.append("- " + translate(
+                    "sequential.may_stop", lang, comparison=label, look=int(first["look"]),
+                    when=escape(_when(first["time"])), reason=_reason(first["decision"][6:], lang), last=int(last_look),
+                    **figures))  # fmt: skip
             else:
-                lines.append(
-                    f"- {label}: **continue**: no look so far allows a decision (last look: estimate "
-                    f"{final['estimate']:+.4g}, interval {interval}, adjusted anytime-valid p {final['p_adjusted']:.3g})"
-                )
-        lines.append(
-            "\nDecisions use the adjusted anytime-valid p-values (the correction above); the intervals are "
-            "simultaneous over all comparisons at alpha / comparisons, so with Holm an interval can still touch "
-            "zero where the step-down correction already decides."
-        )
-        lines.append(
-            "The intervals and p-values above stay valid however often the experiment is looked at. "
-            "Fixed-horizon p-values (`fixed_horizon_p`, and the effects table) hold only at the planned "
-            "end: stopping the first time one of them drops below alpha inflates false positives."
-        )
+                lines.append("- " + translate("sequential.go_on", lang, comparison=label, **figures))
+        lines.append("\n" + translate("sequential.simultaneous", lang))
+        lines.append(translate("sequential.anytime_valid", lang))
         if self.method == "group_sequential":
-            lines.append("Group-sequential boundaries are valid for the looks planned in advance only.")
-        note = self.small_cell_note()
+            lines.append(translate("sequential.planned_looks", lang))
+        note = self.small_cell_note(lang)
         if note:
             lines.append(note)
-        lines += [f"- skipped: {escape(s)}" for s in self.skipped]
+        lines += ["- " + translate("sequential.skipped", lang, line=escape(s)) for s in self.skipped]
         return "\n".join(lines)
+
+
+def _reason(word: str, language: str) -> str:
+    """Why a comparison may stop (``better``, ``worse``, ``futile``) in ``language``."""
+    if word in ("better", "worse", "futile"):
+        return translate(f"sequential.reason_{word}", language)
+    return escape(word)
 
 
 def _times(data: pd.DataFrame, time_col: str) -> tuple[np.ndarray, bool]:

@@ -150,7 +150,7 @@ class JourneyResult(Result):
         return suppress_small_cells(g, ["n_eligible", "n_retained"], labels=["arm", "period", "days"],
                                     min_cell_size=self.min_cell_size)  # fmt: skip
 
-    def conclusions(self) -> str:
+    def conclusions(self, language: str = "en") -> str:
         """Biggest drop-off and reach of the last stage per arm, the stages where an arm
         differs from the control after correction, the churn verdicts, the small-cell note
         and the causality caveat, from the published tables (labels escaped)."""
@@ -161,8 +161,9 @@ class JourneyResult(Result):
             None if self.survival is None else t["survival"],
             has_events=self.has_events,
             alpha=self.alpha,
+            language=language,
         )
-        note = self.small_cell_note()
+        note = self.small_cell_note(language)
         return text + (f"\n- {note}" if note else "")
 
 

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..frameworks import value_label
+from ..i18n import check_language, translate
 from ..markdown import escape, escape_columns
 from .churn import SURVIVAL_COLUMNS
 from .funnels import FUNNEL_COLUMNS
@@ -43,10 +45,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
 }  # fmt: skip
 
 
-CAVEAT = (
-    "Differences between groups are causal only if the arms were randomised; otherwise they may reflect "
-    "who was assigned to which arm."
-)
+CAVEAT = translate("journeys.caveat")
 
 
 def _table(obj: Any, attr: str) -> pd.DataFrame:
@@ -67,9 +66,17 @@ def _pct(x: Any) -> str:
     return "n/a" if math.isnan(x) else f"{100 * x:.1f} %"
 
 
-def _ci(lo: Any, hi: Any, fmt: str = " (CI {}-{})") -> str:
+def _ci(lo: Any, hi: Any, key: str = "journeys.ci", lang: str = "en") -> str:
     a, b = _pct(lo), _pct(hi)
-    return "" if "n/a" in (a, b) else fmt.format(a[:-2], b)
+    return "" if "n/a" in (a, b) else translate(key, lang, low=a[:-2], high=b)
+
+
+def _localised(table: pd.DataFrame, columns: list[str], lang: str) -> pd.DataFrame:
+    """``table`` with the domain names in ``columns`` as readers of ``lang`` know them, then escaped."""
+    if lang != "en":
+        table = table.assign(**{c: table[c].map(lambda v: v if pd.isna(v) else value_label(v, lang))
+                                for c in columns if c in table.columns})  # fmt: skip
+    return escape_columns(table, columns)
 
 
 def _p(p: Any) -> str:
@@ -93,11 +100,11 @@ def _published(table: pd.DataFrame) -> pd.DataFrame:
     return table[~table["suppressed"].fillna(False).astype(bool)]
 
 
-def _funnel_bullets(f: pd.DataFrame, tests: pd.DataFrame, alpha: float) -> list[str]:
+def _funnel_bullets(f: pd.DataFrame, tests: pd.DataFrame, alpha: float, lang: str = "en") -> list[str]:
     out: list[str] = []
     if not _has(f, "stage", "stage_order"):
-        return ["The funnel table is empty: nothing to say about stages or drop-offs."]
-    f = escape_columns(f, ["arm", "stage"])  # labels from the data go into Markdown
+        return [translate("journeys.funnel_empty", lang)]
+    f = _localised(f, ["arm", "stage"], lang)  # labels from the data go into Markdown
     if "arm" not in f.columns:
         f["arm"] = "all"
     f["arm"] = f["arm"].fillna("all").astype(str)
@@ -110,49 +117,48 @@ def _funnel_bullets(f: pd.DataFrame, tests: pd.DataFrame, alpha: float) -> list[
             if fa.empty:
                 continue
             r = fa.loc[fa["rate_from_previous"].idxmin()]
-            parts.append(
-                f"{a}: **{r['stage']}** (only {_pct(r['rate_from_previous'])} of those at the previous stage get "
-                f"there{_ci(r.get('ci_low'), r.get('ci_high'), ', CI {}-{}')})"
-            )
+            parts.append(translate("journeys.drop_off_arm", lang, arm=a, stage=r["stage"],
+                                   share=_pct(r["rate_from_previous"]),
+                                   ci=_ci(r.get("ci_low"), r.get("ci_high"), "journeys.ci_after", lang)))  # fmt: skip
         if parts:
-            out.append("Biggest drop-off (weakest step from one stage to the next) -- " + "; ".join(parts) + ".")
+            out.append(translate("journeys.drop_off", lang, arms="; ".join(parts)))
     # 2. overall reach of the last stage per arm
     if "rate_from_start" in f.columns:
         last = f[f["stage_order"] == f["stage_order"].max()]
         parts = [
-            f"{r['arm']} {_pct(r['rate_from_start'])}{_ci(r.get('start_ci_low'), r.get('start_ci_high'))}"
+            f"{r['arm']} {_pct(r['rate_from_start'])}{_ci(r.get('start_ci_low'), r.get('start_ci_high'), lang=lang)}"
             for _, r in last.iterrows()
         ]
         if parts:
             stage = last["stage"].iloc[0]
-            out.append(f"Share of customers reaching the last stage, **{stage}** ({_level(alpha)} CI): "
-                       + "; ".join(parts) + ".")  # fmt: skip
+            out.append(translate("journeys.last_stage", lang, stage=stage, level=_level(alpha), arms="; ".join(parts)))
     # 3. which arms differ from the control, after correction
-    t = escape_columns(_published(tests), ["arm", "stage", "control", "correction"])
+    t = _localised(_published(tests), ["arm", "stage", "control"], lang)
+    t = escape_columns(t, ["correction"])
     if not _has(t, "arm", "stage", "reject"):
-        if len(arms) < 2:
-            out.append("Only one group of customers: no comparison with a control arm.")
-        else:
-            out.append("No tests against a control arm were run.")
+        out.append(translate("journeys.one_group" if len(arms) < 2 else "journeys.no_tests", lang))
         return out
     ctrl = str(t["control"].dropna().iloc[0]) if "control" in t.columns and t["control"].notna().any() else "control"
     corr = str(t["correction"].dropna().iloc[0]) if "correction" in t.columns and t["correction"].notna().any() else ""
-    how = f"after {corr.capitalize()} correction for testing every stage" if corr else "after correction"
+    how = (translate("journeys.after_named_correction", lang, correction=corr.capitalize()) if corr
+           else translate("journeys.after_correction", lang))  # fmt: skip
     sig = t[t["reject"].fillna(False).astype(bool)]
-    label = {"rate_from_start": "reach from the start", "rate_from_previous": "step from the previous stage"}
     for a in dict.fromkeys(t["arm"].astype(str)):
         sa = sig[sig["arm"].astype(str) == a]
         if sa.empty:
-            out.append(f"{a} vs {ctrl}: no stage differs clearly from the control ({how}).")
+            out.append(translate("journeys.no_stage_differs", lang, arm=a, control=ctrl, how=how))
             continue
         parts = []
         for _, r in sa.iterrows():
             d = r.get("diff", np.nan)
             word = "higher" if pd.notna(d) and d > 0 else "lower" if pd.notna(d) and d < 0 else "different"
-            basis = label.get(r.get("basis"), escape(r.get("basis", "")))
-            size = f" by {abs(100 * d):.1f} points" if pd.notna(d) else ""
-            parts.append(f"**{r['stage']}** ({basis}) {word}{size}, adjusted {_p(r.get('p_adjusted'))}")
-        out.append(f"{a} vs {ctrl} ({how}): " + "; ".join(parts) + ".")
+            basis = r.get("basis")
+            basis = (translate(f"journeys.{basis}", lang) if basis in ("rate_from_start", "rate_from_previous")
+                     else escape(basis if isinstance(basis, str) else ""))  # fmt: skip
+            size = translate("journeys.by_points", lang, points=f"{abs(100 * d):.1f}") if pd.notna(d) else ""
+            parts.append(translate(f"journeys.stage_{word}", lang, stage=r["stage"], basis=basis, size=size,
+                                   p=_p(r.get("p_adjusted"))))  # fmt: skip
+        out.append(translate("journeys.stages_differ", lang, arm=a, control=ctrl, how=how, stages="; ".join(parts)))
     return out
 
 
@@ -168,10 +174,10 @@ def _final_survival(km: pd.DataFrame, group_col: str) -> dict[str, float]:
     return {"__horizon__": float(horizon), **{str(g): float(v) for g, v in s.items()}}
 
 
-def _churn_bullets(survival: pd.DataFrame | None, alpha: float) -> list[str]:
+def _churn_bullets(survival: pd.DataFrame | None, alpha: float, lang: str = "en") -> list[str]:
     if survival is None:
-        return ["No churn (survival) result: nothing to say about customer lifetime."]
-    s = escape_columns(_published(survival), ["group_col", "group"]) if _has(survival, "kind") else survival
+        return [translate("journeys.no_churn", lang)]
+    s = _localised(_published(survival), ["group_col", "group"], lang) if _has(survival, "kind") else survival
     parts = {kind: s[s["kind"] == kind].rename(columns={"estimate": name}) if _has(s, "kind") else pd.DataFrame()
              for kind, name in (("median_lifetime", "median"), ("logrank", "estimate"), ("km", "survival"))}
     med, lr, km = parts["median_lifetime"], parts["logrank"], parts["km"]  # labels escaped above
@@ -179,38 +185,40 @@ def _churn_bullets(survival: pd.DataFrame | None, alpha: float) -> list[str]:
         ([*lr["group_col"]] if _has(lr, "group_col") else []) + ([*med["group_col"]] if _has(med, "group_col") else [])
     ))  # fmt: skip
     if not gcols:
-        return ["The churn result is empty: nothing to say about customer lifetime."]
+        return [translate("journeys.churn_empty", lang)]
     out = []
     for g in gcols:
-        text = f"Churn by **{g}**: "
         row = lr[lr["group_col"] == g] if _has(lr, "group_col", "p_value") else pd.DataFrame()
         if not row.empty and pd.notna(row["p_value"].iloc[0]):
             p = float(row["p_value"].iloc[0])
-            verdict = "survival differs between the groups" if p < alpha else "no clear difference in survival"
-            text += f"{verdict} (log-rank {_p(p)})."
+            key = "journeys.survival_differs" if p < alpha else "journeys.survival_same"
+            text = translate(key, lang, grouping=g, p=_p(p))
         else:
-            text += "no log-rank test (fewer than two groups)."
+            text = translate("journeys.no_logrank", lang, grouping=g)
         m = med[med["group_col"] == g] if _has(med, "group_col", "group", "median") else pd.DataFrame()
         surv = _final_survival(km, g)
         horizon = surv.pop("__horizon__", None)
         if not m.empty and m["median"].notna().all():
             best = m.loc[m["median"].idxmax()]
-            text += f" Longest median lifetime: {best['group']} ({float(best['median']):.4g} time units)."
+            text += " " + translate("journeys.longest_median", lang, group=best["group"], median=f"{float(best['median']):.4g}")
         elif surv:
             open_ended = set(m.loc[m["median"].isna(), "group"].astype(str)) if not m.empty else set(surv)
             cand = {k: v for k, v in surv.items() if k in open_ended}
             cand = cand or surv
             best = max(cand, key=cand.get)
-            when = f" at time {horizon:.4g}" if horizon is not None else " at the end"
-            who = "some groups" if not m.empty and m["median"].notna().any() else "any group"
-            text += f" Median not reached (fewer than half churned) for {who}" if not m.empty else " No median lifetime"
-            text += f"; highest share still active{when}: {best} ({_pct(cand[best])})."
+            when = (translate("journeys.at_time", lang, time=f"{horizon:.4g}") if horizon is not None
+                    else translate("journeys.at_the_end", lang))  # fmt: skip
+            some = not m.empty and m["median"].notna().any()
+            key = "journeys.median_not_reached_some" if some else (
+                "journeys.median_not_reached_any" if not m.empty else "journeys.no_median")
+            text += " " + translate(key, lang, when=when, group=best, share=_pct(cand[best]))
         if not m.empty and m["median"].notna().any():
             parts = [
-                f"{r['group']} " + (f"{float(r['median']):.4g}" if pd.notna(r["median"]) else "median not reached")
+                f"{r['group']} " + (f"{float(r['median']):.4g}" if pd.notna(r["median"])
+                                    else translate("journeys.not_reached", lang))
                 for _, r in m.iterrows()
-            ]
-            text += " Median lifetime: " + "; ".join(parts) + "."
+            ]  # fmt: skip
+            text += " " + translate("journeys.median_lifetimes", lang, medians="; ".join(parts))
         out.append(text)
     return out
 
@@ -222,6 +230,7 @@ def summarise(
     *,
     has_events: bool = True,
     alpha: float = 0.05,
+    language: str = "en",
 ) -> str:
     """The conclusions as a Markdown bullet list, from the tables as published.
 
@@ -230,25 +239,27 @@ def summarise(
     analysis). Rows marked ``suppressed`` (small cells) say nothing. Never raises on
     missing pieces; labels are escaped.
     """
+    lang = check_language(language)
     bullets: list[str] = []
     if not has_events:
-        bullets.append("**This data has no events**: no funnel, so nothing can be said about stages or drop-offs.")
+        bullets.append(translate("journeys.no_events", lang))
     elif funnel is None:
-        bullets.append("No funnel result: nothing to say about stages or drop-offs.")
+        bullets.append(translate("journeys.no_funnel", lang))
     else:
         try:
-            bullets += _funnel_bullets(_published(funnel), pd.DataFrame() if tests is None else tests, alpha)
+            bullets += _funnel_bullets(_published(funnel), pd.DataFrame() if tests is None else tests, alpha, lang)
         except Exception as e:  # noqa: BLE001 - a summary must not break the report
-            bullets.append(f"The funnel could not be summarised ({type(e).__name__}).")
+            bullets.append(translate("journeys.funnel_failed", lang, error=type(e).__name__))
     try:
-        bullets += _churn_bullets(survival, alpha)
+        bullets += _churn_bullets(survival, alpha, lang)
     except Exception as e:  # noqa: BLE001
-        bullets.append(f"The churn result could not be summarised ({type(e).__name__}).")
-    bullets.append(CAVEAT)
+        bullets.append(translate("journeys.churn_failed", lang, error=type(e).__name__))
+    bullets.append(translate("journeys.caveat", lang))
     return "\n".join(f"- {b}" for b in bullets)
 
 
-def conclusions(res: Any = None, churn: Any = None, has_events: bool = True, alpha: float | None = None) -> str:
+def conclusions(res: Any = None, churn: Any = None, has_events: bool = True, alpha: float | None = None,
+                language: str = "en") -> str:
     """Plain-language conclusions of a funnel and a churn result as a Markdown bullet list.
 
     ``res`` is a :class:`~engagement_kit.journeys.FunnelResult` (its ``funnel`` and
@@ -270,4 +281,4 @@ def conclusions(res: Any = None, churn: Any = None, has_events: bool = True, alp
     if churn is not None:
         survival = churn.to_pandas() if hasattr(churn, "to_pandas") else pd.DataFrame()
     funnel = None if res is None else _table(res, "funnel")
-    return summarise(funnel, _table(res, "tests"), survival, has_events=has_events, alpha=alpha)
+    return summarise(funnel, _table(res, "tests"), survival, has_events=has_events, alpha=alpha, language=language)

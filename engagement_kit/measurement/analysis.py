@@ -75,6 +75,8 @@ from ..hypotheses import (
     mediation_table,
     test_hypotheses,
 )
+from ..frameworks import value_label
+from ..i18n import check_language, translate
 from ..markdown import bullets, escape
 from ..privacy import MIN_CELL_SIZE, check_min_cell_size
 from ..progress import Steps
@@ -149,22 +151,24 @@ class DimensionsResult(Result):
         "thresholds": (("n",), ("item", "threshold")),
     }
 
-    def conclusions(self) -> str:
+    def conclusions(self, language: str = "en") -> str:
         """Reliability against .70, CFA fit against Hu & Bentler's cut-offs, discriminant
         validity failures, the invariance level reached and the supported hypotheses after
         correction, in Markdown with every label escaped; then what did not run and the
-        small-cell note."""
+        small-cell note, in ``language``."""
+        lang = check_language(language)
         t = self.tables()
-        lines = [_reliability_line(t["reliability"]), _fit_line(t["cfa_fit"]), _validity_line(t["validity"])]
+        lines = [_reliability_line(t["reliability"], lang), _fit_line(t["cfa_fit"], lang),
+                 _validity_line(t["validity"], lang)]  # fmt: skip
         if len(t["invariance"]):
-            lines.append(_invariance_line(t["invariance"], self.group_col))
+            lines.append(_invariance_line(t["invariance"], self.group_col, lang))
         if len(t["hypotheses"]):
-            lines.append(_hypotheses_line(t["hypotheses"], self.alpha, self.correction))
+            lines.append(_hypotheses_line(t["hypotheses"], self.alpha, self.correction, lang))
         if len(t["mediation"]):
-            lines.append(_mediation_line(t["mediation"]))
-        lines += [f"Not run: {escape(s)}" for s in self.skipped]
+            lines.append(_mediation_line(t["mediation"], lang))
+        lines += [translate("measurement.not_run", lang, line=escape(s)) for s in self.skipped]
         text = bullets(lines)
-        note = self.small_cell_note()
+        note = self.small_cell_note(lang)
         return text + (f"\n\n{note}" if note else "")
 
 
@@ -177,16 +181,20 @@ def _num(x: float, digits: int = 2) -> str:
     return s.replace("0.", ".", 1) if s.startswith(("0.", "-0.")) else s
 
 
-def _reliability_line(rel: pd.DataFrame) -> str:
+def _scale(name: object, lang: str) -> str:
+    return escape(value_label(name, lang))
+
+
+def _reliability_line(rel: pd.DataFrame, lang: str = "en") -> str:
     low = rel[rel["alpha"] < 0.70]
-    each = ", ".join(f"{escape(s)} {_num(a)}" for s, a in zip(rel["scale"], rel["alpha"]))
+    each = ", ".join(f"{_scale(s, lang)} {_num(a)}" for s, a in zip(rel["scale"], rel["alpha"]))
     if low.empty:
-        return f"**Reliability:** all {len(rel)} scale(s) reach Cronbach's alpha >= .70 ({each})."
-    return (f"**Reliability:** {len(low)} of {len(rel)} scale(s) fall below alpha .70 "
-            f"({', '.join(escape(s) for s in low['scale'])}); their effects are attenuated ({each}).")
+        return translate("measurement.reliable", lang, n=len(rel), alphas=each)
+    return translate("measurement.unreliable", lang, low=len(low), n=len(rel), alphas=each,
+                     scales=", ".join(_scale(s, lang) for s in low["scale"]))  # fmt: skip
 
 
-def _fit_line(fit: pd.DataFrame) -> str:
+def _fit_line(fit: pd.DataFrame, lang: str = "en") -> str:
     r = fit.iloc[0]
     if r.get("estimator") == "wlsmv":  # ordinal items: judge the robust (scaled) indices
         r = r.copy()
@@ -194,13 +202,12 @@ def _fit_line(fit: pd.DataFrame) -> str:
     good = {"cfi": r["cfi"] >= 0.95, "tli": r["tli"] >= 0.95, "rmsea": r["rmsea"] <= 0.06, "srmr": r["srmr"] <= 0.08}
     ok = {"cfi": r["cfi"] >= 0.90, "tli": r["tli"] >= 0.90, "rmsea": r["rmsea"] <= 0.08, "srmr": r["srmr"] <= 0.08}
     verdict = "good" if all(good.values()) else "acceptable" if all(ok.values()) else "poor"
-    return (f"**Factor structure (CFA):** {verdict} fit by Hu & Bentler's cut-offs: CFI {_num(r['cfi'], 3)} "
-            f"and TLI {_num(r['tli'], 3)} (>= .95), RMSEA {_num(r['rmsea'], 3)} (<= .06), "
-            f"SRMR {_num(r['srmr'], 3)} (<= .08); n = {int(r['n'])}"
-            + ("; WLSMV on polychoric correlations, robust indices." if r.get("estimator") == "wlsmv" else "."))
+    line = translate(f"measurement.fit_{verdict}", lang, cfi=_num(r["cfi"], 3), tli=_num(r["tli"], 3),
+                     rmsea=_num(r["rmsea"], 3), srmr=_num(r["srmr"], 3), n=int(r["n"]))  # fmt: skip
+    return line + (" " + translate("measurement.fit_wlsmv", lang) if r.get("estimator") == "wlsmv" else "")
 
 
-def _validity_line(val: pd.DataFrame) -> str:
+def _validity_line(val: pd.DataFrame, lang: str = "en") -> str:
     fails = []
     for _, r in val.iterrows():
         why = []
@@ -209,45 +216,57 @@ def _validity_line(val: pd.DataFrame) -> str:
         if not bool(r["htmt_ok"]):
             why.append(f"HTMT {_num(r['max_htmt'])} >= .85")
         if why:
-            fails.append(f"{escape(r['scale'])} ({'; '.join(why)})")
+            fails.append(f"{_scale(r['scale'], lang)} ({'; '.join(why)})")
     if not fails:
-        return "**Discriminant validity:** every scale passes Fornell-Larcker and HTMT < .85."
-    return (f"**Discriminant validity fails** for {', '.join(fails)}: these scales cannot be told apart from "
-            "another scale.")
+        return translate("measurement.valid", lang)
+    return translate("measurement.invalid", lang, scales=", ".join(fails))
 
 
-def _invariance_line(inv: pd.DataFrame, group_col: str | None) -> str:
+def _invariance_line(inv: pd.DataFrame, group_col: str | None, lang: str = "en") -> str:
     if inv["holds"].isna().all():
-        return "**Measurement invariance:** not reported (small cells)."
+        return translate("measurement.invariance_small_cells", lang)
     held = inv[inv["holds"].fillna(False).astype(bool)]
-    where = f"across the groups of {escape(group_col)}" if group_col else "across groups"
+    where = (translate("measurement.across_groups_of", lang, group_col=escape(value_label(group_col, lang)))
+             if group_col else translate("measurement.across_groups", lang))  # fmt: skip
     if held.empty:
-        return f"**Measurement invariance** {where}: not even configural invariance holds; do not compare groups."
-    last = held.iloc[-1]
-    return f"**Measurement invariance** {where}: {escape(last['model'])} level reached ({escape(last['verdict'])})."
+        return translate("measurement.no_invariance", lang, where=where)
+    model = str(held.iloc[-1]["model"])
+    if model in ("configural", "metric", "scalar"):
+        return translate("measurement.invariance", lang, where=where, model=translate(f"measurement.model_{model}", lang),
+                         verdict=translate(f"measurement.verdict_{model}", lang))  # fmt: skip
+    return translate("measurement.invariance", lang, where=where, model=escape(model),
+                     verdict=escape(held.iloc[-1]["verdict"]))  # fmt: skip
 
 
-def _hypotheses_line(hyp: pd.DataFrame, alpha: float, correction: str) -> str:
-    how = f"{_CORRECTION_NAMES.get(correction, correction)}-adjusted p < {alpha:g}"
+def _hypotheses_line(hyp: pd.DataFrame, alpha: float, correction: str, lang: str = "en") -> str:
+    how = translate("measurement.adjusted_p", lang, correction=_CORRECTION_NAMES.get(correction, correction),
+                    alpha=f"{alpha:g}")  # fmt: skip
 
     def label(r: pd.Series) -> str:
-        return f"{escape(r['id'])} ({escape(r['term'])} on {escape(r['outcome'])})"
+        return translate("measurement.hypothesis", lang, id=escape(r["id"]), term=_scale(r["term"], lang),
+                         outcome=_scale(r["outcome"], lang))  # fmt: skip
 
     sup = hyp[hyp["verdict"] == "supported"]
     opp = hyp[hyp["verdict"] == "opposite direction"]
-    shown = ", ".join(label(r) for _, r in sup.head(6).iterrows()) + (f" and {len(sup) - 6} more" if len(sup) > 6 else "")
-    text = f"**Hypotheses:** {len(sup)} of {len(hyp)} tested term(s) supported ({how})" + (f": {shown}" if shown else "")
+    shown = ", ".join(label(r) for _, r in sup.head(6).iterrows())
+    if len(sup) > 6:
+        shown += translate("measurement.and_more", lang, n=len(sup) - 6)
+    text = translate("measurement.hypotheses", lang, supported=len(sup), n=len(hyp), how=how)
+    if shown:
+        text += translate("measurement.which", lang, items=shown)
     if len(opp):
-        text += f"; opposite to the expected direction: {', '.join(label(r) for _, r in opp.iterrows())}"
-    return text + "."
+        text += translate("measurement.opposite", lang, items=", ".join(label(r) for _, r in opp.iterrows()))
+    return text + translate("measurement.end", lang)
 
 
-def _mediation_line(med: pd.DataFrame) -> str:
+def _mediation_line(med: pd.DataFrame, lang: str = "en") -> str:
     sig = med[(med["indirect_ci_low"] > 0) | (med["indirect_ci_high"] < 0)]
-    paths = ", ".join(f"{escape(r['treatment'])} -> {escape(r['mediator'])} -> {escape(r['outcome'])}"
-                      for _, r in sig.head(4).iterrows()) + (f" and {len(sig) - 4} more" if len(sig) > 4 else "")
-    return (f"**Mediation:** {len(sig)} of {len(med)} indirect effect(s) have a bootstrap CI excluding 0"
-            + (f" ({paths})" if paths else "") + "; read them as upper bounds, not mechanisms.")
+    paths = ", ".join(f"{_scale(r['treatment'], lang)} -> {_scale(r['mediator'], lang)} -> {_scale(r['outcome'], lang)}"
+                      for _, r in sig.head(4).iterrows())  # fmt: skip
+    if len(sig) > 4:
+        paths += translate("measurement.and_more", lang, n=len(sig) - 4)
+    key = "measurement.mediation_paths" if paths else "measurement.mediation"
+    return translate(key, lang, significant=len(sig), n=len(med), paths=paths)
 
 
 # the entry point -----------------------------------------------------------------------

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..frameworks import label
+from . import plot_label as label
 from . import palette_for
 from .survival import km_plot
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import palette_for
+from . import palette_for, plot_text, plot_value
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -27,7 +27,10 @@ def share_plot(result: OverviewResult, ax: Axes | None = None) -> Axes:
 
     t = result.tables()["customers_by_segment"]
     t = t[~t["suppressed"]]
-    ax = sns.barplot(data=t, x="segment", y="share", hue="touch_model", palette=palette_for(t["touch_model"].unique()),
-                     ax=ax)  # fmt: skip
-    ax.set(xlabel="segment", ylabel="share of the segment's customers", title="Touch model by segment")
+    colours = {plot_value(k): c for k, c in palette_for(t["touch_model"].unique()).items()}  # house colours kept
+    t = t.assign(segment=t["segment"].map(plot_value), touch_model=t["touch_model"].map(plot_value))
+    ax = sns.barplot(data=t, x="segment", y="share", hue="touch_model", palette=colours, ax=ax)
+    ax.set(xlabel=plot_text("plot.overview_x"), ylabel=plot_text("plot.overview_y"), title=plot_text("plot.overview_title"))
+    if ax.get_legend() is not None:
+        ax.get_legend().set_title(plot_text("plot.overview_legend"))
     return ax

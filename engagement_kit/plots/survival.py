@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..frameworks import label
+from . import plot_label as label
 from . import palette_for
 
 __all__ = ["km_plot"]

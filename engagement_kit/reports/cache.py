@@ -48,11 +48,12 @@ def notebook_hash(nb: nbformat.NotebookNode) -> str:
 
 
 def code_hash(package_dir: Path | None = None) -> str:
-    """sha256 over the engagement_kit package's ``.py`` files (the code notebooks call)."""
+    """sha256 over the engagement_kit package's ``.py`` files (the code notebooks call) and its
+    translation files (``i18n/*.yaml``: a corrected translation changes the reports)."""
     if package_dir is None:
         package_dir = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
-    for p in sorted(package_dir.rglob("*.py")):
+    for p in sorted([*package_dir.rglob("*.py"), *package_dir.glob("i18n/*.yaml")]):
         h.update(p.relative_to(package_dir).as_posix().encode())
         h.update(p.read_bytes())
     return h.hexdigest()

@@ -523,6 +523,19 @@ def _column_problems(run: RunSpec, declared: list, where: str) -> list[str]:
     return problems
 
 
+def _language_problem(language: Any) -> str | None:
+    """Why ``language`` cannot be a report's language (None when it can)."""
+    from ..i18n import UnknownLanguageError, check_language
+
+    if not isinstance(language, str):
+        return f"{language!r} is not a language code; use one of en, it, es, zh, ru"
+    try:
+        check_language(language)
+    except UnknownLanguageError as exc:
+        return str(exc)
+    return None
+
+
 def check_runs(runs: list[RunSpec]) -> None:
     """Check every run against its notebook before any kernel starts.
 
@@ -571,6 +584,10 @@ def check_runs(runs: list[RunSpec]) -> None:
             )
         defaults = {p.name: p.default for p in declared if p.default is not EXPRESSION and p.name not in RESERVED}
         run.effective = {**defaults, **run.parameters}
+        if "language" in run.effective:
+            problem = _language_problem(run.effective["language"])
+            if problem:
+                problems.append(f"{where}: parameter 'language': {problem}")
         run.data = data_parameters(run.effective, run.root)
         for name, path in run.data.items():
             folder = name.endswith("_dir")  # a `_path` may name a file or a folder of tables

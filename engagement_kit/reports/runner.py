@@ -270,6 +270,10 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
     global _KERNEL_LOG
     _KERNEL_LOG = run_dir / KERNEL_LOG
     nb = load_notebook_node(job["notebook"])  # papermill's reader adds the metadata it expects
+    if params.get("language", "en") != "en":  # headings in the run's language, by cell id
+        from ..i18n import translate_headings
+
+        nb = translate_headings(nb, params["language"], f"heading.{Path(job['notebook']).stem}")
     nb = parameterize_notebook(nb, params, kernel_name=KERNEL_NAME, language="python")
     timings["inject"] = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -313,7 +317,7 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
     nbformat.write(nb, out_nb)
     t2 = time.perf_counter()
     try:
-        (run_dir / "report.html").write_text(notebook_to_html(nb, job["with_code"]), encoding="utf-8")
+        (run_dir / "report.html").write_text(notebook_to_html(nb, job["with_code"], params.get("language", "en")), encoding="utf-8")
     except Exception as exc:
         if status == "ok":
             status, error = "failed", {"cell": None, "ename": f"HTML export: {type(exc).__name__}", "evalue": str(exc)}
