@@ -76,7 +76,7 @@ def test_a_chinese_run_has_translated_headings_labels_and_conclusions(tmp_path):
 
 def test_workshop_kit_in_italian_has_italian_headings(tmp_path):
     out = workshop.build_workshop(tmp_path / "kit", root=ROOT, handout=False, language="it")
-    nb = json.loads((out / "notebooks" / "01_why_randomise.ipynb").read_text(encoding="utf-8"))
+    nb = json.loads((out / "learner" / "01_why_randomise.ipynb").read_text(encoding="utf-8"))
     first = "".join(nb["cells"][0]["source"])
     assert first.startswith("# " + translate("workshop_heading.01_why_randomise.cell-00", "it"))
     assert "Esercizio 1" in json.dumps(nb, ensure_ascii=False)
