@@ -281,7 +281,7 @@ def _numbers_where_possible(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> 
             continue
         num = pd.to_numeric(s, errors="coerce")
         if num[s.notna()].notna().all() and s.notna().any():
-            out[c] = num
+            out[c] = num.astype(float)
         elif s.notna().any() and s.dropna().str.strip().str.casefold().isin({"true", "false"}).all():
             out[c] = s.str.strip().str.casefold().map({"true": 1.0, "false": 0.0})  # an exported yes/no flag
     return out
@@ -346,6 +346,7 @@ def likert_codes(
         _label_map(everywhere, "*", source)  # an unknown name fails even when no column is text
     chosen: dict[str, tuple[dict[str, float], str]] = {}
     ambiguous: dict[str, list[str]] = {}
+    unfit: list[str] = []
     texts: dict[str, tuple[pd.Series, pd.Series]] = {}
     for col in out.columns:
         s = out[col]
@@ -373,9 +374,8 @@ def likert_codes(
                 chosen[col] = _label_map(fits[0], str(col), source)
             elif fits:
                 ambiguous[col] = fits
-            else:  # no shipped scale holds every answer: report against the closest one
-                best = max(LIKERT_SCALES, key=lambda k: int(normal.isin({normalise_label(x) for x in LIKERT_SCALES[k]}).sum()))
-                chosen[col] = _label_map(best, str(col), source)
+            else:
+                unfit.append(col)
         texts[col] = (present, normal)
     for col, fits in ambiguous.items():
         # items of one question (Qualtrics Q5_1, Q5_2; trust_1, trust_2) share its answer scale:
@@ -389,6 +389,12 @@ def likert_codes(
                                 f"shipped scales ({', '.join(fits)})",
                                 f"declare the scale: likert={{{str(col)!r}: {fits[-1]!r}}}, or give the item min and "
                                 "max (or labels) in the codebook", "unknown_label"))  # fmt: skip
+    for col in unfit:  # no shipped scale holds every answer: report against its question's, else the closest
+        siblings = {chosen[c][1] for c in chosen if _stem(c) is not None and _stem(c) == _stem(col)}
+        normal = texts[col][1]
+        best = siblings.pop() if len(siblings) == 1 else max(
+            LIKERT_SCALES, key=lambda k: int(normal.isin({normalise_label(x) for x in LIKERT_SCALES[k]}).sum()))
+        chosen[col] = _label_map(best, str(col), source)
     used: dict[str, str] = {}
     for col, (mapping, name) in chosen.items():
         present, normal = texts[col]

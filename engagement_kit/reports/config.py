@@ -89,6 +89,8 @@ MAX_GRID_RUNS = 1000
 DATA_SUFFIXES = (
     ".csv", ".tsv", ".parquet", ".pq", ".feather", ".arrow", ".json", ".jsonl",
     ".xlsx", ".xls", ".csv.gz", ".zip",
+    ".sav", ".zsav", ".por", ".dta", ".sas7bdat", ".xpt",  # survey files (engagement_kit.survey_files)
+    ".yaml", ".yml",  # e.g. a codebook: an input whose content the cache must see
 )  # fmt: skip
 #: Parameters the pipeline sets itself.
 RESERVED = ("output_dir",)
@@ -470,6 +472,12 @@ def _raw_header(path: Path) -> list[str] | None:
 
             return [str(c) for c in pd.read_csv(path, nrows=0, sep=None if name.endswith(".txt") else
                                                  "\t" if name.endswith(".tsv") else ",", engine="python").columns]
+        if name.endswith((".sav", ".zsav", ".por", ".dta", ".sas7bdat", ".xpt")):
+            from ..survey_files import STAT_SUFFIXES
+            import pyreadstat
+
+            _, meta = getattr(pyreadstat, STAT_SUFFIXES[Path(name).suffix])(str(path), metadataonly=True)
+            return [str(c) for c in meta.column_names]
     except Exception:  # noqa: BLE001 - an unreadable file is the notebook's (and validate's) to explain
         return None
     return None
