@@ -181,3 +181,14 @@ def test_codebook_command_drafts_and_exits_2_on_problems(tmp_path, capsys):
     assert main(["codebook", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "'Totally agree'" in err and "codebook" in err
+
+
+def test_report_batch_checks_the_codebook_before_any_kernel(tmp_path, capsys):
+    sav = _labelled_sav(tmp_path / "s.sav")
+    book = _write(tmp_path, "book.csv", "item,scale,reverse,question,min,max\nQ5_1,use,false,,1,5\nQ5_9,use,false,,1,5\n")
+    code = main(["report", "--notebook", "notebooks/engagement_dimensions.ipynb", "-p", f"data_path={sav}",
+                 "-p", f"codebook={book}", "--output-root", str(tmp_path / "reports")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "parameter 'codebook'" in err and "'Q5_9'" in err and "'Q5_1'" in err and "[row 2]" in err
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").rglob("*.ipynb"))

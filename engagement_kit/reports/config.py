@@ -531,6 +531,26 @@ def _column_problems(run: RunSpec, declared: list, where: str) -> list[str]:
     return problems
 
 
+def _codebook_problems(run: RunSpec, where: str) -> list[str]:
+    """A ``codebook`` file the run sets, read and checked against its data's header (the
+    same checks as in the notebook, before any kernel starts)."""
+    from ..codebook import read_codebook
+    from ..validation import ValidationError
+
+    path = run.data.get("codebook")
+    if path is None or not path.is_file():
+        return []  # unset, or not found (reported with the other data paths)
+    data = run.data.get("data_path")
+    header = table_header(data) if data is not None and (data.is_file() or data.is_dir()) else None
+    try:
+        read_codebook(path, columns=header)
+    except ValidationError as exc:
+        return [f"{where}: parameter 'codebook': {p}" for p in exc.problems]
+    except (OSError, ValueError) as exc:
+        return [f"{where}: parameter 'codebook': {exc}"]
+    return []
+
+
 def check_runs(runs: list[RunSpec]) -> None:
     """Check every run against its notebook before any kernel starts.
 
@@ -592,5 +612,6 @@ def check_runs(runs: list[RunSpec]) -> None:
                 what = "data folder" if folder else "data file"
                 problems.append(f"{where}: parameter {name!r}: {what} {run.effective[name]} not found{hint}")
         problems.extend(_column_problems(run, declared, where))
+        problems.extend(_codebook_problems(run, where))
     if problems:
         raise ConfigError(problems)
