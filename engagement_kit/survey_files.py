@@ -495,9 +495,10 @@ def read_survey(
             value_labels[c] = {float(k): lab for k, lab in enumerate(LIKERT_SCALES[name], start=1)}
         elif name == "codebook" and book is not None:
             value_labels[c] = dict(book.entry(c).labels or {})
+        elif isinstance(likert, Mapping) and isinstance(likert[c], Mapping):
+            value_labels[c] = {float(v): str(lab) for lab, v in likert[c].items()}
         elif isinstance(likert, Mapping):
-            mapping, _ = _label_map(likert[c], c, source)
-            value_labels[c] = {v: lab for lab, v in mapping.items()}
+            value_labels[c] = {float(k): str(lab) for k, lab in enumerate(likert[c], start=1)}
     coded.attrs = {"survey": dataclasses.replace(meta, value_labels=value_labels, likert=used, unanswered=unanswered)}
     return coded
 

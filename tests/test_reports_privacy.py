@@ -44,6 +44,14 @@ def _demo_tables(n: int = 1500) -> dict[str, pd.DataFrame]:
 
 def _miniature(rel: str, dest: Path, demo: dict[str, pd.DataFrame]) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if rel.startswith("data/demo/") and dest.name in ("survey_qualtrics.csv", "survey.sav", "survey_codebook.yaml"):
+        from types import SimpleNamespace
+
+        from engagement_kit.survey_files import write_demo_exports
+
+        tables = SimpleNamespace(survey=demo["survey"], customers=demo["customers"], outcomes=demo["outcomes"])
+        write_demo_exports(tables, dest.parent, seed=11)  # the survey exports, as `make demo` writes them
+        return
     if rel.startswith("data/demo/") and Path(rel).stem in demo:
         demo[Path(rel).stem].to_csv(dest, index=False)
         return

@@ -324,3 +324,13 @@ def test_simulate_command_writes_the_exports(tmp_path):
     book = read_codebook(tmp_path / "survey_codebook.yaml")
     assert book.reverse_items == [f"{d}_4" for d in ("enthusiasm", "attention", "absorption", "interaction",
                                                      "identification")]
+
+
+def test_declared_labels_become_the_value_labels(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text("q_1,q_2\nNo,Yes\nYes,Maybe\n")
+    df = read_survey(path, likert={"q_1": ["No", "Maybe", "Yes"], "q_2": {"No": 0, "Maybe": 1, "Yes": 2}})
+    assert df.to_dict("list") == {"q_1": [1.0, 3.0], "q_2": [2.0, 1.0]}
+    meta = survey_metadata(df)
+    assert meta.value_labels == {"q_1": {1.0: "No", 2.0: "Maybe", 3.0: "Yes"}, "q_2": {0.0: "No", 1.0: "Maybe", 2.0: "Yes"}}
+    assert meta.likert == {"q_1": "declared", "q_2": "declared"} and meta.format == "csv"
