@@ -86,6 +86,7 @@ _METADATA_NAMES = {n.casefold() for n in QUALTRICS_METADATA.values()} | {"respon
 _SYSTEM_FIELD = re.compile(r"^Q_[A-Z]")  # Q_RecaptchaScore, Q_RelevantIDDuplicate, Q_TotalDuration, ...
 _SEEN_UNANSWERED = -99
 _MAX_ROWS = 5
+_MAX_DISTINCT = 50  # more distinct text answers than this: not an (undeclared) answer scale
 
 
 @dataclasses.dataclass(frozen=True)
@@ -279,10 +280,12 @@ def _numbers_where_possible(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> 
             continue
         if re.search(r"(^|_)id$", str(c), flags=re.IGNORECASE):
             continue
-        num = pd.to_numeric(s, errors="coerce")
-        if num[s.notna()].notna().all() and s.notna().any():
-            out[c] = num.astype(float)
-        elif s.notna().any() and s.dropna().str.strip().str.casefold().isin({"true", "false"}).all():
+        distinct = pd.Series(s.dropna().unique(), dtype=object)  # few: decide on them, then convert once
+        if distinct.empty:
+            continue
+        if pd.to_numeric(distinct, errors="coerce").notna().all():
+            out[c] = pd.to_numeric(s).astype(float)
+        elif distinct.str.strip().str.casefold().isin({"true", "false"}).all():
             out[c] = s.str.strip().str.casefold().map({"true": 1.0, "false": 0.0})  # an exported yes/no flag
     return out
 
@@ -347,21 +350,27 @@ def likert_codes(
     chosen: dict[str, tuple[dict[str, float], str]] = {}
     ambiguous: dict[str, list[str]] = {}
     unfit: list[str] = []
-    texts: dict[str, tuple[pd.Series, pd.Series]] = {}
+    # each text column as its distinct answers and one code per row (-1: missing): a survey
+    # has few distinct answers, so labels are checked and mapped once each, not once per row
+    texts: dict[str, tuple[list[str], list[str], np.ndarray]] = {}
     for col in out.columns:
         s = out[col]
         if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
             continue
-        present = s.dropna().astype(str)
-        if present.empty:
+        cat = pd.Categorical(s)
+        if not len(cat.categories):
             continue
-        normal = present.map(normalise_label)
         entry = codebook.entry(col) if codebook is not None else None
+        declared = (entry is not None and entry.labels) or col in per_item
+        if len(cat.categories) > _MAX_DISTINCT and not declared:
+            continue  # ids, free text: an answer scale has a handful of labels
+        answers = [str(c) for c in cat.categories]
+        normal = [normalise_label(a) for a in answers]
         if entry is not None and entry.labels:
             chosen[col] = {normalise_label(lab): float(v) for v, lab in entry.labels.items()}, "codebook"
         elif col in per_item:
             chosen[col] = _label_map(per_item[col], str(col), source)
-        elif not normal.isin(_KNOWN).any():
+        elif not _KNOWN.intersection(normal):
             continue  # ids, arms, free text: not Likert answers
         elif everywhere is not None:
             chosen[col] = _label_map(everywhere, str(col), source)
@@ -369,14 +378,14 @@ def likert_codes(
             n_points = None
             if entry is not None and entry.min is not None and entry.max is not None:
                 n_points = int(entry.max - entry.min + 1)
-            fits = _guess_scale(set(normal.unique()), n_points)
+            fits = _guess_scale(set(normal), n_points)
             if len(fits) == 1:
                 chosen[col] = _label_map(fits[0], str(col), source)
             elif fits:
                 ambiguous[col] = fits
             else:
                 unfit.append(col)
-        texts[col] = (present, normal)
+        texts[col] = (answers, normal, np.asarray(cat.codes))
     for col, fits in ambiguous.items():
         # items of one question (Qualtrics Q5_1, Q5_2; trust_1, trust_2) share its answer scale:
         # a sibling whose answers settle the scale settles it for the item too
@@ -384,7 +393,7 @@ def likert_codes(
         if _stem(col) is not None and len(siblings) == 1:
             chosen[col] = _label_map(siblings.pop(), str(col), source)
             continue
-        known = sorted(set(texts[col][0][texts[col][1].isin(_KNOWN)].unique()))[:4]
+        known = sorted(a for a, n in zip(texts[col][0], texts[col][1]) if n in _KNOWN)[:4]
         problems.append(Problem(source, str(col), (), f"its answers ({', '.join(map(repr, known))}) fit several "
                                 f"shipped scales ({', '.join(fits)})",
                                 f"declare the scale: likert={{{str(col)!r}: {fits[-1]!r}}}, or give the item min and "
@@ -393,24 +402,24 @@ def likert_codes(
         siblings = {chosen[c][1] for c in chosen if _stem(c) is not None and _stem(c) == _stem(col)}
         normal = texts[col][1]
         best = siblings.pop() if len(siblings) == 1 else max(
-            LIKERT_SCALES, key=lambda k: int(normal.isin({normalise_label(x) for x in LIKERT_SCALES[k]}).sum()))
+            LIKERT_SCALES, key=lambda k: len({normalise_label(x) for x in LIKERT_SCALES[k]}.intersection(normal)))
         chosen[col] = _label_map(best, str(col), source)
     used: dict[str, str] = {}
     for col, (mapping, name) in chosen.items():
-        present, normal = texts[col]
-        codes = normal.map(mapping)
-        bad = codes.isna()
-        if bad.any():
+        answers, normal, row_codes = texts[col]
+        values = np.array([mapping.get(n, np.nan) for n in normal] + [np.nan])  # the last: missing rows (-1)
+        unmapped = [k for k, v in enumerate(values[:-1]) if np.isnan(v)]
+        if unmapped:
             scale_text = ", ".join(LIKERT_SCALES[name]) if name in LIKERT_SCALES else ", ".join(mapping)
-            for label, idx in present[bad].groupby(present[bad], sort=False).groups.items():
-                rows = [int(data.index.get_loc(i)) + 1 + row_offset for i in idx[:_MAX_ROWS]]
+            for k in unmapped:
+                where = np.flatnonzero(row_codes == k)
                 problems.append(Problem(
-                    source, str(col), tuple(rows),
-                    f"answer {label!r} is not a label of the scale {name} ({scale_text})",
+                    source, str(col), tuple(int(i) + 1 + row_offset for i in where[:_MAX_ROWS]),
+                    f"answer {answers[k]!r} is not a label of the scale {name} ({scale_text})",
                     "declare it in the codebook's response labels (labels column, e.g. 4=Agree|5=Agree strongly), "
-                    "or recode the answer in the file", "unknown_label", len(idx)))  # fmt: skip
+                    "or recode the answer in the file", "unknown_label", len(where)))  # fmt: skip
             continue
-        out[col] = pd.to_numeric(codes.reindex(out.index), errors="coerce").astype(float)
+        out[col] = values[row_codes]
         used[str(col)] = name
     if problems:
         raise ValidationError(problems, source=source)
@@ -480,7 +489,7 @@ def read_survey(
     if meta.format == "qualtrics":
         for c in df.columns:
             if meta.import_ids.get(c, "").startswith("QID"):
-                hit = df[c].astype(str).str.strip().isin({str(_SEEN_UNANSWERED), f"{_SEEN_UNANSWERED}.0"})
+                hit = df[c].isin([str(_SEEN_UNANSWERED), f"{_SEEN_UNANSWERED}.0"])
                 if hit.any():
                     unanswered[c] = int(hit.sum())
                     df.loc[hit, c] = None
