@@ -70,9 +70,13 @@ _MAX_BYTES = 5_000_000
 
 #: The shipped answer-label sets, lowest answer first (coded 1, 2, ...). Agreement and
 #: frequency anchors as in Vagias (2006), "Likert-type scale response anchors", Clemson
-#: University; the 5-point agreement wording is Qualtrics' default.
+#: University; ``agree_5_somewhat`` is Qualtrics' default 5-point agreement wording. Answers
+#: that fit two sets (e.g. only "Somewhat agree" and "Strongly agree": 5 or 7 points?) are
+#: an error until the scale is declared, never a guess.
 LIKERT_SCALES: dict[str, tuple[str, ...]] = {
     "agree_5": ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"),
+    "agree_5_somewhat": ("Strongly disagree", "Somewhat disagree", "Neither agree nor disagree", "Somewhat agree",
+                         "Strongly agree"),
     "agree_7": ("Strongly disagree", "Disagree", "Somewhat disagree", "Neither agree nor disagree",
                 "Somewhat agree", "Agree", "Strongly agree"),
     "frequency_5": ("Never", "Rarely", "Sometimes", "Often", "Always"),
@@ -86,6 +90,11 @@ _ALIASES = {
     "neither agree or disagree": "neither agree nor disagree",
     "neither disagree nor agree": "neither agree nor disagree",
     "neither satisfied or dissatisfied": "neither satisfied nor dissatisfied",
+    # Qualtrics' default satisfaction wording
+    "extremely dissatisfied": "very dissatisfied",
+    "somewhat dissatisfied": "dissatisfied",
+    "somewhat satisfied": "satisfied",
+    "extremely satisfied": "very satisfied",
 }
 
 

@@ -334,3 +334,21 @@ def test_declared_labels_become_the_value_labels(tmp_path):
     meta = survey_metadata(df)
     assert meta.value_labels == {"q_1": {1.0: "No", 2.0: "Maybe", 3.0: "Yes"}, "q_2": {0.0: "No", 1.0: "Maybe", 2.0: "Yes"}}
     assert meta.likert == {"q_1": "declared", "q_2": "declared"} and meta.format == "csv"
+
+
+def test_qualtrics_default_satisfaction_wording_is_read_as_satisfaction_5():
+    answers = pd.DataFrame({"csat": ["Extremely satisfied", "Somewhat dissatisfied",
+                                     "Neither satisfied nor dissatisfied", "Extremely dissatisfied"]})
+    out = likert_codes(answers)
+    assert out["csat"].tolist() == [5.0, 2.0, 3.0, 1.0] and out.attrs["likert"] == {"csat": "satisfaction_5"}
+
+
+def test_five_point_somewhat_wording_is_never_silently_read_as_seven_points():
+    """Qualtrics' 5-point agreement labels are a subset of the 7-point ones: coding
+    "Somewhat agree" as 5 of 7 instead of 4 of 5 would shift every answer."""
+    five = pd.DataFrame({"q": ["Somewhat agree", "Strongly agree", "Somewhat disagree"]})
+    with pytest.raises(ValidationError, match="agree_5_somewhat, agree_7"):
+        likert_codes(five)
+    assert likert_codes(five, likert="agree_5_somewhat")["q"].tolist() == [4.0, 5.0, 2.0]
+    seven = pd.DataFrame({"q": ["Somewhat agree", "Agree"]})
+    assert likert_codes(seven)["q"].tolist() == [5.0, 6.0]
