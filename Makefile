@@ -5,7 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
-DEMO   := data/demo/.complete
+# The stamp is renamed when the demo gains files (-2: the survey exports), so older demo folders are remade.
+DEMO   := data/demo/.complete-2
 DEMO_CUSTOMERS ?= 20000
 DEMO_SEED      ?= 20261123
 DEMO_WEEKS     ?= 8

@@ -9,6 +9,7 @@ from here. Building the parser imports only the chosen sub-command's modules, so
     engagement-kit validate customers data/demo/customers.csv
     engagement-kit report --jobs 2
     engagement-kit workshop --out workshop_kit
+    engagement-kit codebook survey.sav --out codebook.yaml
 
 Example
 -------
@@ -46,6 +47,7 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
 def _simulate(args: argparse.Namespace) -> int:
     """Write the simulated tables and list them with their row counts."""
     from .simulate import simulate
+    from .survey_files import write_demo_exports
 
     start = time.perf_counter()
     sim = simulate(
@@ -57,6 +59,7 @@ def _simulate(args: argparse.Namespace) -> int:
         arrival_weeks=args.arrival_weeks,
     )
     paths = sim.write(args.out, fmt=args.format)
+    paths += write_demo_exports(sim, args.out, seed=args.seed)  # survey_qualtrics.csv, survey.sav, survey_codebook.yaml
     rows = {k: len(v) for k, v in sim.tables().items()}
     print(f"simulated {args.customers} customers (seed {args.seed}) in {time.perf_counter() - start:.1f} s -> {args.out}")
     for p in paths:
@@ -242,6 +245,50 @@ def _workshop(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- codebook
+
+
+def _codebook_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("survey", metavar="SURVEY_FILE",
+                        help="Qualtrics CSV/TSV export, SPSS .sav, Stata .dta, SAS .sas7bdat/.xpt or CSV")  # fmt: skip
+    parser.add_argument("--out", metavar="FILE", help="write the draft here (.csv or .yaml); default: CSV on stdout")
+    parser.add_argument("--likert", metavar="SCALE",
+                        help="answer labels of text answers, e.g. agree_7 (default: recognised from the answers)")  # fmt: skip
+    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+
+def _codebook(args: argparse.Namespace) -> int:
+    """Draft a codebook from a survey file's labels (exit 2 if the file cannot be read)."""
+    from .codebook import LIKERT_SCALES, draft_codebook, write_codebook
+    from .survey_files import read_survey
+    from .validation import ValidationError
+
+    if args.likert is not None and args.likert not in LIKERT_SCALES:
+        return _error([f"--likert {args.likert!r} is not a shipped scale; choose one of {', '.join(LIKERT_SCALES)}"])
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix.lower() not in (".csv", ".yaml", ".yml"):
+        return _error([f"--out {args.out}: write the codebook as .csv or .yaml"])
+    if out is not None and out.exists() and not args.force:
+        return _error([f"--out {args.out} exists; choose another file or pass --force to overwrite it"])
+    try:
+        data = read_survey(args.survey, likert=args.likert)
+    except FileNotFoundError as exc:
+        return _error([str(exc)])
+    except ValidationError as exc:
+        return _error(str(exc).splitlines())
+    book = draft_codebook(data, source=args.out or "stdout")
+    if not book.items:
+        return _error([f"{args.survey}: no column has answer labels or is a Qualtrics question; write the codebook "
+                       "by hand (fields: item, scale, reverse, question, min, max, labels)"])  # fmt: skip
+    if out is None:
+        print(book.to_frame().to_csv(index=False), end="")
+    else:
+        write_codebook(book, out)
+        print(f"drafted {len(book.items)} items in {len(book.scales)} scale(s) -> {out}", file=sys.stderr)
+    print("check the scales, and set reverse to true for the reverse-keyed items", file=sys.stderr)
+    return 0
+
+
 # --------------------------------------------------------------------------- the parser
 
 Arguments = Callable[[argparse.ArgumentParser], None]
@@ -253,6 +300,7 @@ COMMANDS: dict[str, tuple[str, Arguments, Run]] = {
     "validate": ("check a table against its data contract", _validate_arguments, _validate),
     "report": ("run the report batch (papermill) into reports/", _report_arguments, _report),
     "workshop": ("build the offline teaching-workshop folder", _workshop_arguments, _workshop),
+    "codebook": ("draft a codebook from a survey file's labels", _codebook_arguments, _codebook),
 }
 
 

@@ -25,7 +25,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .codebook import Codebook, read_codebook
 from .schema import CONTRACTS
+from .survey_files import SurveyMetadata, is_survey_file, read_survey, survey_metadata
 from .validation import Problem, ValidationError, check, check_finite
 
 __all__ = [
@@ -36,6 +38,11 @@ __all__ = [
     "load_analysis_table",
     "add_promoter",
     "file_fingerprint",
+    "read_survey",
+    "read_codebook",
+    "survey_metadata",
+    "SurveyMetadata",
+    "Codebook",
 ]
 
 _COMPRESSION = {".gz", ".bz2", ".zip", ".xz", ".zst"}
@@ -330,6 +337,7 @@ def load_analysis_table(
     *,
     base: Literal["customers", "survey"] = "customers",
     id_col: str = "customer_id",
+    codebook: Codebook | str | Path | None = None,
 ) -> pd.DataFrame:
     """The analysis table: a data folder's tables joined on ``id_col``, or one file.
 
@@ -350,6 +358,12 @@ def load_analysis_table(
     having no contract, it is still checked for infinite and overflowing numbers
     (:func:`engagement_kit.validation.check_finite`), which would otherwise turn every
     estimate into inf/NaN. Paths are resolved with :func:`resolve_path`.
+
+    A survey export (a Qualtrics CSV/TSV with its three header rows, SPSS ``.sav``, Stata
+    ``.dta``, SAS ``.sas7bdat``/``.xpt``) is read by :func:`read_survey`: text Likert answers
+    become numbers, question text and value labels go to ``df.attrs["survey"]``, Qualtrics'
+    metadata columns are dropped. ``codebook`` (a file or :class:`Codebook`) declares the
+    answer labels and must name only columns of the table (checked for a folder too).
 
     Example
     -------
@@ -373,10 +387,18 @@ def load_analysis_table(
             f"`make demo` (engagement-kit simulate --customers 20000 --seed 20261123 --arrival-weeks 8 --out data/demo) "
             f"or point data_path at {what} CSV"
         )
+    book = read_codebook(resolve_path(codebook)) if isinstance(codebook, (str, Path)) else codebook
     if path.is_file():
-        table = _read_foreign(path)
+        if is_survey_file(path) or book is not None:
+            table = read_survey(path, codebook=book)
+            check_finite(table, table=str(path))
+        else:
+            table = _read_foreign(path)
         return add_promoter(table) if base == "survey" else table
-    return _customers_base(path, id_col) if base == "customers" else _survey_base(path, id_col)
+    table = _customers_base(path, id_col) if base == "customers" else _survey_base(path, id_col)
+    if book is not None:
+        book.check_columns(list(table.columns), source=str(path))
+    return table
 
 
 def file_fingerprint(path: str | Path) -> dict[str, Any]:

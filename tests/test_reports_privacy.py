@@ -16,6 +16,7 @@ import yaml
 from engagement_kit.reports import __main__ as cli
 from engagement_kit.reports.config import data_parameters, load_config
 from engagement_kit.reports.params import EXPRESSION, parameters_of
+from engagement_kit.survey_files import is_qualtrics_export
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path("/work/shared/data")
@@ -44,6 +45,14 @@ def _demo_tables(n: int = 1500) -> dict[str, pd.DataFrame]:
 
 def _miniature(rel: str, dest: Path, demo: dict[str, pd.DataFrame]) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if rel.startswith("data/demo/") and dest.name in ("survey_qualtrics.csv", "survey.sav", "survey_codebook.yaml"):
+        from types import SimpleNamespace
+
+        from engagement_kit.survey_files import write_demo_exports
+
+        tables = SimpleNamespace(survey=demo["survey"], customers=demo["customers"], outcomes=demo["outcomes"])
+        write_demo_exports(tables, dest.parent, seed=11)  # the survey exports, as `make demo` writes them
+        return
     if rel.startswith("data/demo/") and Path(rel).stem in demo:
         demo[Path(rel).stem].to_csv(dest, index=False)
         return
@@ -126,7 +135,8 @@ def test_no_customer_identifier_in_any_output(default_batch):
         header = pd.read_csv(table, nrows=0).columns
         id_cols = [c for c in header if ID_COLUMNS.match(c)]
         if id_cols:
-            values = pd.read_csv(table, usecols=id_cols, dtype=str).stack().astype(str)
+            skip = [1, 2] if is_qualtrics_export(table) else None  # question text and ImportId rows
+            values = pd.read_csv(table, usecols=id_cols, dtype=str, skiprows=skip).stack().astype(str)
             ids |= {v for v in values if len(v) >= 5}  # short codes like "1" are not identifiers
     assert len(ids) > 100, "the test found no identifiers to look for"
     # account-level CSVs an issue asks for (declared per run in reports.yaml) may hold ids;

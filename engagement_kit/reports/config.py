@@ -89,6 +89,8 @@ MAX_GRID_RUNS = 1000
 DATA_SUFFIXES = (
     ".csv", ".tsv", ".parquet", ".pq", ".feather", ".arrow", ".json", ".jsonl",
     ".xlsx", ".xls", ".csv.gz", ".zip",
+    ".sav", ".zsav", ".por", ".dta", ".sas7bdat", ".xpt",  # survey files (engagement_kit.survey_files)
+    ".yaml", ".yml",  # e.g. a codebook: an input whose content the cache must see
 )  # fmt: skip
 #: Parameters the pipeline sets itself.
 RESERVED = ("output_dir",)
@@ -470,6 +472,12 @@ def _raw_header(path: Path) -> list[str] | None:
 
             return [str(c) for c in pd.read_csv(path, nrows=0, sep=None if name.endswith(".txt") else
                                                  "\t" if name.endswith(".tsv") else ",", engine="python").columns]
+        if name.endswith((".sav", ".zsav", ".por", ".dta", ".sas7bdat", ".xpt")):
+            from ..survey_files import STAT_SUFFIXES
+            import pyreadstat
+
+            _, meta = getattr(pyreadstat, STAT_SUFFIXES[Path(name).suffix])(str(path), metadataonly=True)
+            return [str(c) for c in meta.column_names]
     except Exception:  # noqa: BLE001 - an unreadable file is the notebook's (and validate's) to explain
         return None
     return None
@@ -534,6 +542,26 @@ def _language_problem(language: Any) -> str | None:
     except UnknownLanguageError as exc:
         return str(exc)
     return None
+
+
+def _codebook_problems(run: RunSpec, where: str) -> list[str]:
+    """A ``codebook`` file the run sets, read and checked against its data's header (the
+    same checks as in the notebook, before any kernel starts)."""
+    from ..codebook import read_codebook
+    from ..validation import ValidationError
+
+    path = run.data.get("codebook")
+    if path is None or not path.is_file():
+        return []  # unset, or not found (reported with the other data paths)
+    data = run.data.get("data_path")
+    header = table_header(data) if data is not None and (data.is_file() or data.is_dir()) else None
+    try:
+        read_codebook(path, columns=header)
+    except ValidationError as exc:
+        return [f"{where}: parameter 'codebook': {p}" for p in exc.problems]
+    except (OSError, ValueError) as exc:
+        return [f"{where}: parameter 'codebook': {exc}"]
+    return []
 
 
 def check_runs(runs: list[RunSpec]) -> None:
@@ -601,5 +629,6 @@ def check_runs(runs: list[RunSpec]) -> None:
                 what = "data folder" if folder else "data file"
                 problems.append(f"{where}: parameter {name!r}: {what} {run.effective[name]} not found{hint}")
         problems.extend(_column_problems(run, declared, where))
+        problems.extend(_codebook_problems(run, where))
     if problems:
         raise ConfigError(problems)
