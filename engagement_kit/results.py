@@ -42,7 +42,10 @@ from typing import ClassVar
 
 import pandas as pd
 
+from .display import Table, show
+from .i18n import translate
 from .privacy import MIN_CELL_SIZE, suppress_small_cells, suppression_note
+from .summary import Summary
 
 __all__ = ["IDENTIFIER_COLUMNS", "Result", "output_folder", "write_csv"]
 
@@ -145,6 +148,31 @@ class Result:
     def conclusions(self) -> str:
         """The results in plain language, as Markdown with every data label escaped."""
         raise NotImplementedError
+
+    def summary(self, *, language: str = "en") -> Summary:
+        """The report's first screen (:class:`engagement_kit.summary.Summary`): the question,
+        one verdict line per claim or arm, the data and its size, the caveats."""
+        raise NotImplementedError
+
+    def display_options(self, name: str) -> dict:
+        """How table ``name`` is formatted for people: ``kinds`` (metric -> kind, or one kind)
+        and ``money`` (metrics shown as a currency); see :func:`engagement_kit.display.show`."""
+        return {}
+
+    def display(self, name: str, *, currency: str = "", language: str = "en") -> Table:
+        """Table ``name`` formatted for people (no index, units, readable headers, intervals
+        merged, p-values as ``< 0.001``): what notebooks show and reports print. The CSV
+        (``write``) keeps full precision."""
+        tables = self.tables()
+        if name not in tables:
+            raise KeyError(f"{type(self).__name__} has no table {name!r}; it has {sorted(tables)}")
+        return show(tables[name], currency=currency, language=language, **self.display_options(name))
+
+    def small_cell_caveat(self, language: str = "en") -> str | None:
+        """The small-cell caveat of the summary box (None when nothing was suppressed)."""
+        tables = self.tables()
+        n = sum(int(t["suppressed"].fillna(False).astype(bool).sum()) for t in tables.values() if "suppressed" in t)
+        return translate("summary.caveat_small_cells", language, n=n, min=self.min_cell_size) if n else None
 
     def _repr_markdown_(self) -> str:  # JupyterLab shows the conclusions for a bare result
         return self.conclusions()

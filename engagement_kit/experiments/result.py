@@ -67,10 +67,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..display import format_estimate, format_number, format_p
+from ..i18n import translate
 from ..markdown import bullets, escape
 from ..privacy import MIN_CELL_SIZE, check_min_cell_size, merge_small_steps
 from ..results import Result
 from ..stats.survival import kaplan_meier
+from ..summary import Summary
 from .aggregate import MetricSpec, factorize, parse_metrics
 from .bayes import bayes as bayes_table
 from .churn import survival_tests
@@ -117,6 +120,8 @@ class ExperimentResult(Result):
     power_target: float = 0.8
     min_cell_size: int = MIN_CELL_SIZE
     design_warnings: tuple[str, ...] = ()
+    metric_kinds: dict = dataclasses.field(default_factory=dict)
+    value_metric: str | None = None
     skipped: tuple[str, ...] = ()
 
     COLUMNS = {
@@ -179,6 +184,53 @@ class ExperimentResult(Result):
                             n_metrics=self.power["metric"].nunique(), correction=self.correction)
         return curve.assign(metric=row["metric"])[cols]
 
+    def display_options(self, name: str) -> dict:
+        """Metric kinds per row; the value table and the ``value_metric`` in money."""
+        if name == "value":
+            return {"kinds": "money"}
+        return {"kinds": self.metric_kinds, "money": [self.value_metric] if self.value_metric else []}
+
+    def summary(self, *, language: str = "en", currency: str = "") -> Summary:
+        """Does each arm move each metric against the control? One line per metric x arm
+        (covariate-adjusted rows where they exist), the best arm by value, the design caveats."""
+        t = self.tables()
+        level = round(100 * (1 - self.alpha))
+        eff = t["effects"]
+        eff = eff[~eff["suppressed"].astype(bool)]
+        adjusted = set(zip(eff.loc[eff["method"].eq("cuped"), "metric"], eff.loc[eff["method"].eq("cuped"), "arm"]))
+        money = [self.value_metric] if self.value_metric else []
+        lines = []
+        for _, r in eff[~eff["method"].isin(_SECONDARY) | eff["method"].eq("cuped")].iterrows():
+            if r["method"] != "cuped" and (r["metric"], r["arm"]) in adjusted:
+                continue
+            lines.append(_verdict_line(r, self, level, money, currency, language))
+        val = t["value"]
+        best = val[val["segment"].eq("all") & val["best"].eq(True)] if len(val) else val
+        if len(best):
+            b = best.iloc[0]
+            value, _ = format_estimate(b["value_per_customer"], 0, 0, kind="money", column="value_per_customer",
+                                       currency=currency, language=language)
+            lines.append(translate("summary.experiment.best_value", language, arm=b["arm"], value=value,
+                                   prob=format_number(100 * b["prob_best"], digits=2, language=language)))
+        srm, bal = t["srm"], t["balance"]
+        n = int(srm["n_observed"].sum()) if len(srm) and srm["n_observed"].notna().all() else None
+        data = translate("summary.experiment.data", language, n=format_number(n or 0, language=language),
+                         k=len(self.arms), arms=", ".join(map(str, self.arms)), control=self.control)
+        caveats = []
+        if len(srm) and srm["srm_detected"].eq(True).any():
+            caveats.append(translate("summary.caveat_srm", language, p=format_p(float(srm["p_value"].dropna().iloc[0]), language)))
+        if len(bal) and bal["imbalanced"].eq(True).any():
+            caveats.append(translate("summary.caveat_imbalance", language,
+                                     covariates=", ".join(map(str, bal.loc[bal["imbalanced"].eq(True), "covariate"].unique()))))
+        if self.monitoring is not None:
+            caveats.append(translate("summary.caveat_fixed_horizon", language))
+        if small := self.small_cell_caveat(language):
+            caveats.append(small)
+        metrics = ", ".join(map(str, self.metric_kinds)) or ", ".join(map(str, eff["metric"].unique()))
+        question = translate("summary.experiment.question", language, arms=", ".join(str(a) for a in self.arms if a != self.control),
+                             control=self.control, metrics=metrics)
+        return Summary(question=question, verdicts=tuple(lines), data=data, caveats=tuple(caveats), language=language)
+
     def conclusions(self) -> str:
         """The findings in plain language, as Markdown bullets (labels escaped): design
         warnings, one sentence per primary effect (adjusted p-values), the CUPED variance
@@ -223,9 +275,36 @@ class ExperimentResult(Result):
         return text
 
 
+def _verdict_line(r: pd.Series, result: ExperimentResult, level: int, money: list, currency: str, language: str) -> str:
+    """One summary line: the arm's effect on the metric in the metric's unit, with its CI."""
+    kind = "money" if r["metric"] in money else result.metric_kinds.get(r["metric"])
+    kind = kind[0] if isinstance(kind, (list, tuple)) else kind
+    fields = {"arm": r["arm"], "control": r["control"], "metric": r["metric"]}
+    adjusted = translate("summary.experiment.adjusted", language) if r["method"] == "cuped" else ""
+    if r["method"] == "cox":
+        est, interval = format_estimate(r["diff"], r["ci_low"], r["ci_high"], kind="hazard_ratio", language=language)
+        key = "hazard_lower" if r["p_adjusted"] < result.alpha and r["diff"] < 1 else (
+            "hazard_higher" if r["p_adjusted"] < result.alpha else "hazard_same")
+        ci = translate("summary.level", language, level=level, interval=interval)
+        return translate(f"summary.experiment.{key}", language, ratio=est, ci=ci, **fields)
+    if r["p_adjusted"] < result.alpha:
+        up = r["diff"] > 0
+        lo, hi = (r["ci_low"], r["ci_high"]) if up else (-r["ci_high"], -r["ci_low"])
+        est, interval = format_estimate(abs(r["diff"]), lo, hi, kind=kind, signed=False, currency=currency,
+                                        language=language)
+        ci = translate("summary.level", language, level=level, interval=interval)
+        return translate("summary.experiment.raises" if up else "summary.experiment.lowers", language,
+                         estimate=est, ci=ci, adjusted=adjusted, **fields)
+    est, interval = format_estimate(r["diff"], r["ci_low"], r["ci_high"], kind=kind, currency=currency,
+                                    language=language)
+    ci = translate("summary.level", language, level=level, interval=interval)
+    return translate("summary.experiment.no_difference", language, estimate=est, ci=ci, adjusted=adjusted, **fields)
+
+
 def _effect_sentence(r: pd.Series, alpha: float) -> str:
     metric, arm, control = escape(r["metric"]), escape(r["arm"]), escape(r["control"])
-    ci = f"CI {r['ci_low']:.3g} to {r['ci_high']:.3g}"
+    unit = " points" if r["method"] == "z_nps" else ""  # NPS: points, never a relative difference
+    ci = f"CI {r['ci_low']:.3g} to {r['ci_high']:.3g}{unit}"
     p = f"adjusted p = {r['p_adjusted']:.2g}"
     if r["method"] == "cox":
         verdict = "a detectable difference" if r["p_adjusted"] < alpha else "no detectable difference"
@@ -233,8 +312,8 @@ def _effect_sentence(r: pd.Series, alpha: float) -> str:
     if r["p_adjusted"] < alpha:
         word = "higher" if r["diff"] > 0 else "lower"
         rel = "" if pd.isna(r["rel_diff"]) else f", {r['rel_diff']:+.1%}"
-        return f"{metric}: {arm} is {word} than {control} by {r['diff']:+.3g} ({ci}{rel}; {p})."
-    return (f"{metric}: no detectable difference between {arm} and {control} ({r['diff']:+.3g}, {ci}; {p}) "
+        return f"{metric}: {arm} is {word} than {control} by {r['diff']:+.3g}{unit} ({ci}{rel}; {p})."
+    return (f"{metric}: no detectable difference between {arm} and {control} ({r['diff']:+.3g}{unit}, {ci}; {p}) "
             "-- not evidence of no effect.")
 
 
@@ -463,5 +542,6 @@ def experiment(
         effects=effects, srm=srm, balance=balance, segments=segments, interaction=interaction, value=value,
         power=power, bayes=bayes, survival=survival, km=km, arm_col=arm_col, control=control, arms=tuple(arms),
         alpha=alpha, correction=correction, power_target=power_target, min_cell_size=min_cell_size,
-        design_warnings=tuple(warned), skipped=tuple(skipped),
+        design_warnings=tuple(warned), metric_kinds={s.name: s.kind for s in specs},
+        value_metric=None if value is None else value_metric, skipped=tuple(skipped),
     )
