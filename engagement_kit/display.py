@@ -54,10 +54,13 @@ _LABELS = ("segment", "group", "feature", "bin", "metric", "scale", "component",
            "target_rel_mde", "arm", "control", "policy", "covariate", "item", "outcome")
 #: Values in the unit of the row's metric (a share, NPS points, money or a plain number).
 _LEVELS = {"mean_arm", "mean_control", "baseline", "revenue_per_customer", "cost_per_customer",
-           "value_per_customer"}
+           "value_per_customer", "value", "mean_cate_assigned"}
 #: Differences in the unit of the row's metric: signed; shares become percentage points.
 _DIFFS = {"diff", "ci_low", "ci_high", "posterior_mean_diff", "cred_low", "cred_high", "mde_current", "target_mde",
-          "incremental_revenue", "incremental_cost", "incremental_value", "estimate"}
+          "incremental_revenue", "incremental_cost", "incremental_value", "estimate", "diff_vs_best_blanket",
+          "gain", "random_gain", "cate_model"}
+#: Tables whose ``estimate`` is a level (a KPI, a survival share), not a difference.
+_LEVEL_TABLES = {"kpi", "source", "score"}
 _SHARE = re.compile(r"(^|_)(share|rate|prob|power|reduction|rel)(_|$)|^rel_|_rel$|share_of|^agreement$")
 _COUNT = re.compile(r"^(n|n_.*|.*_n|events_.*|customers|count|n_per_arm.*|respondents|accounts)$")
 _P = re.compile(r"^(p|p_value|p_adjusted|.*_p_value|.*_p)$")
@@ -211,13 +214,13 @@ def _cell(t: pd.DataFrame, i: int, c: str, v: Any, high: str | None, kind: str |
         return format_p(float(v), language)
     if high is not None:
         w = t[high].iloc[i]
-        unit, sign = _role(c, kind)
+        unit, sign = _role(c, kind, frozenset(t.columns))
         if pd.isna(w):
             return translate("display.missing", language)
         interval = translate("display.interval", language, low=_bare(float(v), unit, sign, language),
                              high=_bare(float(w), unit, sign, language))
         return _wrap(interval, unit, language, currency)
-    unit, sign = _role(c, kind)
+    unit, sign = _role(c, kind, frozenset(t.columns))
     if unit == "number" and (_COUNT.match(c) or c in whole) and float(v).is_integer():
         return format_decimal(int(v), format="#,##0", locale=language)
     return _wrap(_bare(float(v), unit, sign, language), unit, language, currency)
@@ -227,13 +230,23 @@ def _cell(t: pd.DataFrame, i: int, c: str, v: Any, high: str | None, kind: str |
 _UNSIGNED = {"sd", "se", "expected_loss", "sd_arm", "sd_control"}
 
 
-def _role(c: str, kind: str | None) -> tuple[str, bool]:
-    """(unit, signed) of column ``c`` in a row whose metric is of ``kind``."""
+def _role(c: str, kind: str | None, columns: frozenset = frozenset({"diff"})) -> tuple[str, bool]:
+    """(unit, signed) of column ``c`` in a row whose metric is of ``kind``, in a table with
+    ``columns`` (an interval is signed when the table's estimate is a difference)."""
     base = c.removesuffix("_low").removesuffix("_high")
     if c.startswith("rel_") or _SHARE.search(base):
         return "share", c.startswith("rel_")
-    if c in _LEVELS or c in _DIFFS or c in _UNSIGNED or base in ("ci", "cred", "cs") or c == "estimate":
+    level_table = bool(columns & _LEVEL_TABLES)
+    if base in ("ci", "cred", "cs"):
+        differences = {"diff", "incremental_value", "posterior_mean_diff", "estimate"} & columns
+        return _unit(kind, "diff" if differences else "mean_arm"), bool(differences) and not level_table \
+            and kind != "hazard_ratio"
+    if base == "diff_ci":
+        return _unit(kind, "diff"), kind != "hazard_ratio"
+    if c in _LEVELS or c in _DIFFS or c in _UNSIGNED:
         signed = c not in _UNSIGNED and c not in _LEVELS and kind != "hazard_ratio"
+        if c == "estimate" and level_table:
+            return _unit(kind, "mean_arm"), False
         return _unit(kind, c), signed
     return "number", False
 
