@@ -44,7 +44,7 @@ from babel.numbers import format_decimal
 
 from .i18n import check_language, messages, translate
 
-__all__ = ["LONG_TABLE_ROWS", "Table", "column_label", "format_estimate", "format_number", "format_p", "format_table", "show"]
+__all__ = ["LABEL_COLUMNS", "LONG_TABLE_ROWS", "Table", "column_label", "format_estimate", "format_number", "format_p", "format_table", "show"]
 
 #: Tables with more rows than this are marked ``ek-long`` (sortable and searchable in reports).
 LONG_TABLE_ROWS = 15
@@ -148,6 +148,10 @@ def _row_kinds(table: pd.DataFrame, kinds: Mapping[str, str] | str | None, money
             kind = "hazard_ratio"
         out.append(kind)
     return out
+
+
+#: The columns that tell rows apart, in the order they are shown.
+LABEL_COLUMNS = _LABELS
 
 
 def _order(columns: list[str]) -> list[str]:

@@ -38,6 +38,7 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
+from collections.abc import Sequence
 from typing import ClassVar
 
 import pandas as pd
@@ -159,14 +160,18 @@ class Result:
         and ``money`` (metrics shown as a currency); see :func:`engagement_kit.display.show`."""
         return {}
 
-    def display(self, name: str, *, currency: str = "", language: str = "en") -> Table:
+    def display(self, name: str, *, query: str | None = None, drop: Sequence[str] = (), currency: str = "",
+                language: str = "en") -> Table:
         """Table ``name`` formatted for people (no index, units, readable headers, intervals
-        merged, p-values as ``< 0.001``): what notebooks show and reports print. The CSV
-        (``write``) keeps full precision."""
+        merged, p-values as ``< 0.001``): what notebooks show and reports print. ``query``
+        keeps the rows it selects (``DataFrame.query`` on the published columns; a notebook's
+        own text, never data), ``drop`` leaves columns out. The CSV (``write``) keeps full precision."""
         tables = self.tables()
         if name not in tables:
             raise KeyError(f"{type(self).__name__} has no table {name!r}; it has {sorted(tables)}")
-        return show(tables[name], currency=currency, language=language, **self.display_options(name))
+        table = tables[name] if query is None else tables[name].query(query)
+        table = table.drop(columns=[c for c in drop if c in table.columns])
+        return show(table, currency=currency, language=language, **self.display_options(name))
 
     def small_cell_caveat(self, language: str = "en") -> str | None:
         """The small-cell caveat of the summary box (None when nothing was suppressed)."""
