@@ -50,7 +50,7 @@ __all__ = ["LABEL_COLUMNS", "LONG_TABLE_ROWS", "Table", "column_label", "format_
 LONG_TABLE_ROWS = 15
 
 #: Columns that tell rows apart: shown first, in this order, when present.
-_LABELS = ("segment", "group", "feature", "bin", "metric", "scale", "component", "stage", "kind", "method",
+_LABELS = ("id", "segment", "group_col", "group", "feature", "bin", "metric", "scale", "component", "stage", "kind", "method",
            "target_rel_mde", "arm", "control", "policy", "covariate", "item", "outcome")
 #: Values in the unit of the row's metric (a share, NPS points, money or a plain number).
 _LEVELS = {"mean_arm", "mean_control", "baseline", "revenue_per_customer", "cost_per_customer",
@@ -61,7 +61,8 @@ _DIFFS = {"diff", "ci_low", "ci_high", "posterior_mean_diff", "cred_low", "cred_
           "gain", "random_gain", "cate_model"}
 #: Tables whose ``estimate`` is a level (a KPI, a survival share), not a difference.
 _LEVEL_TABLES = {"kpi", "source", "score"}
-_SHARE = re.compile(r"(^|_)(share|rate|prob|power|reduction|rel)(_|$)|^rel_|_rel$|share_of|^agreement$")
+_SHARE = re.compile(r"(^|_)(share|rate|prob|power|reduction|rel)(_|$)|^rel_|_rel$|share_of|^agreement$|^retention$|"
+                    r"^probability$|^start_ci$")
 _COUNT = re.compile(r"^(n|n_.*|.*_n|events_.*|customers|count|n_per_arm.*|respondents|accounts)$")
 _P = re.compile(r"^(p|p_value|p_adjusted|.*_p_value|.*_p)$")
 _PAIR = re.compile(r"^(.*?)(ci_low|cred_low|_low)$")
@@ -92,6 +93,8 @@ def format_number(value: float, *, digits: int = 3, sign: bool = False, language
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return translate("display.missing", language)
     v = float(value)
+    if math.isinf(v):
+        return ("-" if v < 0 else "") + "∞"
     if v == 0:
         decimals = 0
     else:

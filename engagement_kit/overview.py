@@ -144,6 +144,6 @@ def overview(
     else:
         chi2, p, df = float("nan"), float("nan"), 0
     return OverviewResult(
-        customers_by_segment=table, n_customers=int(len(seg)), chi2=float(chi2), df=int(df), p_value=float(p),
+        customers_by_segment=table, n_customers=len(seg), chi2=float(chi2), df=int(df), p_value=float(p),
         alpha=alpha, min_cell_size=min_cell_size,
     )  # fmt: skip

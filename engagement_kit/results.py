@@ -35,10 +35,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import uuid
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import ClassVar
 
 import pandas as pd

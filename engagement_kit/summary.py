@@ -57,7 +57,7 @@ class Summary:
     def to_html(self) -> str:
         """The box as HTML, every text escaped; ``id="summary"`` is the index's anchor."""
         e = html.escape
-        t = lambda key: e(translate(key, self.language))  # noqa: E731
+        t = lambda key: e(translate(key, self.language))
         verdicts = "".join(f"<li>{e(v)}</li>" for v in self.verdicts) or f"<li>{e(self.verdict)}</li>"
         parts = [
             '<div class="ek-summary" id="summary">',
@@ -73,7 +73,7 @@ class Summary:
 
     def to_markdown(self) -> str:
         """The box as Markdown, every text escaped (:func:`engagement_kit.markdown.escape`)."""
-        t = lambda key: translate(key, self.language)  # noqa: E731
+        t = lambda key: translate(key, self.language)
         lines = [f"**{t('summary.question')}** {escape(self.question)}", "", f"**{t('summary.verdicts')}**", ""]
         lines += [f"- {escape(v)}" for v in self.verdicts or (self.verdict,)]
         if self.data:
@@ -94,7 +94,9 @@ class Summary:
 
     def write(self, folder: str | Path) -> Path:
         """``<folder>/summary.json`` (atomically, as the CSVs); returns its path."""
-        from .io import project_root  # relative folders are taken from the project root, as the CSVs'
+        from .io import (
+            project_root,  # relative folders are taken from the project root, as the CSVs'
+        )
 
         folder = Path(folder).expanduser()
         folder = folder if folder.is_absolute() else project_root() / folder

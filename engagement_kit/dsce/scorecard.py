@@ -28,7 +28,7 @@ from .conclusions import conclusions as _conclusions
 from .drivers import DRIVER_COLUMNS, drivers, fitted_weights, weights_table
 from .scores import ID, SEGMENT_COLUMNS, check_ratings, dsce_index, group_summary
 
-__all__ = ["Scorecard", "scorecard", "merge_accounts"]
+__all__ = ["Scorecard", "merge_accounts", "scorecard"]
 
 
 def _text_ids(ids: pd.Series) -> pd.Series:

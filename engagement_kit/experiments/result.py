@@ -90,6 +90,8 @@ __all__ = ["ExperimentResult", "experiment"]
 
 #: Methods whose rows are alternative analyses, not separate findings, in the conclusions.
 _SECONDARY = ("cuped", "ancova_hc1", "mann_whitney", "bootstrap")
+#: Notes on the data (warnings of the analysis) listed in the summary box; the rest are counted.
+_MAX_NOTES = 4
 #: Metric kinds that the Bayesian view and the power table cover.
 _MEAN_KINDS = ("binary", "continuous", "count", "nps")
 
@@ -120,6 +122,7 @@ class ExperimentResult(Result):
     power_target: float = 0.8
     min_cell_size: int = MIN_CELL_SIZE
     design_warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     metric_kinds: dict = dataclasses.field(default_factory=dict)
     value_metric: str | None = None
     skipped: tuple[str, ...] = ()
@@ -224,6 +227,9 @@ class ExperimentResult(Result):
                                      covariates=", ".join(map(str, bal.loc[bal["imbalanced"].eq(True), "covariate"].unique()))))
         if self.monitoring is not None:
             caveats.append(translate("summary.caveat_fixed_horizon", language))
+        caveats += list(self.notes[:_MAX_NOTES])
+        if len(self.notes) > _MAX_NOTES:
+            caveats.append(translate("summary.more_notes", language, n=len(self.notes) - _MAX_NOTES))
         if small := self.small_cell_caveat(language):
             caveats.append(small)
         metrics = ", ".join(map(str, self.metric_kinds)) or ", ".join(map(str, eff["metric"].unique()))
@@ -449,6 +455,29 @@ def experiment(
     estimated (a segment x arm cell with fewer than 2 customers, a single segment) is skipped
     with the reason.
     """
+    # Warnings about the data (a constant metric in a segment, a zero baseline...) become
+    # notes of the result: the summary box lists them, instead of stderr lines above it.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = _experiment(
+            data, arm_col=arm_col, control=control, metrics=metrics, covariates=covariates, segment_col=segment_col,
+            costs=costs, cost_col=cost_col, value_metric=value_metric, allocation=allocation, alpha=alpha,
+            correction=correction, power_target=power_target, seed=seed, time_col=time_col, looks=looks,
+            min_cell_size=min_cell_size,
+        )
+    notes = []
+    for w in caught:
+        if issubclass(w.category, UserWarning) and not issubclass(w.category, DesignWarning):
+            notes.append(str(w.message))
+        elif not issubclass(w.category, DesignWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return dataclasses.replace(result, notes=tuple(dict.fromkeys(notes)))
+
+
+def _experiment(
+    data: pd.DataFrame, *, arm_col, control, metrics, covariates, segment_col, costs, cost_col, value_metric,
+    allocation, alpha, correction, power_target, seed, time_col, looks, min_cell_size,
+) -> ExperimentResult:
     min_cell_size = check_min_cell_size(min_cell_size)
     _require(data, [arm_col], "arm_col")
     specs = parse_metrics(metrics)

@@ -61,11 +61,16 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from ..frameworks import get_framework
-from ..io import read_table, resolve_path
 from ..display import format_number, format_p
+from ..frameworks import get_framework
 from ..i18n import translate
-from ..privacy import MIN_CELL_SIZE, check_min_cell_size, merge_small_steps, suppress_small_cells
+from ..io import read_table, resolve_path
+from ..privacy import (
+    MIN_CELL_SIZE,
+    check_min_cell_size,
+    merge_small_steps,
+    suppress_small_cells,
+)
 from ..results import Result
 from ..stats.multitest import check_method
 from ..summary import Summary
@@ -152,6 +157,10 @@ class JourneyResult(Result):
         g = retention_curves(self.cohorts, alpha=self.alpha)
         return suppress_small_cells(g, ["n_eligible", "n_retained"], labels=["arm", "period", "days"],
                                     min_cell_size=self.min_cell_size)  # fmt: skip
+
+    def display_options(self, name: str) -> dict:
+        """Funnel rates are shares and their differences percentage points."""
+        return {"kinds": "binary"} if name in ("funnel", "funnel_tests", "cohorts", "transitions") else {}
 
     def summary(self, *, language: str = "en") -> Summary:
         """Per arm the biggest drop-off and the reach of the last stage; the stages where an

@@ -56,6 +56,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from ..display import format_estimate, format_number, format_p
 from ..hypotheses import (
     HYPOTHESIS_COLUMNS,
     MEDIATION_COLUMNS,
@@ -65,7 +66,6 @@ from ..hypotheses import (
     mediation_table,
     test_hypotheses,
 )
-from ..display import format_estimate, format_number, format_p
 from ..i18n import translate
 from ..markdown import bullets, escape
 from ..privacy import MIN_CELL_SIZE, check_min_cell_size
