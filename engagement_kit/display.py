@@ -84,7 +84,7 @@ def column_label(name: str, language: str = "en") -> str:
 
 
 def format_number(value: float, *, digits: int = 3, sign: bool = False, language: str = "en") -> str:
-    """``value`` to ``digits`` significant digits (integers kept whole), grouped thousands,
+    """``value`` to ``digits`` significant digits (integers kept whole; at most 8 decimals), grouped thousands,
     the language's decimal mark, never in ``e`` notation.
 
     >>> format_number(12345.6), format_number(0.012345), format_number(-4.9, sign=True)

@@ -4,14 +4,18 @@
 from the building blocks of this package (numbers identical to calling them directly), and
 returns one frozen result with the interface of every analysis
 (:class:`engagement_kit.results.Result`): ``tables()``, ``write(folder)``, ``conclusions()``,
-``skipped``, plus the design warnings as data (``design_warnings``).
+``skipped``, plus the design warnings as data (``design_warnings``), the analysis' warnings
+about the data as ``notes``, ``summary()`` (the report's first screen) and ``display(name)``
+(a table formatted for people; the CSVs keep full precision).
 
 Tables (the CSV files' stems; interface columns first, in this order; ``suppressed`` appended
 where small cells are suppressed, see ``CELLS``):
 
 - ``effects`` (:func:`.analyze`): ``metric, arm, control, n_arm, n_control, mean_arm,
   mean_control, diff, ci_low, ci_high, rel_diff, rel_ci_low, rel_ci_high, p_value,
-  p_adjusted, method, se, variance_reduction``.
+  p_adjusted, method, se, variance_reduction``. ``rel_diff, rel_ci_low, rel_ci_high`` are
+  empty (NaN) for NPS and wherever the control mean is zero or negative: a relative change
+  of a baseline that can be <= 0 is not a size (read ``diff``, in points for NPS).
 - ``srm`` (:func:`.srm`): ``arm, n_observed, n_expected, planned_share, observed_share, chi2,
   df, p_value, srm_detected``.
 - ``balance`` (:func:`.balance`, with ``covariates``): ``covariate, arm, control, mean_arm,
