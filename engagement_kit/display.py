@@ -51,7 +51,7 @@ LONG_TABLE_ROWS = 15
 
 #: Columns that tell rows apart: shown first, in this order, when present.
 _LABELS = ("id", "segment", "group_col", "group", "feature", "bin", "metric", "scale", "component", "stage", "kind", "method",
-           "target_rel_mde", "arm", "control", "policy", "covariate", "item", "outcome")
+           "target_rel_mde", "arm", "touch_model", "control", "policy", "covariate", "item", "outcome")
 #: Values in the unit of the row's metric (a share, NPS points, money or a plain number).
 _LEVELS = {"mean_arm", "mean_control", "baseline", "revenue_per_customer", "cost_per_customer",
            "value_per_customer", "value", "mean_cate_assigned"}

@@ -45,6 +45,9 @@ class Summary:
     data: str = ""
     caveats: tuple[str, ...] = ()
     language: str = "en"
+    #: metric -> kind (binary, nps, ...), so that the report index formats the key figures
+    #: in the same units as the report
+    kinds: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_language(self.language)
@@ -90,7 +93,8 @@ class Summary:
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "verdicts": list(self.verdicts), "verdict": self.verdict,
-                "data": self.data, "caveats": list(self.caveats), "language": self.language}
+                "data": self.data, "caveats": list(self.caveats), "language": self.language,
+                "kinds": {str(k): v if isinstance(v, str) else str(v[0]) for k, v in self.kinds.items()}}
 
     def write(self, folder: str | Path) -> Path:
         """``<folder>/summary.json`` (atomically, as the CSVs); returns its path."""

@@ -239,7 +239,9 @@ class ExperimentResult(Result):
         metrics = ", ".join(map(str, self.metric_kinds)) or ", ".join(map(str, eff["metric"].unique()))
         question = translate("summary.experiment.question", language, arms=", ".join(str(a) for a in self.arms if a != self.control),
                              control=self.control, metrics=metrics)
-        return Summary(question=question, verdicts=tuple(lines), data=data, caveats=tuple(caveats), language=language)
+        kinds = {**self.metric_kinds, **({self.value_metric: "money"} if self.value_metric else {})}
+        return Summary(question=question, verdicts=tuple(lines), data=data, caveats=tuple(caveats), language=language,
+                       kinds=kinds)
 
     def conclusions(self) -> str:
         """The findings in plain language, as Markdown bullets (labels escaped): design

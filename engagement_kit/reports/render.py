@@ -154,7 +154,7 @@ def key_figure_rows(run_dir: Path, record: RunRecord) -> tuple[str, list[list[st
     return name, rows
 
 
-def key_figures_table(rows: list[list[str]], language: str = "en") -> str:
+def key_figures_table(rows: list[list[str]], language: str = "en", kinds: dict | None = None) -> str:
     """The key-figure rows (header first) as a small escaped HTML table for people: the
     columns that tell rows apart, the lead estimate with its interval, and the p-value, in
     at most :data:`KEY_FIGURE_SHOWN` columns (:mod:`engagement_kit.display` formatting)."""
@@ -185,7 +185,8 @@ def key_figures_table(rows: list[list[str]], language: str = "en") -> str:
     keep += [c for c in header if c not in keep and c != "suppressed" and c not in LABEL_COLUMNS][: max(0, 2 - len(keep))]
     if "suppressed" in frame:
         keep.append("suppressed")
-    shown = format_table(frame[[c for c in dict.fromkeys(keep) if c in frame]], language=language)
+    kinds = {str(k): str(v) for k, v in (kinds or {}).items() if isinstance(v, str)}
+    shown = format_table(frame[[c for c in dict.fromkeys(keep) if c in frame]], kinds=kinds, language=language)
     shown = shown.iloc[:, :KEY_FIGURE_SHOWN]
     e = html.escape
     head = "".join(f"<th>{e(str(c))}</th>" for c in shown.columns)
@@ -226,17 +227,18 @@ def index_html(manifest: BatchManifest, batch_dir: Path) -> str:
         params = "<br>".join(
             f"<code>{e(k)}</code> = {e(_fmt_value(v))}" for k, v in r.parameters.items() if k != "output_dir"
         )
+        summary = read_summary(batch_dir / r.name) if r.status == "ok" else None
         kf = key_figure_rows(batch_dir / r.name, r)
         if kf:
             name, table = kf
             try:
-                shown = key_figures_table(table)
+                kinds = summary.get("kinds") if summary else None
+                shown = key_figures_table(table, kinds=kinds if isinstance(kinds, dict) else None)
             except (ValueError, TypeError, KeyError):  # a CSV that is not a table: show no figures
                 shown = ""
             figures = f'<div class="meta">{e(name)}</div>{shown}'
         else:
             figures = ""
-        summary = read_summary(batch_dir / r.name) if r.status == "ok" else None
         verdict = ""
         if summary and summary.get("verdict"):
             verdict = (f'<p class="verdict"><a href="{e(r.name)}/report.html#summary">'
