@@ -21,6 +21,7 @@ summary anchor, and key figures without NaN or ``e-`` notation.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -36,6 +37,9 @@ P_HEADERS = {"p-value", "adjusted p", "Interaction p", "A p value", "B p value",
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
+    if os.environ.get("EK_CHECK_BATCH"):  # check a batch folder you already have (reports/latest)
+        batch = Path(os.environ["EK_CHECK_BATCH"])
+        return batch, json.loads((batch / "manifest.json").read_text())["runs"]
     root, batch, code = run_default_batch(tmp_path_factory.mktemp("project"))
     runs = json.loads((batch / "manifest.json").read_text())["runs"]
     failed = {r["name"]: r["error"] for r in runs if r["status"] != "ok"}

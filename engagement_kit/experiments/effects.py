@@ -110,7 +110,7 @@ def _warn_degenerate(metric: str, arms, pairs, groups, se: np.ndarray, m0: np.nd
     if np.any(m0 == 0):
         warnings.warn(
             f"metric {metric!r}: the baseline mean is 0 in some comparison, so the relative "
-            f"difference (rel_diff, rel_ci_*) is undefined there and left NaN",
+            f"difference (rel_diff, rel_ci_*) is undefined there and left empty; read diff",
             stacklevel=4,
         )
 
