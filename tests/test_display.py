@@ -133,7 +133,7 @@ def test_experiment_summary_reads_like_the_issue():
     r = experiment(df, arm_col="arm", control="ctl", metrics={"retained": "binary", "nps": "nps"})
     s = r.summary()
     ret = r.tables()["effects"].set_index("metric").loc["retained"]
-    assert s.verdicts[0].startswith("high raises retained by ") and s.verdicts[0].endswith("pp).")
+    assert s.verdicts[0].startswith("high raises retained by ") and s.verdicts[0].endswith("pp; adjusted p < 0.001).")
     assert f"{100 * ret['diff']:.3g}" in s.verdicts[0] and "95 % CI" in s.verdicts[0]
     assert "points" in s.verdicts[1] and "%" not in s.verdicts[1].replace("95 % CI", "")  # NPS in points only
     assert s.data.startswith("6,000 customers in 2 arms")

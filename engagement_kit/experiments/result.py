@@ -210,7 +210,8 @@ class ExperimentResult(Result):
         for _, r in eff[~eff["method"].isin(_SECONDARY) | eff["method"].eq("cuped")].iterrows():
             if r["method"] != "cuped" and (r["metric"], r["arm"]) in adjusted:
                 continue
-            lines.append(_verdict_line(r, self, level, money, currency, language))
+            lines.append(_verdict_line(r, self, level, money, currency, language,
+                                       n_tests=int(eff["method"].eq(r["method"]).sum())))
         val = t["value"]
         best = val[val["segment"].eq("all") & val["best"].eq(True)] if len(val) else val
         if len(best):
@@ -287,11 +288,13 @@ class ExperimentResult(Result):
         return text
 
 
-def _verdict_line(r: pd.Series, result: ExperimentResult, level: int, money: list, currency: str, language: str) -> str:
+def _verdict_line(r: pd.Series, result: ExperimentResult, level: int, money: list, currency: str, language: str,
+                  n_tests: int = 1) -> str:
     """One summary line: the arm's effect on the metric in the metric's unit, with its CI."""
     kind = "money" if r["metric"] in money else result.metric_kinds.get(r["metric"])
     kind = kind[0] if isinstance(kind, (list, tuple)) else kind
-    fields = {"arm": r["arm"], "control": r["control"], "metric": r["metric"]}
+    fields = {"arm": r["arm"], "control": r["control"], "metric": r["metric"],
+              "p": format_p(float(r["p_adjusted"]), language), "k": n_tests}
     adjusted = translate("summary.experiment.adjusted", language) if r["method"] == "cuped" else ""
     if r["method"] == "cox":
         est, interval = format_estimate(r["diff"], r["ci_low"], r["ci_high"], kind="hazard_ratio", language=language)

@@ -200,12 +200,14 @@ h1{font-size:1.5rem} .meta{color:#555;font-size:.9rem}
 table.runs{border-collapse:collapse;width:100%} table.runs>tbody>tr>td,table.runs>thead>tr>th{
 border-bottom:1px solid #ddd;padding:.5rem;vertical-align:top;text-align:left}
 .ok{color:#1a7f37;font-weight:600} .failed{color:#cf222e;font-weight:600}
-table.kf{border-collapse:collapse;font-size:.8rem;table-layout:auto} table.kf td,table.kf th{border:1px solid #eee;
-padding:2px 6px;overflow-wrap:anywhere} table.kf th{background:#f6f6f6;font-weight:600}
+table.kf{border-collapse:collapse;font-size:.75rem} table.kf td,table.kf th{border:1px solid #eee;
+padding:2px 5px;white-space:nowrap} table.kf th{background:#f6f6f6;font-weight:600;white-space:normal}
+td.params{max-width:16rem;font-size:.8rem;overflow-wrap:anywhere} td.params code{font-size:.75rem}
 .verdict{margin:.4rem 0 0;max-width:26rem;font-size:.9rem} .verdict a{color:#1b4f72}
-td.figures{max-width:34rem}
+td.figures{overflow-x:auto}
 @media print{body{margin:0;max-width:none;font-size:9pt} table.runs{page-break-inside:auto}
-table.runs tr{page-break-inside:avoid} a{color:inherit;text-decoration:none}}
+table.runs tr{page-break-inside:avoid} a{color:inherit;text-decoration:none}
+table.kf td{white-space:normal} td.figures{overflow:visible}}
 code{font-size:.85rem} .desc{font-size:.85rem;max-width:22rem;margin:.4rem 0 0} .err{color:#cf222e;font-size:.85rem}
 """
 
@@ -254,7 +256,7 @@ def index_html(manifest: BatchManifest, batch_dir: Path) -> str:
             + (f"<p class='desc'>{e(r.description)}</p>" if r.description else "")
             + verdict
             + "</td>"
-            f"<td class='{status}'>{e(label)}</td><td>{duration}</td><td>{params}</td><td class='figures'>{figures}</td></tr>"
+            f"<td class='{status}'>{e(label)}</td><td>{duration}</td><td class='params'>{params}</td><td class='figures'>{figures}</td></tr>"
         )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Reports {e(manifest.run_id)}</title>
