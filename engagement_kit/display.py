@@ -157,6 +157,15 @@ def _row_kinds(table: pd.DataFrame, kinds: Mapping[str, str] | str | None, money
 LABEL_COLUMNS = _LABELS
 
 
+#: Columns left out of a display when every row holds the same value (the report says it once:
+#: the control arm, the journey framework); the CSV keeps them.
+_CONTEXT = ("control", "framework")
+
+
+def _constant_context(t: pd.DataFrame, c: str) -> bool:
+    return c in _CONTEXT and len(t) > 1 and t[c].nunique(dropna=False) == 1
+
+
 def _order(columns: list[str]) -> list[str]:
     first = [c for c in _LABELS if c in columns]
     return first + [c for c in columns if c not in first]
@@ -178,7 +187,7 @@ def format_table(
     t = table.reset_index(drop=True)
     suppressed = t["suppressed"].fillna(False).astype(bool).to_numpy() if "suppressed" in t else np.zeros(len(t), bool)
     row_kinds = _row_kinds(t, kinds, money)
-    cols = _order([c for c in t.columns if c != "suppressed"])
+    cols = _order([c for c in t.columns if c != "suppressed" and not _constant_context(t, c)])
     pairs: dict[str, str] = {}
     for c in cols:
         m = _PAIR.match(c)
@@ -317,7 +326,7 @@ class Table:
 def _sort_keys(table: pd.DataFrame, formatted: pd.DataFrame, language: str) -> pd.DataFrame:
     """The raw number behind each formatted cell (for sorting by value, not by text)."""
     t = table.reset_index(drop=True)
-    cols = _order([c for c in t.columns if c != "suppressed"])
+    cols = _order([c for c in t.columns if c != "suppressed" and not _constant_context(t, c)])
     keep = [c for c in cols if not any(c == h for h in _pair_highs(t, cols))]
     keys = pd.DataFrame({j: pd.to_numeric(t[c], errors="coerce") if t[c].dtype != bool else np.nan
                          for j, c in enumerate(keep)})

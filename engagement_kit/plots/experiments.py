@@ -104,7 +104,11 @@ def _forest_by_metric(result: ExperimentResult, ax=None):
             d[c] = factor * d[c]
         forest_plot(d, ax=a, ci_level=level)
         if unit == "hazard ratio":
+            from matplotlib.ticker import FormatStrFormatter
+
             a.set_xscale("log")
+            a.xaxis.set_major_formatter(FormatStrFormatter("%.2g"))
+            a.xaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
         a.set_xlabel(f"{unit} vs {result.control} ({level} % CI)")
         a.set_title(f"{m}: effect of each arm vs {result.control}" + (
             " (cuped: covariate-adjusted)" if (d["method"] == "cuped").any() else ""))
