@@ -468,7 +468,7 @@ def test_nps_and_non_positive_baselines_have_no_relative_difference():
     # NPS below zero in the control: a relative difference (+300 %) would be noise; points only (issue #17)
     df = pd.DataFrame({"arm": ["c"] * 200 + ["t"] * 200,
                        "nps": [0] * 120 + [10] * 80 + [0] * 60 + [10] * 140,
-                       "net": [-1.0] * 200 + [1.0] * 200, "spend": [1.0, 3.0] * 100 + [2.0, 4.0] * 100})
+                       "net": [-1.0, -2.0] * 100 + [1.0, 2.0] * 100, "spend": [1.0, 3.0] * 100 + [2.0, 4.0] * 100})
     eff = analyze(df, arm_col="arm", control="c", metrics={"nps": "nps", "net": "continuous", "spend": "continuous"})
     r = eff.set_index("metric")
     assert r.loc["nps", "mean_control"] == pytest.approx(-20.0) and r.loc["nps", "diff"] == pytest.approx(60.0)
