@@ -31,12 +31,14 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency
 
+from .display import format_estimate, format_number, format_p
 from .frameworks import value_label
 from .i18n import check_language, translate
 from .markdown import bullets, escape
 from .privacy import MIN_CELL_SIZE, check_min_cell_size
 from .results import Result
 from .stats.proportions import wilson_ci
+from .summary import Summary
 
 __all__ = ["OverviewResult", "overview"]
 
@@ -58,6 +60,30 @@ class OverviewResult(Result):
         "customers_by_segment": ["segment", "touch_model", "customers", "share", "share_ci_low", "share_ci_high"]
     }
     CELLS = {"customers_by_segment": (("customers",), ("segment", "touch_model"))}
+
+    def display_options(self, name: str) -> dict:
+        return {"kinds": "share"}
+
+    def summary(self, *, language: str = "en") -> Summary:
+        """Whether the touch-model shares differ between segments, and the largest share."""
+        t = self.tables()["customers_by_segment"]
+        shown = t[~t["suppressed"].astype(bool)]
+        lines = []
+        if np.isfinite(self.p_value):
+            key = "summary.overview.shares_same" if self.p_value >= self.alpha else "summary.overview.shares_differ"
+            lines.append(translate(key, language, p=format_p(self.p_value, language)))
+        if len(shown):
+            top = shown.loc[shown["share"].idxmax()]
+            share, interval = format_estimate(top["share"], top["share_ci_low"], top["share_ci_high"], column="share",
+                                              language=language)
+            lines.append(translate("summary.overview.largest", language, arm=top["touch_model"],
+                                   segment=top["segment"], share=share, interval=interval,
+                                   level=round(100 * (1 - self.alpha))))
+        data = translate("summary.overview.data", language, n=format_number(self.n_customers, language=language),
+                         segments=t["segment"].nunique(), arms=t["touch_model"].nunique())
+        caveats = [c for c in (self.small_cell_caveat(language),) if c]
+        return Summary(question=translate("summary.overview.question", language), verdicts=tuple(lines), data=data,
+                       caveats=tuple(caveats), language=language)
 
     def conclusions(self, language: str = "en") -> str:
         """Who is where, and whether the shares differ between segments more than chance
@@ -118,6 +144,6 @@ def overview(
     else:
         chi2, p, df = float("nan"), float("nan"), 0
     return OverviewResult(
-        customers_by_segment=table, n_customers=int(len(seg)), chi2=float(chi2), df=int(df), p_value=float(p),
+        customers_by_segment=table, n_customers=len(seg), chi2=float(chi2), df=int(df), p_value=float(p),
         alpha=alpha, min_cell_size=min_cell_size,
     )  # fmt: skip

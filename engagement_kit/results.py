@@ -35,14 +35,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
 import pandas as pd
 
+from .display import Table, show
+from .i18n import translate
 from .privacy import MIN_CELL_SIZE, suppress_small_cells, suppression_note
+from .summary import Summary
 
 __all__ = ["IDENTIFIER_COLUMNS", "Result", "output_folder", "write_csv"]
 
@@ -147,6 +150,35 @@ class Result:
         ``language`` (one of :data:`engagement_kit.i18n.LANGUAGES`; the sentences are templates
         in ``engagement_kit/i18n/<language>.yaml``)."""
         raise NotImplementedError
+
+    def summary(self, *, language: str = "en") -> Summary:
+        """The report's first screen (:class:`engagement_kit.summary.Summary`): the question,
+        one verdict line per claim or arm, the data and its size, the caveats."""
+        raise NotImplementedError
+
+    def display_options(self, name: str) -> dict:
+        """How table ``name`` is formatted for people: ``kinds`` (metric -> kind, or one kind)
+        and ``money`` (metrics shown as a currency); see :func:`engagement_kit.display.show`."""
+        return {}
+
+    def display(self, name: str, *, query: str | None = None, drop: Sequence[str] = (), currency: str = "",
+                language: str = "en") -> Table:
+        """Table ``name`` formatted for people (no index, units, readable headers, intervals
+        merged, p-values as ``< 0.001``): what notebooks show and reports print. ``query``
+        keeps the rows it selects (``DataFrame.query`` on the published columns; a notebook's
+        own text, never data), ``drop`` leaves columns out. The CSV (``write``) keeps full precision."""
+        tables = self.tables()
+        if name not in tables:
+            raise KeyError(f"{type(self).__name__} has no table {name!r}; it has {sorted(tables)}")
+        table = tables[name] if query is None else tables[name].query(query)
+        table = table.drop(columns=[c for c in drop if c in table.columns])
+        return show(table, currency=currency, language=language, **self.display_options(name))
+
+    def small_cell_caveat(self, language: str = "en") -> str | None:
+        """The small-cell caveat of the summary box (None when nothing was suppressed)."""
+        tables = self.tables()
+        n = sum(int(t["suppressed"].fillna(False).astype(bool).sum()) for t in tables.values() if "suppressed" in t)
+        return translate("summary.caveat_small_cells", language, n=n, min=self.min_cell_size) if n else None
 
     def _repr_markdown_(self) -> str:  # JupyterLab shows the conclusions for a bare result
         return self.conclusions()

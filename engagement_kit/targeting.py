@@ -86,12 +86,14 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from .display import format_estimate, format_number
 from .frameworks import value_label
 from .i18n import check_language, translate
 from .markdown import bullets, escape
 from .privacy import MIN_CELL_SIZE, check_min_cell_size
 from .progress import Steps
 from .results import Result
+from .summary import Summary
 
 __all__ = ["TargetingResult", "aipw_scores", "assign", "policy_value", "targeting_policy"]
 
@@ -328,6 +330,43 @@ class TargetingResult(Result):
         if per_fold:
             return np.column_stack([arms[assign(e, **kw)] for e in exp])
         return arms[assign(exp.mean(axis=0), **kw)]
+
+    def display_options(self, name: str) -> dict:
+        return {"kinds": "money"} if name in ("policy_value", "uplift_curve") else {}
+
+    def summary(self, *, language: str = "en", currency: str = "") -> Summary:
+        """The learned policy's value per customer against the best everyone-the-same policy,
+        and whom it assigns to which arm."""
+        t = self.tables()
+        pv = t["policy_value"]
+        pv = pv[~pv["suppressed"].astype(bool)] if "suppressed" in pv else pv
+        level = round(100 * (1 - self.alpha))
+        lines = []
+        best = pv[pv["kind"].eq("blanket")].sort_values("value", ascending=False)
+        learned = pv[pv["kind"].eq("learned")]
+        if len(learned) and len(best):
+            r, b = learned.iloc[0], best.iloc[0]
+            key = ("better" if r["diff_ci_low"] > 0 else "worse" if r["diff_ci_high"] < 0 else "same")
+            value, interval = format_estimate(r["value"], r["ci_low"], r["ci_high"], kind="money", column="value_per_customer",
+                                              currency=currency, language=language)
+            diff, diff_interval = format_estimate(r["diff_vs_best_blanket"], r["diff_ci_low"], r["diff_ci_high"],
+                                                  kind="money", column="diff", currency=currency, language=language)
+            lines.append(translate(f"summary.targeting.{key}", language, value=value, interval=interval,
+                                   level=level, blanket=b["policy"], diff=diff, diff_interval=diff_interval))
+        ps = t["policy_summary"]
+        ps = ps[~ps["suppressed"].astype(bool)] if "suppressed" in ps else ps
+        if len(ps):
+            shares = ", ".join(f"{a} {format_number(100 * s, digits=2, language=language)} %"
+                               for a, s in zip(ps["arm"], ps["share_assigned"]))
+            lines.append(translate("summary.targeting.assigns", language, shares=shares))
+        n = int(pd.to_numeric(ps["n_assigned"], errors="coerce").sum()) if len(ps) else 0
+        data = translate("summary.targeting.data", language, n=format_number(n, language=language),
+                         arms=", ".join(map(str, self.arms)), value_metric=self.value_metric, folds=self.folds)
+        caveats = [translate("summary.targeting.caveat_folds", language)]
+        if small := self.small_cell_caveat(language):
+            caveats.append(small)
+        return Summary(question=translate("summary.targeting.question", language), verdicts=tuple(lines), data=data,
+                       caveats=tuple(caveats), language=language)
 
     def conclusions(self, language: str = "en") -> str:
         """The findings in plain language (labels escaped): the learned policy's value against

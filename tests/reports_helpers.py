@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nbformat
+import numpy as np
+import pandas as pd
+import pytest
 import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path("/work/shared/data")
+MINI_ROWS = 3000
 
 
 def write_notebook(path: Path, params: str, *cells: str) -> Path:
@@ -59,3 +67,64 @@ def make_project(root: Path, runs: list[dict]) -> Path:
     config = root / "reports.yaml"
     config.write_text(yaml.safe_dump({"runs": runs}, sort_keys=False))
     return config
+
+
+def _demo_tables(n: int = 1500) -> dict[str, pd.DataFrame]:
+    try:
+        from engagement_kit.simulate import simulate
+    except ImportError:  # before the simulator lands: a customers table following the contract
+        rng = np.random.default_rng(7)
+        return {
+            "customers": pd.DataFrame(
+                {
+                    "customer_id": [f"C{i:07d}" for i in range(1, n + 1)],
+                    "segment": rng.choice(["smb", "mid_market", "enterprise"], n, p=[0.6, 0.3, 0.1]),
+                    "touch_model": rng.choice(["high_touch", "low_touch", "no_touch"], n),
+                    "signup_date": "2025-01-01",
+                }
+            )
+        }
+    sim = simulate(n_customers=n, seed=11)
+    return {t: getattr(sim, t) for t in ("customers", "survey", "events", "outcomes", "dsce")}
+
+
+def _miniature(rel: str, dest: Path, demo: dict[str, pd.DataFrame]) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if rel.startswith("data/demo/") and dest.name in ("survey_qualtrics.csv", "survey.sav", "survey_codebook.yaml"):
+        from types import SimpleNamespace
+
+        from engagement_kit.survey_files import write_demo_exports
+
+        tables = SimpleNamespace(survey=demo["survey"], customers=demo["customers"], outcomes=demo["outcomes"])
+        write_demo_exports(tables, dest.parent, seed=11)  # the survey exports, as `make demo` writes them
+        return
+    if rel.startswith("data/demo/") and Path(rel).stem in demo:
+        demo[Path(rel).stem].to_csv(dest, index=False)
+        return
+    source = REPO / rel
+    if not source.is_file() and rel.startswith("data/real/"):
+        source = SHARED_DATA / rel.removeprefix("data/real/")
+    if not source.is_file():
+        pytest.skip(f"no source for {rel} (create the demo data: make demo)")
+    pd.read_csv(source, nrows=MINI_ROWS, dtype=str, keep_default_na=False).to_csv(dest, index=False)
+
+
+def run_default_batch(root: Path) -> tuple[Path, Path, int]:
+    """The default batch (``reports.yaml``) run in ``root`` on miniature copies of its data
+    (two kernels); returns ``(root, batch folder, exit code)``. One run per test module."""
+    from engagement_kit.reports import __main__ as cli
+    from engagement_kit.reports.config import data_parameters, load_config
+    from engagement_kit.reports.params import EXPRESSION, parameters_of
+
+    shutil.copy(REPO / "reports.yaml", root / "reports.yaml")
+    (root / "notebooks").symlink_to(REPO / "notebooks", target_is_directory=True)
+    demo = _demo_tables()
+    for run in load_config(root / "reports.yaml"):
+        defaults = {p.name: p.default for p in parameters_of(run.notebook_path) if p.default is not EXPRESSION}
+        effective = {**defaults, **run.parameters}
+        for name, path in data_parameters(effective, root).items():
+            if not path.exists():
+                _miniature(effective[name], path, demo)
+    out = root / "reports"
+    code = cli.main(["--config", str(root / "reports.yaml"), "--output-root", str(out), "--run-id", "t", "--jobs", "2"])
+    return root, out / "t", code

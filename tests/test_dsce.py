@@ -285,7 +285,7 @@ def test_plots_return_axes_and_figures(sim):
     sc = dsce.scorecard(sim.dsce, outcomes=sim.outcomes, customers=sim.customers, segment_col="segment", arm_col="touch_model")
     seg = sc.dsce_segments[sc.dsce_segments.group_col == "segment"]
     assert pl.radar(data=seg).name == "polar"
-    assert pl.gap_heatmap(data=seg).get_title() == "Gap to the desired state"
+    assert pl.gap_heatmap(data=seg).get_title() == "Mean gap to the desired state by component and group (score points)"
     fig = pl.driver_forest(data=sc.dsce_drivers)
     assert len(fig.axes) == 3
     df = sim.outcomes.merge(sim.customers)

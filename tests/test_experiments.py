@@ -464,14 +464,16 @@ def test_many_family_adjustment_equals_multipletests(correction):
     assert np.isnan(got[np.isnan(p)]).all()
 
 
-def test_negative_baseline_relative_difference_has_the_sign_of_the_change():
-    # NPS below zero in the control: rel_diff = diff / |mean_control|
+def test_nps_and_non_positive_baselines_have_no_relative_difference():
+    # NPS below zero in the control: a relative difference (+300 %) would be noise; points only (issue #17)
     df = pd.DataFrame({"arm": ["c"] * 200 + ["t"] * 200,
-                       "nps": [0] * 120 + [10] * 80 + [0] * 60 + [10] * 140})
-    r = analyze(df, arm_col="arm", control="c", metrics={"nps": "nps"}).iloc[0]
-    assert r.mean_control == pytest.approx(-20.0) and r.mean_arm == pytest.approx(40.0)
-    assert r.rel_diff == pytest.approx(60.0 / 20.0)
-    assert r.rel_ci_low < r.rel_diff < r.rel_ci_high
+                       "nps": [0] * 120 + [10] * 80 + [0] * 60 + [10] * 140,
+                       "net": [-1.0, -2.0] * 100 + [1.0, 2.0] * 100, "spend": [1.0, 3.0] * 100 + [2.0, 4.0] * 100})
+    eff = analyze(df, arm_col="arm", control="c", metrics={"nps": "nps", "net": "continuous", "spend": "continuous"})
+    r = eff.set_index("metric")
+    assert r.loc["nps", "mean_control"] == pytest.approx(-20.0) and r.loc["nps", "diff"] == pytest.approx(60.0)
+    assert r.loc[["nps", "net"], ["rel_diff", "rel_ci_low", "rel_ci_high"]].isna().all().all()
+    assert r.loc["spend", "rel_diff"] == pytest.approx(0.5)  # positive baselines keep it
 
 
 def test_loader_joins_demo_tables_and_reads_single_files(tmp_path):

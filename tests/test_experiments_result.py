@@ -215,8 +215,12 @@ def test_power_curve_is_the_power_table_first_metric_on_its_own_scale(data, resu
 def test_plot_helpers_take_the_result(result, data):
     from engagement_kit.plots import experiments as explots
 
-    ax = explots.forest_plot(result)
-    assert len(ax.get_yticklabels()) == 2 * 3 * 2  # 3 metrics x 2 arms x (plain, cuped); no hazard ratios
+    fig = explots.forest_plot(result)
+    # one panel per metric with its own axis (issue #17): 2 arms x (plain, cuped) rows for each mean
+    # metric, and the hazard ratios of the time-to-event metric on a log axis of their own
+    assert [len(a.get_yticklabels()) for a in fig.axes] == [2 * 2] * 3 + [2]
+    assert len({a.get_title() for a in fig.axes}) == 4
+    assert fig.axes[-1].get_xscale() == "log" and fig.axes[-1].get_xlabel().startswith("hazard ratio")
     assert explots.value_plot(result).get_title().startswith("Value")
     assert explots.power_curve_plot(result).get_title() == "Power for y (5 % and 10 % relative MDE)"
     assert len(explots.km_plot(result).get_lines()) == 3

@@ -148,7 +148,7 @@ def test_measurement_plots_draw_what_they_are_given():
     widths = np.array([p.get_width() for p in ax.patches]).reshape(7, 3)
     np.testing.assert_allclose(widths.sum(axis=0), 1.0)
     ax = mp.correlation_heatmap(items, columns=["q1", "q2", "q3"])
-    assert ax.get_title() == "Correlations"
+    assert ax.get_title() == "Correlations between the columns (Pearson)"
     load = pd.DataFrame({"scale": ["a", "a", "b"], "item": ["q1", "q2", "q3"], "std_loading": [0.7, 0.6, 0.8],
                          "ci_low": [0.6, 0.5, 0.7], "ci_high": [0.8, 0.7, 0.9]})
     assert [t.get_text() for t in mp.loadings_plot(load).get_yticklabels()] == ["q1", "q2", "q3"]

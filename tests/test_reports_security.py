@@ -277,6 +277,39 @@ def test_journeys_report_on_a_hostile_churn_table_has_no_live_script(tmp_path):
     assert "EK_PWNED" in html and not _live(html)
     assert not re.search(r"<script>[^<]*EK_PWNED", html)
     assert "<h1 id=" in html and "<thead>" in html and "&lt;h2" not in html  # the story itself renders
+    assert 'class="ek-summary" id="summary"' in html and 'class="ek-table' in html  # display layer, escaped
+    assert "&lt;script&gt;window.EK_PWNED" in html
+
+
+def test_summary_box_and_tables_escape_hostile_labels():
+    from engagement_kit.display import show
+    from engagement_kit.summary import Summary
+
+    box = Summary(question=SCRIPT, verdicts=(IMG,), data=SCRIPT, caveats=(IMG,)).to_html()
+    table = show(pd.DataFrame({SCRIPT: [IMG], "arm": [SCRIPT], "p_value": [0.5]})).to_html()
+    for html in (box, table):
+        assert "EK_PWNED" in html and not _live(html) and "<img" not in html
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": box + table})]
+    page = notebook_to_html(nbformat.v4.new_notebook(cells=[cell]))
+    assert not _live(page) and 'id="summary"' in page and 'class="ek-table"' in page
+    # the one script of the page is the project's own, inlined, not an output's
+    assert page.count('<script id="ek-tables">') == 1
+
+
+def test_index_escapes_a_hostile_verdict_and_never_follows_a_symlinked_summary(tmp_path):
+    import json
+
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "summary.json").write_text(json.dumps({"verdict": SCRIPT + IMG}))
+    (tmp_path / "s").mkdir()
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps({"verdict": "SECRET-VERDICT"}))
+    (tmp_path / "s" / "summary.json").symlink_to(secret)
+    recs = [RunRecord(n, "nb", "h", {}, ["summary.json"], "k", status="ok") for n in ("r", "s")]
+    html = index_html(BatchManifest(run_id="b", config="c", start="s", runs=recs), tmp_path)
+    assert "EK_PWNED" in html and not _live(html) and "<img" not in html
+    assert 'href="r/report.html#summary"' in html and "SECRET-VERDICT" not in html
 
 
 def test_command_line_parameters_are_checked_like_the_config(tmp_path, capsys, no_kernel):

@@ -15,17 +15,20 @@ from typing import ClassVar
 
 import pandas as pd
 
+from ..display import format_estimate, format_number
 from ..frameworks import DSCE_COMPONENT_NAMES
+from ..i18n import translate
 from ..kpis import KPI_TABLE_COLUMNS, KPI_TREND_COLUMNS, kpi_table, kpi_trend
 from ..privacy import MIN_CELL_SIZE, check_min_cell_size
 from ..results import Result
 from ..stats import multitest
+from ..summary import Summary
 from ..validation import Problem, ValidationError
 from .conclusions import conclusions as _conclusions
 from .drivers import DRIVER_COLUMNS, drivers, fitted_weights, weights_table
 from .scores import ID, SEGMENT_COLUMNS, check_ratings, dsce_index, group_summary
 
-__all__ = ["Scorecard", "scorecard", "merge_accounts"]
+__all__ = ["Scorecard", "merge_accounts", "scorecard"]
 
 
 def _text_ids(ids: pd.Series) -> pd.Series:
@@ -113,6 +116,47 @@ class Scorecard(Result):
         "kpis": (("n",), ("kpi", "group_col", "group")),
         "kpi_trend": (("n",), ("kpi", "cohort", "group_col", "group")),
     }
+
+    def summary(self, *, language: str = "en") -> Summary:
+        """The index and its gap to the desired state, the group furthest from it, and the
+        components flagged as predicting churn or expansion (observational)."""
+        t = self.tables()
+        seg = t["dsce_segments"]
+        seg = seg[~seg["suppressed"].astype(bool)] if "suppressed" in seg else seg
+        idx = seg[seg["component"].eq("index")]
+        lines = []
+        overall = idx[idx["group_col"].eq("all")]
+        n = 0
+        if len(overall):
+            r = overall.iloc[0]
+            n = int(r["n"]) if pd.notna(r["n"]) else 0
+            score, interval = format_estimate(r["score"], r["score_ci_low"], r["score_ci_high"], column="score",
+                                              language=language)
+            gap, gap_interval = format_estimate(r["gap"], r["gap_ci_low"], r["gap_ci_high"], column="gap",
+                                                language=language)
+            lines.append(translate("summary.dsce.index", language, score=score, interval=interval, gap=gap,
+                                   gap_interval=gap_interval, level=round(100 * (1 - self.alpha))))
+        groups = idx[~idx["group_col"].eq("all")]
+        if len(groups) and groups["gap"].notna().any():
+            w = groups.loc[groups["gap"].idxmax()]
+            lines.append(translate("summary.dsce.furthest", language, group_col=w["group_col"], group=w["group"],
+                                   gap=format_number(w["gap"], language=language)))
+        dr = t["dsce_drivers"]
+        flagged = dr[dr["flagged"].fillna(False).astype(bool)] if len(dr) else dr
+        for _, r in flagged.iterrows():
+            est, interval = format_estimate(r["estimate"], r["ci_low"], r["ci_high"], column="estimate",
+                                            language=language)
+            lines.append(translate("summary.dsce.driver", language, component=r["component"], outcome=r["outcome"],
+                                   estimate=est, interval=interval, unit=r.get("unit", "")))
+        if len(dr) and flagged.empty:
+            lines.append(translate("summary.dsce.no_driver", language))
+        data = translate("summary.dsce.data", language, n=format_number(n, language=language),
+                         k=len(self.components), weights=self.weights_used)
+        caveats = [translate("summary.dsce.caveat_observational", language)]
+        if small := self.small_cell_caveat(language):
+            caveats.append(small)
+        return Summary(question=translate("summary.dsce.question", language), verdicts=tuple(lines), data=data,
+                       caveats=tuple(caveats), language=language)
 
     def conclusions(self, language: str = "en") -> str:
         """The scorecard in plain language (Markdown bullets, labels escaped): the overall

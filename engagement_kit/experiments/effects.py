@@ -7,9 +7,9 @@ Columns (the interface written to ``effects.csv``):
 ratio of sums; CUPED/ANCOVA rows the covariate-adjusted means; time_to_event the
 Kaplan-Meier survival at the common horizon), ``diff`` (mean_arm - mean_control; for
 time_to_event the Cox hazard ratio arm/control), ``ci_low, ci_high`` (CI of diff /
-of the HR), ``rel_diff, rel_ci_low, rel_ci_high`` (diff / |mean_control|, i.e.
-mean_arm/mean_control - 1 for a positive control mean, and its CI; time_to_event HR - 1;
-NaN with a warning when the control mean is 0), ``p_value`` (two-sided), ``p_adjusted`` (multiplicity
+of the HR), ``rel_diff, rel_ci_low, rel_ci_high`` (mean_arm/mean_control - 1 and its CI;
+time_to_event HR - 1; NaN for NPS, whose baseline can be zero or negative and whose effect
+is read in points, and NaN for any control mean <= 0, with a warning when it is 0), ``p_value`` (two-sided), ``p_adjusted`` (multiplicity
 correction within each method over all metrics x comparisons [x segments]),
 ``method`` (welch, z_wald, z_nps, delta, cuped, ancova_hc1, mann_whitney, bootstrap,
 cox), ``se`` (standard error of diff; log-HR for cox), ``variance_reduction``
@@ -110,7 +110,7 @@ def _warn_degenerate(metric: str, arms, pairs, groups, se: np.ndarray, m0: np.nd
     if np.any(m0 == 0):
         warnings.warn(
             f"metric {metric!r}: the baseline mean is 0 in some comparison, so the relative "
-            f"difference (rel_diff, rel_ci_*) is undefined there and left NaN",
+            f"difference (rel_diff, rel_ci_*) is undefined there and left empty; read diff",
             stacklevel=4,
         )
 
@@ -118,6 +118,12 @@ def _warn_degenerate(metric: str, arms, pairs, groups, se: np.ndarray, m0: np.nd
 def _frame(spec: MetricSpec, arms, groups, pairs, n1, n0, m1, m0, r: dict, method: str, vr=0.0) -> pd.DataFrame:
     G, P = len(groups), len(pairs)
     scale = 100.0 if spec.kind == "nps" else 1.0
+    # A relative difference needs a baseline that is a positive amount: NPS (and any metric
+    # whose control mean is <= 0) gets none ("+260 %" on an NPS of -8 is noise, not news);
+    # its effect is read in points (diff).
+    no_rel = np.full(G * P, spec.kind == "nps") | ~(np.asarray(m0, dtype=float).ravel() > 0)
+    r = {**r, **{k: np.where(no_rel, np.nan, np.asarray(r[k], dtype=float).ravel())
+                 for k in ("rel_diff", "rel_ci_low", "rel_ci_high")}}
     df = pd.DataFrame(
         {
             "segment": np.repeat(np.array(groups, dtype=object), P),

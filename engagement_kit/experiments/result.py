@@ -4,14 +4,18 @@
 from the building blocks of this package (numbers identical to calling them directly), and
 returns one frozen result with the interface of every analysis
 (:class:`engagement_kit.results.Result`): ``tables()``, ``write(folder)``, ``conclusions()``,
-``skipped``, plus the design warnings as data (``design_warnings``).
+``skipped``, plus the design warnings as data (``design_warnings``), the analysis' warnings
+about the data as ``notes``, ``summary()`` (the report's first screen) and ``display(name)``
+(a table formatted for people; the CSVs keep full precision).
 
 Tables (the CSV files' stems; interface columns first, in this order; ``suppressed`` appended
 where small cells are suppressed, see ``CELLS``):
 
 - ``effects`` (:func:`.analyze`): ``metric, arm, control, n_arm, n_control, mean_arm,
   mean_control, diff, ci_low, ci_high, rel_diff, rel_ci_low, rel_ci_high, p_value,
-  p_adjusted, method, se, variance_reduction``.
+  p_adjusted, method, se, variance_reduction``. ``rel_diff, rel_ci_low, rel_ci_high`` are
+  empty (NaN) for NPS and wherever the control mean is zero or negative: a relative change
+  of a baseline that can be <= 0 is not a size (read ``diff``, in points for NPS).
 - ``srm`` (:func:`.srm`): ``arm, n_observed, n_expected, planned_share, observed_share, chi2,
   df, p_value, srm_detected``.
 - ``balance`` (:func:`.balance`, with ``covariates``): ``covariate, arm, control, mean_arm,
@@ -67,12 +71,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..display import format_estimate, format_number, format_p
 from ..frameworks import value_label
 from ..i18n import check_language, translate
 from ..markdown import bullets, escape
 from ..privacy import MIN_CELL_SIZE, check_min_cell_size, merge_small_steps
 from ..results import Result
 from ..stats.survival import kaplan_meier
+from ..summary import Summary
 from .aggregate import MetricSpec, factorize, parse_metrics
 from .bayes import bayes as bayes_table
 from .churn import survival_tests
@@ -89,6 +95,8 @@ __all__ = ["ExperimentResult", "experiment"]
 
 #: Methods whose rows are alternative analyses, not separate findings, in the conclusions.
 _SECONDARY = ("cuped", "ancova_hc1", "mann_whitney", "bootstrap")
+#: Notes on the data (warnings of the analysis) listed in the summary box; the rest are counted.
+_MAX_NOTES = 4
 #: Metric kinds that the Bayesian view and the power table cover.
 _MEAN_KINDS = ("binary", "continuous", "count", "nps")
 
@@ -119,6 +127,9 @@ class ExperimentResult(Result):
     power_target: float = 0.8
     min_cell_size: int = MIN_CELL_SIZE
     design_warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    metric_kinds: dict = dataclasses.field(default_factory=dict)
+    value_metric: str | None = None
     skipped: tuple[str, ...] = ()
 
     COLUMNS = {
@@ -181,6 +192,59 @@ class ExperimentResult(Result):
                             n_metrics=self.power["metric"].nunique(), correction=self.correction)
         return curve.assign(metric=row["metric"])[cols]
 
+    def display_options(self, name: str) -> dict:
+        """Metric kinds per row; the value table and the ``value_metric`` in money."""
+        if name == "value":
+            return {"kinds": "money"}
+        return {"kinds": self.metric_kinds, "money": [self.value_metric] if self.value_metric else []}
+
+    def summary(self, *, language: str = "en", currency: str = "") -> Summary:
+        """Does each arm move each metric against the control? One line per metric x arm
+        (covariate-adjusted rows where they exist), the best arm by value, the design caveats."""
+        t = self.tables()
+        level = round(100 * (1 - self.alpha))
+        eff = t["effects"]
+        eff = eff[~eff["suppressed"].astype(bool)]
+        adjusted = set(zip(eff.loc[eff["method"].eq("cuped"), "metric"], eff.loc[eff["method"].eq("cuped"), "arm"]))
+        money = [self.value_metric] if self.value_metric else []
+        lines = []
+        for _, r in eff[~eff["method"].isin(_SECONDARY) | eff["method"].eq("cuped")].iterrows():
+            if r["method"] != "cuped" and (r["metric"], r["arm"]) in adjusted:
+                continue
+            lines.append(_verdict_line(r, self, level, money, currency, language,
+                                       n_tests=int(eff["method"].eq(r["method"]).sum())))
+        val = t["value"]
+        best = val[val["segment"].eq("all") & val["best"].eq(True)] if len(val) else val
+        if len(best):
+            b = best.iloc[0]
+            value, _ = format_estimate(b["value_per_customer"], 0, 0, kind="money", column="value_per_customer",
+                                       currency=currency, language=language)
+            lines.append(translate("summary.experiment.best_value", language, arm=b["arm"], value=value,
+                                   prob=format_number(100 * b["prob_best"], digits=2, language=language)))
+        srm, bal = t["srm"], t["balance"]
+        n = int(srm["n_observed"].sum()) if len(srm) and srm["n_observed"].notna().all() else None
+        data = translate("summary.experiment.data", language, n=format_number(n or 0, language=language),
+                         k=len(self.arms), arms=", ".join(map(str, self.arms)), control=self.control)
+        caveats = []
+        if len(srm) and srm["srm_detected"].eq(True).any():
+            caveats.append(translate("summary.caveat_srm", language, p=format_p(float(srm["p_value"].dropna().iloc[0]), language)))
+        if len(bal) and bal["imbalanced"].eq(True).any():
+            caveats.append(translate("summary.caveat_imbalance", language,
+                                     covariates=", ".join(map(str, bal.loc[bal["imbalanced"].eq(True), "covariate"].unique()))))
+        if self.monitoring is not None:
+            caveats.append(translate("summary.caveat_fixed_horizon", language))
+        caveats += list(self.notes[:_MAX_NOTES])
+        if len(self.notes) > _MAX_NOTES:
+            caveats.append(translate("summary.more_notes", language, n=len(self.notes) - _MAX_NOTES))
+        if small := self.small_cell_caveat(language):
+            caveats.append(small)
+        metrics = ", ".join(map(str, self.metric_kinds)) or ", ".join(map(str, eff["metric"].unique()))
+        question = translate("summary.experiment.question", language, arms=", ".join(str(a) for a in self.arms if a != self.control),
+                             control=self.control, metrics=metrics)
+        kinds = {**self.metric_kinds, **({self.value_metric: "money"} if self.value_metric else {})}
+        return Summary(question=question, verdicts=tuple(lines), data=data, caveats=tuple(caveats), language=language,
+                       kinds=kinds)
+
     def conclusions(self, language: str = "en") -> str:
         """The findings in plain language, as Markdown bullets (labels escaped), in ``language``:
         design warnings, one sentence per primary effect (adjusted p-values), the CUPED variance
@@ -225,10 +289,41 @@ class ExperimentResult(Result):
         return text
 
 
+def _verdict_line(r: pd.Series, result: ExperimentResult, level: int, money: list, currency: str, language: str,
+                  n_tests: int = 1) -> str:
+    """One summary line: the arm's effect on the metric in the metric's unit, with its CI."""
+    kind = "money" if r["metric"] in money else result.metric_kinds.get(r["metric"])
+    kind = kind[0] if isinstance(kind, (list, tuple)) else kind
+    fields = {"arm": value_label(r["arm"], language), "control": value_label(r["control"], language),
+              "metric": value_label(r["metric"], language),
+              "p": format_p(float(r["p_adjusted"]), language), "k": n_tests}
+    adjusted = translate("summary.experiment.adjusted", language) if r["method"] == "cuped" else ""
+    if r["method"] == "cox":
+        est, interval = format_estimate(r["diff"], r["ci_low"], r["ci_high"], kind="hazard_ratio", language=language)
+        key = "hazard_lower" if r["p_adjusted"] < result.alpha and r["diff"] < 1 else (
+            "hazard_higher" if r["p_adjusted"] < result.alpha else "hazard_same")
+        ci = translate("summary.level", language, level=level, interval=interval)
+        return translate(f"summary.experiment.{key}", language, ratio=est, ci=ci, **fields)
+    if r["p_adjusted"] < result.alpha:
+        up = r["diff"] > 0
+        lo, hi = (r["ci_low"], r["ci_high"]) if up else (-r["ci_high"], -r["ci_low"])
+        est, interval = format_estimate(abs(r["diff"]), lo, hi, kind=kind, signed=False, currency=currency,
+                                        language=language)
+        ci = translate("summary.level", language, level=level, interval=interval)
+        return translate("summary.experiment.raises" if up else "summary.experiment.lowers", language,
+                         estimate=est, ci=ci, adjusted=adjusted, **fields)
+    est, interval = format_estimate(r["diff"], r["ci_low"], r["ci_high"], kind=kind, currency=currency,
+                                    language=language)
+    ci = translate("summary.level", language, level=level, interval=interval)
+    return translate("summary.experiment.no_difference", language, estimate=est, ci=ci, adjusted=adjusted, **fields)
+
+
 def _effect_sentence(r: pd.Series, alpha: float, language: str = "en") -> str:
+    # NPS: in points, never a relative difference (its baseline can be zero or negative)
+    unit = (lambda v: translate("units.points", language, value=v)) if r["method"] == "z_nps" else (lambda v: v)
     fields = {"metric": escape(value_label(r["metric"], language)), "arm": escape(value_label(r["arm"], language)),
               "control": escape(value_label(r["control"], language)),
-              "ci": translate("experiments.ci", language, low=f"{r['ci_low']:.3g}", high=f"{r['ci_high']:.3g}"),
+              "ci": translate("experiments.ci", language, low=f"{r['ci_low']:.3g}", high=unit(f"{r['ci_high']:.3g}")),
               "p": translate("experiments.p_adjusted", language, p=f"{r['p_adjusted']:.2g}")}  # fmt: skip
     if r["method"] == "cox":
         key = "experiments.hazard_differs" if r["p_adjusted"] < alpha else "experiments.hazard_same"
@@ -236,8 +331,8 @@ def _effect_sentence(r: pd.Series, alpha: float, language: str = "en") -> str:
     if r["p_adjusted"] < alpha:
         rel = "" if pd.isna(r["rel_diff"]) else f", {r['rel_diff']:+.1%}"
         key = "experiments.higher" if r["diff"] > 0 else "experiments.lower"
-        return translate(key, language, diff=f"{r['diff']:+.3g}", rel=rel, **fields)
-    return translate("experiments.no_difference", language, diff=f"{r['diff']:+.3g}", **fields)
+        return translate(key, language, diff=unit(f"{r['diff']:+.3g}"), rel=rel, **fields)
+    return translate("experiments.no_difference", language, diff=unit(f"{r['diff']:+.3g}"), **fields)
 
 
 def _time_column(data: pd.DataFrame, time_col: str, skipped: list) -> pd.DataFrame | None:
@@ -372,6 +467,29 @@ def experiment(
     estimated (a segment x arm cell with fewer than 2 customers, a single segment) is skipped
     with the reason.
     """
+    # Warnings about the data (a constant metric in a segment, a zero baseline...) become
+    # notes of the result: the summary box lists them, instead of stderr lines above it.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = _experiment(
+            data, arm_col=arm_col, control=control, metrics=metrics, covariates=covariates, segment_col=segment_col,
+            costs=costs, cost_col=cost_col, value_metric=value_metric, allocation=allocation, alpha=alpha,
+            correction=correction, power_target=power_target, seed=seed, time_col=time_col, looks=looks,
+            min_cell_size=min_cell_size,
+        )
+    notes = []
+    for w in caught:
+        if issubclass(w.category, UserWarning) and not issubclass(w.category, DesignWarning):
+            notes.append(str(w.message))
+        elif not issubclass(w.category, DesignWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return dataclasses.replace(result, notes=tuple(dict.fromkeys(notes)))
+
+
+def _experiment(
+    data: pd.DataFrame, *, arm_col, control, metrics, covariates, segment_col, costs, cost_col, value_metric,
+    allocation, alpha, correction, power_target, seed, time_col, looks, min_cell_size,
+) -> ExperimentResult:
     min_cell_size = check_min_cell_size(min_cell_size)
     _require(data, [arm_col], "arm_col")
     specs = parse_metrics(metrics)
@@ -465,5 +583,6 @@ def experiment(
         effects=effects, srm=srm, balance=balance, segments=segments, interaction=interaction, value=value,
         power=power, bayes=bayes, survival=survival, km=km, arm_col=arm_col, control=control, arms=tuple(arms),
         alpha=alpha, correction=correction, power_target=power_target, min_cell_size=min_cell_size,
-        design_warnings=tuple(warned), skipped=tuple(skipped),
+        design_warnings=tuple(warned), metric_kinds={s.name: s.kind for s in specs},
+        value_metric=None if value is None else value_metric, skipped=tuple(skipped),
     )

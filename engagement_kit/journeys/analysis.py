@@ -61,11 +61,19 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from ..display import format_number, format_p
 from ..frameworks import get_framework
+from ..i18n import translate
 from ..io import read_table, resolve_path
-from ..privacy import MIN_CELL_SIZE, check_min_cell_size, merge_small_steps, suppress_small_cells
+from ..privacy import (
+    MIN_CELL_SIZE,
+    check_min_cell_size,
+    merge_small_steps,
+    suppress_small_cells,
+)
 from ..results import Result
 from ..stats.multitest import check_method
+from ..summary import Summary
 from .churn import churn_survival
 from .cohorts import PERIOD_DAYS, retention_cohorts, retention_curves
 from .engine import Engine, Source
@@ -149,6 +157,47 @@ class JourneyResult(Result):
         g = retention_curves(self.cohorts, alpha=self.alpha)
         return suppress_small_cells(g, ["n_eligible", "n_retained"], labels=["arm", "period", "days"],
                                     min_cell_size=self.min_cell_size)  # fmt: skip
+
+    def display_options(self, name: str) -> dict:
+        """Funnel rates are shares and their differences percentage points."""
+        return {"kinds": "binary"} if name in ("funnel", "funnel_tests", "cohorts", "transitions") else {}
+
+    def summary(self, *, language: str = "en") -> Summary:
+        """Per arm the biggest drop-off and the reach of the last stage; the stages where an
+        arm differs from the control after correction; the churn test."""
+        t = self.tables()
+        lines: list[str] = []
+        f = t["funnel"]
+        f = f[~f["suppressed"].astype(bool)] if "suppressed" in f else f
+        first_stage_n = 0
+        for arm, g in f.groupby("arm", sort=False) if len(f) else []:
+            g = g.sort_values("stage_order")
+            later = g.iloc[1:]
+            if later.empty or later["rate_from_previous"].isna().all():
+                continue
+            drop = later.loc[later["rate_from_previous"].idxmin()]
+            first_stage_n += int(g["n_reached"].iloc[0]) if pd.notna(g["n_reached"].iloc[0]) else 0
+            lines.append(translate(
+                "summary.journeys.drop", language, arm=arm, stage=drop["stage"],
+                rate=format_number(100 * drop["rate_from_previous"], digits=2, language=language),
+                last=g["stage"].iloc[-1],
+                reach=format_number(100 * g["rate_from_start"].iloc[-1], digits=2, language=language)))
+        ft = t["funnel_tests"]
+        if len(ft) and "reject" in ft:
+            hits = ft[ft["reject"].fillna(False).astype(bool)]
+            lines.append(translate("summary.journeys.tests", language, k=len(hits), n=len(ft)))
+        s = t["survival"]
+        lr = s[s["kind"].eq("logrank")] if len(s) and "kind" in s else s.iloc[:0] if len(s) else s
+        for _, r in lr.iterrows():
+            key = "summary.journeys.churn_differs" if r["p_value"] < self.alpha else "summary.journeys.churn_same"
+            lines.append(translate(key, language, group=r.get("group_col", ""), p=format_p(r["p_value"], language)))
+        data = translate("summary.journeys.data", language, framework=self.framework or "",
+                         n=format_number(first_stage_n, language=language)) if first_stage_n else ""
+        caveats = [translate("summary.journeys.caveat_causal", language)]
+        if small := self.small_cell_caveat(language):
+            caveats.append(small)
+        return Summary(question=translate("summary.journeys.question", language, framework=self.framework or ""),
+                       verdicts=tuple(lines), data=data, caveats=tuple(caveats), language=language)
 
     def conclusions(self, language: str = "en") -> str:
         """Biggest drop-off and reach of the last stage per arm, the stages where an arm

@@ -66,6 +66,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from ..display import format_estimate, format_number, format_p
 from ..hypotheses import (
     HYPOTHESIS_COLUMNS,
     MEDIATION_COLUMNS,
@@ -83,6 +84,7 @@ from ..progress import Steps
 from ..results import Result
 from ..schema import DEFAULT_SCALES, REVERSE_KEYED_ITEMS, TYPE_SCALES
 from ..stats.multitest import check_method
+from ..summary import Summary
 from .factors import FIT_COLUMNS, cfa, efa, htmt, validity
 from .invariance import INVARIANCE_COLUMNS, measurement_invariance
 from .ordinal import ORDINAL_FIT_COLUMNS, cfa_ordinal, ordinal_columns
@@ -150,6 +152,52 @@ class DimensionsResult(Result):
         "mediation": (("n",), ("treatment", "mediator", "outcome")),
         "thresholds": (("n",), ("item", "threshold")),
     }
+
+    def summary(self, *, language: str = "en") -> Summary:
+        """Reliability, CFA fit, and one line per hypothesis (its verdict, estimate and CI
+        after correction); non-invariance and discriminant-validity failures as caveats."""
+        t = self.tables()
+        rel = t["reliability"]
+        lines = []
+        if len(rel):
+            ok = int((rel["alpha"] >= 0.70).sum())
+            lines.append(translate("summary.dimensions.reliability", language, ok=ok, n=len(rel)))
+        if len(t["cfa_fit"]):
+            r = t["cfa_fit"].iloc[0]
+            good = r["cfi"] >= 0.95 and r["tli"] >= 0.95 and r["rmsea"] <= 0.06 and r["srmr"] <= 0.08
+            fair = r["cfi"] >= 0.90 and r["tli"] >= 0.90 and r["rmsea"] <= 0.08 and r["srmr"] <= 0.08
+            fit = translate("summary.dimensions." + ("good" if good else "acceptable" if fair else "poor"), language)
+            lines.append(translate("summary.dimensions.fit", language, fit=fit,
+                                   cfi=format_number(r["cfi"], language=language),
+                                   rmsea=format_number(r["rmsea"], language=language)))
+        level = round(100 * (1 - self.alpha))
+        for _, h in t["hypotheses"].iterrows():
+            if h.get("suppressed") is True or pd.isna(h["estimate"]):
+                continue
+            est, interval = format_estimate(h["estimate"], h["ci_low"], h["ci_high"], column="estimate",
+                                            language=language)
+            lines.append(translate("summary.dimensions.hypothesis", language, id=h["id"], verdict=h["verdict"],
+                                   term=h["term"], outcome=h["outcome"], estimate=est, interval=interval,
+                                   level=level, p=format_p(h["p_adjusted"], language)))
+        n = int(rel["n"].max()) if len(rel) and rel["n"].notna().any() else 0
+        data = translate("summary.dimensions.data", language, n=format_number(n, language=language), k=len(rel))
+        caveats = []
+        inv = t["invariance"]
+        if len(inv) and inv["holds"].notna().any():
+            held = inv[inv["holds"].fillna(False).astype(bool)]
+            if held.empty or "scalar" not in set(held["model"]):
+                caveats.append(translate("summary.dimensions.caveat_invariance", language, group=self.group_col or "",
+                                         level="none" if held.empty else held.iloc[-1]["model"]))
+        val = t["validity"]
+        if len(val):
+            bad = val[~(val["fornell_larcker_ok"].fillna(True).astype(bool) & val["htmt_ok"].fillna(True).astype(bool))]
+            if len(bad):
+                caveats.append(translate("summary.dimensions.caveat_validity", language,
+                                         scales=", ".join(map(str, bad["scale"]))))
+        if small := self.small_cell_caveat(language):
+            caveats.append(small)
+        return Summary(question=translate("summary.dimensions.question", language), verdicts=tuple(lines),
+                       data=data, caveats=tuple(caveats), language=language)
 
     def conclusions(self, language: str = "en") -> str:
         """Reliability against .70, CFA fit against Hu & Bentler's cut-offs, discriminant

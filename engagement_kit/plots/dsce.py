@@ -120,7 +120,7 @@ def gap_heatmap(
     sns.heatmap(table, annot=True, fmt=".0f", cmap=cmap, cbar_kws={"label": "gap (score points)"}, ax=ax)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title("Gap to the desired state")
+    ax.set_title(f"Mean gap to the desired state by {y} and {x} (score points)")
     return ax
 
 

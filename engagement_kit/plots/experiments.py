@@ -11,8 +11,8 @@ Example
 >>> rng = np.random.default_rng(0)
 >>> df = pd.DataFrame({"arm": rng.choice(["a", "b"], 1000), "y": rng.normal(10, 2, 1000)})
 >>> result = experiment(df, arm_col="arm", control="a", metrics={"y": "continuous"})
->>> forest_plot(result).get_xlabel()
-'relative difference (95 % CI)'
+>>> forest_plot(result).axes[0].get_title()  # one panel per metric, each on its own axis
+'y: effect of each arm vs a'
 >>> power_curve_plot(result).get_title()
 'Power for y (5 % and 10 % relative MDE)'
 >>> value_plot(result) is None and km_plot(result) is None and monitoring_plot(result) is None  # not run
@@ -49,11 +49,7 @@ def forest_plot(
     its effects without the hazard-ratio rows, always relative (the metrics' units differ).
     """
     if isinstance(data, ExperimentResult):
-        eff = _published(data, "effects")
-        ax = forest_plot(eff[eff["method"] != "cox"], relative=True, ax=ax,
-                         ci_level=round(100 * (1 - data.alpha)))
-        ax.set_title("Relative effect vs control (CUPED rows: covariate-adjusted)")
-        return ax
+        return _forest_by_metric(data, ax=ax)
     if relative:
         estimate, ci_low, ci_high = "rel_diff", "rel_ci_low", "rel_ci_high"
     d = data.reset_index(drop=True).copy()
@@ -74,6 +70,50 @@ def forest_plot(
     ax.set_xlabel(("relative difference" if relative else "difference vs control") + f" ({ci_level} % CI)")
     ax.set_title("Effects vs control")
     return ax
+
+
+#: How the difference of a metric kind reads on its axis: (scale factor, axis unit).
+_AXIS_UNITS = {"binary": (100.0, "percentage points"), "nps": (1.0, "NPS points"), "time_to_event": (1.0, "hazard ratio")}
+
+
+def _forest_by_metric(result: ExperimentResult, ax=None):
+    """One panel per metric, each with its own axis in the metric's unit (percentage points
+    for shares, points for NPS, the metric's own unit otherwise, the hazard ratio on a log
+    axis for survival): effects of different units never share, or squash, one axis."""
+    eff = _published(result, "effects")
+    metrics = list(dict.fromkeys(eff["metric"]))
+    if not metrics:
+        return None
+    level = round(100 * (1 - result.alpha))
+    if ax is not None and len(metrics) == 1:
+        axes = [ax]
+        fig = ax.figure
+    else:
+        heights = [0.35 * max(1, (eff["metric"] == m).sum()) + 0.9 for m in metrics]
+        fig, axes = plt.subplots(len(metrics), 1, figsize=(8, sum(heights)), squeeze=False,
+                                 gridspec_kw={"height_ratios": heights})
+        axes = list(axes[:, 0])
+    for a, m in zip(axes, metrics):
+        d = eff[eff["metric"] == m].copy()
+        kind = result.metric_kinds.get(m)
+        kind = kind[0] if isinstance(kind, (list, tuple)) else kind
+        factor, unit = _AXIS_UNITS.get(kind, (1.0, "difference"))
+        if kind != "time_to_event" and (d["method"] == "cox").any():
+            factor, unit = _AXIS_UNITS["time_to_event"]
+        for c in ("diff", "ci_low", "ci_high"):
+            d[c] = factor * d[c]
+        forest_plot(d, ax=a, ci_level=level)
+        if unit == "hazard ratio":
+            from matplotlib.ticker import FormatStrFormatter
+
+            a.set_xscale("log")
+            a.xaxis.set_major_formatter(FormatStrFormatter("%.2g"))
+            a.xaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
+        a.set_xlabel(f"{unit} vs {result.control} ({level} % CI)")
+        a.set_title(f"{m}: effect of each arm vs {result.control}" + (
+            " (cuped: covariate-adjusted)" if (d["method"] == "cuped").any() else ""))
+    fig.tight_layout()
+    return fig
 
 
 def power_curve_plot(data: pd.DataFrame | ExperimentResult, n: str = "n_per_arm", power: str = "power",

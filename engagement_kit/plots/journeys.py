@@ -100,7 +100,7 @@ def transition_heatmap(
     ax.set_xlabel("to stage")
     ax.set_ylabel("from stage")
     ax.tick_params(axis="x", rotation=30)
-    ax.set_title(f"Transitions: {label(arm) if arm else 'all arms'}")
+    ax.set_title(f"Stage-to-stage transition probabilities: {label(arm) if arm else 'all arms'}")
     return ax
 
 
@@ -127,7 +127,7 @@ def cohort_heatmap(
     m = g.pivot(index=y, columns=x, values=value)
     sns.heatmap(m, annot=m.shape[1] <= 13, fmt=".2f", cmap="viridis", vmin=0, vmax=1, ax=ax,
                 cbar_kws={"label": label(value)})  # fmt: skip
-    ax.set_title(f"Retention by signup cohort: {label(arm) if arm else 'all arms'}")
+    ax.set_title(f"Retention by signup cohort and period: {label(arm) if arm else 'all arms'}")
     return ax
 
 

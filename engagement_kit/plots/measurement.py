@@ -92,7 +92,8 @@ def correlation_heatmap(data: DimensionsResult | pd.DataFrame, *, columns: Seque
     ax = ax or plt.subplots(figsize=(0.45 * len(columns) + 3, 0.45 * len(columns) + 2.5))[1]
     sns.heatmap(corr, vmin=-1, vmax=1, cmap="RdBu_r", square=True, ax=ax,
                 annot=len(columns) <= 10 if annot is None else annot, fmt=".2f", cbar_kws={"shrink": 0.7})
-    ax.set_title("Correlations")
+    ax.set_title("Correlations between the items (Pearson; reverse-keyed items rescored)"
+                 if isinstance(data, DimensionsResult) else "Correlations between the columns (Pearson)")
     return ax
 
 

@@ -183,7 +183,7 @@ def mean_diff(
     if np.any(degenerate):
         p = np.where(degenerate, np.where(diff == 0, 1.0, 0.0), p)
         half = np.where(degenerate, 0.0, half)
-        stat = np.where(degenerate, np.where(diff == 0, 0.0, np.sign(diff) * np.inf), stat)
+        stat = np.where(degenerate, np.where(diff == 0, 0.0, np.copysign(np.inf, diff)), stat)  # no 0 * inf
     rel, rlo, rhi = relative_ci(m1, vm1, n1, m0, vm0, n0, alpha, use_t)
     return {
         "diff": diff,
