@@ -12,12 +12,20 @@ Tables (``result.tables()``; the CSV stems; published columns first, in this ord
 * ``reliability``: ``scale, n_items, n, alpha, alpha_ci_low, alpha_ci_high, omega``.
 * ``item_statistics``: ``scale, item, mean, sd, item_total_r, alpha_if_deleted``.
 * ``cfa_fit``: ``n, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low, rmsea_ci_high, srmr``
-  (a published interface: unchanged).
+  (a published interface: unchanged), then ``chi2_scaled, df_scaled, scaling_factor, cfi_robust,
+  tli_robust, rmsea_robust, rmsea_robust_ci_low, rmsea_robust_ci_high, estimator, missing``
+  (NaN for plain ML; :mod:`.robust`).
 * ``loadings``: ``scale, item, loading, std_loading, std_se, ci_low, ci_high, residual_var``.
 * ``validity``: ``scale, composite_reliability, ave, sqrt_ave, max_factor_correlation,
   fornell_larcker_ok, max_htmt, htmt_ok``.
-* ``invariance``: :data:`~engagement_kit.measurement.invariance.INVARIANCE_COLUMNS`, plus
-  ``suppressed``; header-only without ``group_col``.
+* ``invariance``: :data:`~engagement_kit.measurement.invariance.INVARIANCE_COLUMNS`, then
+  :data:`~engagement_kit.measurement.invariance.INVARIANCE_ROBUST_COLUMNS` (the scaled / robust
+  columns, ``chi2_diff_scaled, p_value_scaled`` and ``freed``), plus ``suppressed``; header-only
+  without ``group_col``.
+* ``modification_indices``: ``lhs, op, rhs, group, kind, mi, epc, sepc_all, p_value``, the 20
+  largest of the CFA (:mod:`.modification`).
+* ``missing_patterns``: ``pattern, n_missing_items, n, share`` of the scale items, rare
+  patterns pooled (:mod:`.missing`), plus ``suppressed``.
 * ``scale_means``: ``group, scale, n, mean, sd``, plus ``suppressed`` (a group of fewer than
   ``min_cell_size`` respondents keeps its labels only); one group ``all`` without ``group_col``.
 * ``hypotheses``: :data:`~engagement_kit.hypotheses.HYPOTHESIS_COLUMNS`, plus ``suppressed``.
@@ -70,8 +78,10 @@ from ..privacy import MIN_CELL_SIZE, check_min_cell_size
 from ..results import Result
 from ..schema import DEFAULT_SCALES, REVERSE_KEYED_ITEMS, TYPE_SCALES
 from ..stats.multitest import check_method
-from .factors import FIT_COLUMNS, cfa, efa
-from .invariance import INVARIANCE_COLUMNS, measurement_invariance
+from .factors import FIT_COLUMNS, ROBUST_FIT_COLUMNS, cfa, check_estimation, efa
+from .invariance import INVARIANCE_COLUMNS, INVARIANCE_ROBUST_COLUMNS, measurement_invariance
+from .missing import MISSING_PATTERN_COLUMNS, missing_patterns, missing_summary
+from .modification import MODINDEX_COLUMNS, modification_indices
 from .reliability import reliability
 from .scales import Scales, answer_shares, prepare_items, scale_means, score_scales
 
@@ -104,6 +114,10 @@ class DimensionsResult(Result):
     efa_loadings: pd.DataFrame
     item_shares: pd.DataFrame | None = None
     item_correlations: pd.DataFrame | None = None
+    modification_indices: pd.DataFrame | None = None
+    missing_patterns: pd.DataFrame | None = None
+    estimator: str = "ml"
+    missing: str = "listwise"
     scales: Mapping[str, list[str]] = dataclasses.field(default_factory=dict)
     group_col: str | None = None
     alpha: float = 0.05
@@ -114,22 +128,25 @@ class DimensionsResult(Result):
     COLUMNS = {
         "reliability": ["scale", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "omega"],
         "item_statistics": ["scale", "item", "mean", "sd", "item_total_r", "alpha_if_deleted"],
-        "cfa_fit": FIT_COLUMNS,
+        "cfa_fit": FIT_COLUMNS + ROBUST_FIT_COLUMNS,
         "loadings": ["scale", "item", "loading", "std_loading", "std_se", "ci_low", "ci_high", "residual_var"],
         "validity": ["scale", "composite_reliability", "ave", "sqrt_ave", "max_factor_correlation",
                      "fornell_larcker_ok", "max_htmt", "htmt_ok"],
-        "invariance": INVARIANCE_COLUMNS,
+        "invariance": INVARIANCE_COLUMNS + INVARIANCE_ROBUST_COLUMNS,
         "scale_means": ["group", "scale", "n", "mean", "sd"],
         "hypotheses": HYPOTHESIS_COLUMNS,
         "mediation": MEDIATION_COLUMNS,
         "efa": ["kmo", "bartlett_chi2", "bartlett_p", "n_factors"],
         "efa_loadings": ["item", "kmo"],
+        "modification_indices": MODINDEX_COLUMNS,
+        "missing_patterns": MISSING_PATTERN_COLUMNS,
     }
     CELLS = {
         "invariance": (("n",), ("model",)),
         "scale_means": (("n",), ("group", "scale")),
         "hypotheses": (("n",), _HYP_LABELS),
         "mediation": (("n",), ("treatment", "mediator", "outcome")),
+        "missing_patterns": (("n",), ("pattern",)),
     }
 
     def conclusions(self) -> str:
@@ -139,6 +156,10 @@ class DimensionsResult(Result):
         small-cell note."""
         t = self.tables()
         lines = [_reliability_line(t["reliability"]), _fit_line(t["cfa_fit"]), _validity_line(t["validity"])]
+        if len(t["missing_patterns"]):
+            lines.append(_missing_line(t["missing_patterns"], self.missing))
+        if len(t["modification_indices"]):
+            lines.append(_modification_line(t["modification_indices"]))
         if len(t["invariance"]):
             lines.append(_invariance_line(t["invariance"], self.group_col))
         if len(t["hypotheses"]):
@@ -174,9 +195,34 @@ def _fit_line(fit: pd.DataFrame) -> str:
     good = {"cfi": r["cfi"] >= 0.95, "tli": r["tli"] >= 0.95, "rmsea": r["rmsea"] <= 0.06, "srmr": r["srmr"] <= 0.08}
     ok = {"cfi": r["cfi"] >= 0.90, "tli": r["tli"] >= 0.90, "rmsea": r["rmsea"] <= 0.08, "srmr": r["srmr"] <= 0.08}
     verdict = "good" if all(good.values()) else "acceptable" if all(ok.values()) else "poor"
-    return (f"**Factor structure (CFA):** {verdict} fit by Hu & Bentler's cut-offs: CFI {_num(r['cfi'], 3)} "
+    text = (f"**Factor structure (CFA):** {verdict} fit by Hu & Bentler's cut-offs: CFI {_num(r['cfi'], 3)} "
             f"and TLI {_num(r['tli'], 3)} (>= .95), RMSEA {_num(r['rmsea'], 3)} (<= .06), "
             f"SRMR {_num(r['srmr'], 3)} (<= .08); n = {int(r['n'])}.")
+    if "chi2_scaled" in fit.columns and pd.notna(r.get("chi2_scaled")):
+        how = {"mlm": "Satorra-Bentler", "mlr": "Yuan-Bentler"}.get(str(r["estimator"]), str(r["estimator"]))
+        text += (f" {how} scaled chi-square {r['chi2_scaled']:.1f} on {int(r['df'])} df (scaling factor "
+                 f"{r['scaling_factor']:.3f}); robust CFI {_num(r['cfi_robust'], 3)}, robust RMSEA "
+                 f"{_num(r['rmsea_robust'], 3)}; standard errors and loading CIs are robust.")
+    if "missing" in fit.columns and r.get("missing") == "fiml":
+        text += " Incomplete rows enter by full-information ML."
+    return text
+
+
+def _missing_line(pat: pd.DataFrame, missing: str) -> str:
+    complete = pat.loc[pat["pattern"] == "(complete)", "n"]
+    total = pd.to_numeric(pat["n"], errors="coerce").sum()
+    share = float(complete.iloc[0]) / total if len(complete) and total else 0.0
+    how = ("the CFA and invariance models use every row with an answer (FIML)" if missing == "fiml" else
+           "the CFA and invariance models use complete rows only (listwise; missing='fiml' uses all rows)")
+    return (f"**Missing answers:** {_num(share * 100, 1)} % of rows answered every item ({len(pat)} pattern row(s) in "
+            f"missing_patterns.csv); {how}; Cronbach's alpha and omega use each scale's complete rows (their n).")
+
+
+def _modification_line(mi: pd.DataFrame) -> str:
+    r = mi.iloc[0]
+    name = f"{escape(r['lhs'])} {escape(r['op'])} {escape(r['rhs'])}".strip()
+    return (f"**Largest modification index:** {name} ({escape(r['kind'])}, MI {r['mi']:.1f}, expected change "
+            f"{r['epc']:.3f}); free a parameter only when it makes substantive sense.")
 
 
 def _validity_line(val: pd.DataFrame) -> str:
@@ -325,6 +371,8 @@ def dimensions(
     correction: str = "holm",
     seed: int = 0,
     min_cell_size: int = MIN_CELL_SIZE,
+    estimator: str = "ml",
+    missing: str = "listwise",
 ) -> DimensionsResult:
     """Are the engagement dimensions measured well, and do they do what the articles claim?
 
@@ -342,9 +390,12 @@ def dimensions(
     (None: :func:`~engagement_kit.hypotheses.default_hypotheses` for the columns present);
     ``mediation``: ``{treatment, mediator, outcome[, control, treatment_level]}`` specs.
     ``correction``: ``holm``, ``fdr_bh``, ``bonferroni`` or ``none`` across the hypothesis
-    family. ``seed`` drives the parallel analysis and the bootstrap.
+    family. ``seed`` drives the parallel analysis and the bootstrap. ``estimator``: ``ml``,
+    ``mlm`` (Satorra-Bentler) or ``mlr`` (Yuan-Bentler) for the CFA and invariance models;
+    ``missing``: ``listwise`` or ``fiml`` (full-information ML) for them.
     """
     check_method(correction)
+    check_estimation(estimator, missing)
     min_cell_size = check_min_cell_size(min_cell_size)
     skipped: list[str] = []
     scales = _default_scales(data) if scales is None else {s: list(its) for s, its in scales.items()}
@@ -353,7 +404,12 @@ def dimensions(
     spec = {"scales": scales, "reverse_items": reverse, "likert_min": likert_min, "likert_max": likert_max}
     prepared = prepare_items(data, **spec)  # checks the scales against the data first
     rel, item_stats = reliability(data, **spec)
-    fit = cfa(data, **spec, alpha=alpha)
+    fit = cfa(data, **spec, alpha=alpha, estimator=estimator, missing=missing)
+    mod = modification_indices(fit.estimate, top=20)
+    patterns = missing_patterns(data, items=items, min_cell_size=min_cell_size)
+    if missing == "listwise" and missing_summary(data, items=items)["complete_rows"] < len(data):
+        skipped.append("full-information ML: not used, incomplete rows are left out of the CFA and invariance "
+                       "models (missing='fiml' uses them)")
     ef = efa(data, items=items, reverse_items=reverse, likert_min=likert_min, likert_max=likert_max, seed=seed)
     efa_loadings = pd.concat([ef.kmo_items, ef.loadings], axis=1).rename_axis("item").reset_index()
     shares = None
@@ -361,7 +417,7 @@ def dimensions(
         shares = answer_shares(data, items=items, likert_min=likert_min, likert_max=likert_max)
     else:
         skipped.append("item distributions: skipped, the items have no Likert range (likert_min, likert_max)")
-    inv = _invariance(data, group_col, skipped, min_cell_size, **spec)
+    inv = _invariance(data, group_col, skipped, min_cell_size, estimator=estimator, missing=missing, **spec)
     group = group_col if group_col is not None and group_col in data.columns else None
     outs = _present(outcomes, data, "outcomes", skipped)
     covs = _present(covariates, data, "covariates", skipped)
@@ -377,7 +433,8 @@ def dimensions(
     return DimensionsResult(
         reliability=rel, item_statistics=item_stats, cfa_fit=fit.fit, loadings=fit.loadings, validity=fit.validity,
         invariance=inv, scale_means=means, hypotheses=hyp, mediation=med, efa=ef.to_pandas(),
-        efa_loadings=efa_loadings, item_shares=shares, item_correlations=prepared.corr(), scales=scales,
+        efa_loadings=efa_loadings, item_shares=shares, item_correlations=prepared.corr(), modification_indices=mod,
+        missing_patterns=patterns, estimator=estimator, missing=missing, scales=scales,
         group_col=group, alpha=alpha, correction=correction, min_cell_size=min_cell_size, skipped=tuple(skipped),
     )
 

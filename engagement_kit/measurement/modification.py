@@ -8,7 +8,9 @@ conventions:
 
 * ``mi = N s^2 / V`` with ``s`` the score (per respondent) of the freed parameter at the
   fitted estimates and ``V = I_22 - I_21 I_11^-1 I_12`` its information given the free
-  parameters (expected information for complete data, observed for FIML, as the fit);
+  parameters (expected information; with FIML the complete-data expected information at
+  the FIML estimates, a cheaper stand-in for lavaan's observed information, which makes the
+  indices somewhat conservative when answers are missing);
   chi-square with 1 df under the null, ``p_value`` from it;
 * ``epc = s / V``: the expected change of the parameter if freed (Saris, Satorra &
   Sorbom 1987); ``sepc_all`` standardised like lavaan's ``sepc.all`` (loadings by the factor
@@ -77,11 +79,11 @@ def _modification_indices(est: CFAEstimate, top: int | None, constraints: bool) 
         old[i] = index[lab]
         x[index[lab]] = est.x[i]
     cand = np.setdiff1d(np.arange(ext.n_par), old)
-    if est.missing == "listwise":
-        grad, hess = ext.gradient_information(x)
-    else:
-        grad = ext.gradient(x)
-        hess = ext.observed_hessian(x)
+    # the score is exact (FIML: of the incomplete-data likelihood); the information is the
+    # expected complete-data one at the estimates. lavaan uses the observed information with
+    # FIML, which would cost one gradient per candidate; with missing answers these indices
+    # are therefore somewhat smaller than lavaan's (the complete-data information is larger).
+    grad, hess = ext.gradient_information(x)
     info = hess / 2
     score = -grad / 2
     i11 = info[np.ix_(old, old)]

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .sem import CFAEstimate, GroupMoments, _jacobian, _univariate_moments
+from .sem import CFAEstimate, GroupMoments, _univariate_moments
 
 __all__ = ["ESTIMATORS", "RobustTest", "robust_test", "scaled_difference"]
 
@@ -114,41 +114,61 @@ def _delta(est: CFAEstimate, g: int, iu0: np.ndarray, iu1: np.ndarray) -> np.nda
 def _saturated_scores(mo: GroupMoments, sigma: np.ndarray, mu: np.ndarray, iu0: np.ndarray,
                       iu1: np.ndarray) -> np.ndarray:
     """Casewise scores (n x (p + p*)) of the normal log-likelihood of each row's answered
-    items w.r.t. (mu, vech Sigma), at (mu, Sigma)."""
+    items w.r.t. (mu, vech Sigma), at (mu, Sigma); an unanswered item scores 0."""
     p = mu.size
     out = np.zeros((mo.n, p + iu0.size))
+    coef = np.where(iu0 == iu1, 1.0, 2.0)  # an off-diagonal sigma_jk enters twice
     start = 0
     for pt in mo.patterns:
         o = pt.observed
         inv = np.linalg.inv(sigma[np.ix_(o, o)])
-        u = (pt.rows - mu[o]) @ inv
-        full_u = np.zeros((pt.n, p))
-        full_u[:, o] = u
-        m = np.zeros((pt.n, p, p))
-        m[:, o[:, None], o[None, :]] = 0.5 * (u[:, :, None] * u[:, None, :] - inv)
-        coef = np.where(iu0 == iu1, 1.0, 2.0)  # an off-diagonal sigma_jk enters twice
-        out[start : start + pt.n, :p] = full_u
-        out[start : start + pt.n, p:] = m[:, iu0, iu1] * coef
+        u = np.zeros((pt.n, p))
+        u[:, o] = (pt.rows - mu[o]) @ inv
+        k = np.zeros((p, p))
+        k[np.ix_(o, o)] = inv
+        out[start : start + pt.n, :p] = u
+        out[start : start + pt.n, p:] = 0.5 * (u[:, iu0] * u[:, iu1] - k[iu0, iu1]) * coef
         start += pt.n
     return out
 
 
+def _pair_trace(a: np.ndarray, b: np.ndarray, iu0: np.ndarray, iu1: np.ndarray) -> np.ndarray:
+    """``tr(A E_a B E_b)`` for all pairs of symmetric basis matrices of vech coordinates
+    (E_a = e_j e_k' + e_k e_j', or e_j e_j' on the diagonal), from four index gathers."""
+    j, k, l, m = iu0[:, None], iu1[:, None], iu0[None, :], iu1[None, :]
+    t = a[m, j] * b[k, l] + a[l, j] * b[k, m] + a[m, k] * b[j, l] + a[l, k] * b[j, m]
+    c = np.where(iu0 == iu1, 0.5, 1.0)
+    return t * c[:, None] * c[None, :]
+
+
 def _saturated_observed_information(mo: GroupMoments, iu0: np.ndarray, iu1: np.ndarray) -> np.ndarray:
-    """Observed information per respondent of the saturated model at its ML estimates."""
+    """Observed information per respondent of the saturated model at its ML estimates
+    (analytic second derivatives of each pattern's log-likelihood, summed over patterns)."""
     p = mo.mean.size
     if mo.missing == "listwise":
         return _weight(mo.cov, _vech_basis(p)[2])  # complete data: observed = expected at the MLE
-
-    def grad(theta: np.ndarray) -> np.ndarray:
-        mu = theta[:p]
-        sigma = np.zeros((p, p))
-        sigma[iu0, iu1] = theta[p:]
-        sigma[iu1, iu0] = theta[p:]
-        return _saturated_scores(mo, sigma, mu, iu0, iu1).sum(axis=0) / mo.n
-
-    theta = np.concatenate([mo.mean, mo.cov[iu0, iu1]])
-    h = -_jacobian(grad, theta, h=1e-6)
-    return (h + h.T) / 2
+    q = iu0.size
+    h = np.zeros((p + q, p + q))
+    c = np.where(iu0 == iu1, 0.5, 1.0)
+    for pt in mo.patterns:
+        o = pt.observed
+        inv = np.linalg.inv(mo.cov[np.ix_(o, o)])
+        k = np.zeros((p, p))
+        k[np.ix_(o, o)] = inv
+        d = np.zeros(p)
+        d[o] = pt.mean - mo.mean[o]
+        w = np.zeros((p, p))
+        w[np.ix_(o, o)] = pt.cov + np.outer(pt.mean - mo.mean[o], pt.mean - mo.mean[o])
+        kwk = k @ w @ k
+        kd = k @ d
+        h[:p, :p] += pt.n * k
+        # d/dsigma_(l,m) of K d: -(K_:l (Kd)_m + K_:m (Kd)_l) (halved on the diagonal)
+        cross = (k[:, iu0] * kd[iu1] + k[:, iu1] * kd[iu0]) * c
+        h[:p, p:] += pt.n * cross
+        h[p:, :p] += pt.n * cross.T
+        h[p:, p:] += pt.n / 2 * (-_pair_trace(k, k, iu0, iu1) + _pair_trace(kwk, k, iu0, iu1)
+                                 + _pair_trace(k, kwk, iu0, iu1))
+    return h / mo.n
 
 
 def _gamma(mo: GroupMoments, iu0: np.ndarray, iu1: np.ndarray) -> np.ndarray:

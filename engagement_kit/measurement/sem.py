@@ -25,8 +25,7 @@ lavaan does, ``likelihood="normal"``) with:
   ``chi2`` is the likelihood-ratio statistic against the saturated model as in lavaan;
 * Fisher scoring with step halving (for FIML the complete-data information at the
   current estimate is the scoring matrix); the Jacobian of the model-implied moments is
-  taken by central differences, which is exact here because every moment is at most
-  quadratic in any single parameter;
+  analytic (checked against central differences in the tests);
 * standard errors: expected information for complete data (lavaan's default for ML),
   observed information (the Hessian of ``F``, by central differences of the analytic
   gradient) for FIML, as lavaan with ``missing="ml"``; robust (sandwich) errors for MLM
@@ -120,6 +119,37 @@ def _patterns(a: np.ndarray) -> tuple[Pattern, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """Patterns with the same number of answered items, stacked for batched linear algebra:
+    ``idx`` (R x q observed item indices), ``n`` (R), ``mean`` (R x q), ``cov`` (R x q x q)."""
+
+    idx: np.ndarray
+    n: np.ndarray
+    mean: np.ndarray
+    cov: np.ndarray
+
+
+def _batches(patterns: tuple[Pattern, ...]) -> list[_Batch]:
+    out = []
+    sizes = sorted({pt.observed.size for pt in patterns})
+    for q in sizes:
+        sel = [pt for pt in patterns if pt.observed.size == q]
+        out.append(_Batch(idx=np.array([pt.observed for pt in sel]), n=np.array([pt.n for pt in sel], dtype=float),
+                          mean=np.array([pt.mean for pt in sel]), cov=np.array([pt.cov for pt in sel])))
+    return out
+
+
+def _scatter(p: int, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    """Sum the (R x q x q) blocks ``vals`` into a p x p matrix at rows / columns ``idx``."""
+    flat = (idx[:, :, None] * p + idx[:, None, :]).ravel()
+    return np.bincount(flat, weights=vals.ravel(), minlength=p * p).reshape(p, p)
+
+
+def _scatter_vec(p: int, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    return np.bincount(idx.ravel(), weights=vals.ravel(), minlength=p)
+
+
 def saturated_em(patterns: tuple[Pattern, ...], p: int, tol: float = 1e-11,
                  max_iter: int = 5000) -> tuple[np.ndarray, np.ndarray]:
     """ML means and covariance of incomplete normal data by EM (Dempster, Laird & Rubin
@@ -144,29 +174,39 @@ def saturated_em(patterns: tuple[Pattern, ...], p: int, tol: float = 1e-11,
     if all(pt.observed.size == p for pt in patterns):
         pt = patterns[0] if len(patterns) == 1 else _pattern(np.arange(p), np.vstack([q.rows for q in patterns]))
         return pt.mean, pt.cov
+    batches = []
+    for q in sorted({pt.observed.size for pt in patterns}):
+        sel = [pt for pt in patterns if pt.observed.size == q]
+        o = np.array([pt.observed for pt in sel])
+        m = np.array([np.setdiff1d(np.arange(p), pt.observed) for pt in sel]).reshape(len(sel), p - q)
+        nn = np.array([pt.n for pt in sel], dtype=float)
+        mean = np.array([pt.mean for pt in sel])
+        raw = np.array([pt.n * (pt.cov + np.outer(pt.mean, pt.mean)) for pt in sel])  # sum x_o x_o'
+        batches.append((o, m, nn, mean, raw))
     for _ in range(max_iter):
         t1 = np.zeros(p)
         t2 = np.zeros((p, p))
-        for pt in patterns:
-            o = pt.observed
-            raw = pt.n * (pt.cov + np.outer(pt.mean, pt.mean))  # sum x_o x_o'
-            if o.size == p:
-                t1 += pt.n * pt.mean
-                t2 += raw
+        for o, m, nn, mean, raw in batches:
+            sx = nn[:, None] * mean
+            t1 += _scatter_vec(p, o, sx)
+            t2 += _scatter(p, o, raw)
+            if m.shape[1] == 0:
                 continue
-            m = np.setdiff1d(np.arange(p), o)
-            b = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, m)]).T  # Sigma_mo Sigma_oo^-1
-            a = mu[m] - b @ mu[o]  # E[x_m | x_o] = a + b x_o
-            sx = pt.n * pt.mean
-            t1[o] += sx
-            t1[m] += pt.n * a + b @ sx
-            t2[np.ix_(o, o)] += raw
-            om = np.outer(sx, a) + raw @ b.T
-            t2[np.ix_(o, m)] += om
-            t2[np.ix_(m, o)] += om.T
-            cond = sigma[np.ix_(m, m)] - b @ sigma[np.ix_(o, m)]
-            t2[np.ix_(m, m)] += (pt.n * np.outer(a, a) + np.outer(a, b @ sx) + np.outer(b @ sx, a) + b @ raw @ b.T
-                                 + pt.n * cond)
+            s_oo = sigma[o[:, :, None], o[:, None, :]]
+            s_om = sigma[o[:, :, None], m[:, None, :]]
+            s_mm = sigma[m[:, :, None], m[:, None, :]]
+            b = np.transpose(np.linalg.solve(s_oo, s_om), (0, 2, 1))  # Sigma_mo Sigma_oo^-1, R x pm x q
+            a = mu[m] - np.einsum("rij,rj->ri", b, mu[o])  # E[x_m | x_o] = a + b x_o
+            bsx = np.einsum("rij,rj->ri", b, sx)
+            t1 += _scatter_vec(p, m, nn[:, None] * a + bsx)
+            om = sx[:, :, None] * a[:, None, :] + raw @ np.transpose(b, (0, 2, 1))
+            flat_om = (o[:, :, None] * p + m[:, None, :]).ravel()
+            add = np.bincount(flat_om, weights=om.ravel(), minlength=p * p).reshape(p, p)
+            t2 += add + add.T
+            cond = s_mm - b @ s_om
+            mm = (nn[:, None, None] * (a[:, :, None] * a[:, None, :] + cond) + a[:, :, None] * bsx[:, None, :]
+                  + bsx[:, :, None] * a[:, None, :] + b @ raw @ np.transpose(b, (0, 2, 1)))
+            t2 += _scatter(p, m, mm)
         mu_new = t1 / n
         sigma_new = t2 / n - np.outer(mu_new, mu_new)
         delta = max(np.max(np.abs(mu_new - mu)), np.max(np.abs(sigma_new - sigma)))
@@ -428,6 +468,7 @@ class _Model:
         self.labels = labels
         self.N = sum(mo.n for mo in moments)
         self.w = np.array([mo.n / self.N for mo in moments])
+        self.batches = [_batches(mo.patterns) for mo in moments]
         self.h1 = sum(self._pattern_terms(mo.cov, mo.mean, g) for g, mo in enumerate(moments))
 
     # model matrices -----------------------------------------------------------------
@@ -458,18 +499,18 @@ class _Model:
     def _pattern_terms(self, sigma: np.ndarray, mu: np.ndarray, g: int) -> float:
         """sum_r (n_r/N) [log|Sigma_oo| + tr(S_r Sigma_oo^-1) + d' Sigma_oo^-1 d]; inf if not PD."""
         total = 0.0
-        for pt in self.moments[g].patterns:
-            o = pt.observed
-            s = sigma[np.ix_(o, o)]
+        for bt in self.batches[g]:
+            s = sigma[bt.idx[:, :, None], bt.idx[:, None, :]]
             try:
                 c = np.linalg.cholesky(s)
             except np.linalg.LinAlgError:
                 return np.inf
-            logdet = 2 * np.sum(np.log(np.diag(c)))
+            logdet = 2 * np.sum(np.log(np.diagonal(c, axis1=1, axis2=2)), axis=1)
             inv = np.linalg.inv(s)
-            d = pt.mean - mu[o]
-            total += pt.n / self.N * (logdet + np.sum(pt.cov * inv) + d @ inv @ d)
-        return total
+            d = bt.mean - mu[bt.idx]
+            quad = np.einsum("ri,rij,rj->r", d, inv, d)
+            total += np.sum(bt.n / self.N * (logdet + np.sum(bt.cov * inv, axis=(1, 2)) + quad))
+        return float(total)
 
     def objective(self, x: np.ndarray) -> float:
         total = 0.0
@@ -487,8 +528,48 @@ class _Model:
         return np.unique(idx[idx >= 0])
 
     def _dmoments(self, x: np.ndarray, g: int, par: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """dSigma (k, p, p) and dmu (k, p) of group g w.r.t. parameters ``par``, by central
-        differences (exact: every moment is at most quadratic in a single parameter)."""
+        """dSigma (k, p, p) and dmu (k, p) of group g w.r.t. parameters ``par``, analytically:
+        Sigma = L P L' + Theta, mu = nu + L kappa."""
+        L, P, _, _, K = self.matrices(x, g)
+        pos = -np.ones(self.n_par, dtype=int)
+        pos[par] = np.arange(par.size)
+        ds = np.zeros((par.size, self.p, self.p))
+        dm = np.zeros((par.size, self.p))
+        lp = L @ P
+        for idx_mat in (self.L_idx[g], self.DL_idx[g]):
+            for j, f in zip(*np.nonzero(idx_mat >= 0)):
+                i = pos[idx_mat[j, f]]
+                if i < 0:
+                    continue
+                ds[i, j, :] += lp[:, f]
+                ds[i, :, j] += lp[:, f]
+                dm[i, j] += K[f]
+        for a in range(self.m):
+            for b in range(a + 1):
+                i = pos[self.P_idx[g][a, b]]
+                if i < 0:
+                    continue
+                outer = np.outer(L[:, a], L[:, b])
+                ds[i] += outer + outer.T if a != b else outer
+        for j, k in enumerate(self.T_idx[g]):
+            if pos[k] >= 0:
+                ds[pos[k], j, j] += 1.0
+        for (j, k), r in zip(self.residual_pairs, self.R_idx[g]):
+            if pos[r] >= 0:
+                ds[pos[r], j, k] += 1.0
+                ds[pos[r], k, j] += 1.0
+        for idx_vec in (self.N_idx[g], self.DN_idx[g]):
+            for j, k in enumerate(idx_vec):
+                if k >= 0 and pos[k] >= 0:
+                    dm[pos[k], j] += 1.0
+        for f, k in enumerate(self.K_idx[g]):
+            if k >= 0 and pos[k] >= 0:
+                dm[pos[k]] += L[:, f]
+        return ds, dm
+
+    def _dmoments_numeric(self, x: np.ndarray, g: int, par: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The same by central differences (exact: every moment is at most quadratic in a
+        single parameter); the check of :meth:`_dmoments` in the tests."""
         h = 1e-4
         ds = np.empty((par.size, self.p, self.p))
         dm = np.empty((par.size, self.p))
@@ -505,14 +586,13 @@ class _Model:
         """dF/dSigma (p x p, as a full symmetric matrix) and dF/dmu of group g's patterns."""
         gs = np.zeros((self.p, self.p))
         gm = np.zeros(self.p)
-        for pt in self.moments[g].patterns:
-            o = pt.observed
-            inv = np.linalg.inv(sigma[np.ix_(o, o)])
-            d = pt.mean - mu[o]
-            wmat = pt.cov + np.outer(d, d)
-            wr = pt.n / self.N
-            gs[np.ix_(o, o)] += wr * (inv - inv @ wmat @ inv)
-            gm[o] += -2 * wr * (inv @ d)
+        for bt in self.batches[g]:
+            inv = np.linalg.inv(sigma[bt.idx[:, :, None], bt.idx[:, None, :]])
+            d = bt.mean - mu[bt.idx]
+            wmat = bt.cov + d[:, :, None] * d[:, None, :]
+            wr = (bt.n / self.N)[:, None, None]
+            gs += _scatter(self.p, bt.idx, wr * (inv - inv @ wmat @ inv))
+            gm += _scatter_vec(self.p, bt.idx, -2 * wr[:, :, 0] * np.einsum("rij,rj->ri", inv, d))
         return gs, gm
 
     def gradient(self, x: np.ndarray) -> np.ndarray:
@@ -680,7 +760,7 @@ def _fit_cfa_ml(
         else:
             converged = np.max(np.abs(grad)) < 1e-7
             break
-        converged = abs(f - f_new) < tol and np.max(np.abs(t * step)) < 1e-7
+        converged = np.max(np.abs(t * step)) < 1e-8 or (abs(f - f_new) < tol and np.max(np.abs(t * step)) < 1e-6)
         x, f = x_new, f_new
         if converged:
             break
