@@ -623,10 +623,80 @@ class _Model:
             hess[np.ix_(par, par)] += self.w[g] * (tr + 2 * dm @ inv @ dm.T)
         return grad, hess
 
-    def observed_hessian(self, x: np.ndarray) -> np.ndarray:
-        """Hessian of F by central differences of the analytic gradient (symmetrised)."""
+    def observed_hessian_numeric(self, x: np.ndarray) -> np.ndarray:
+        """Hessian of F by central differences of the analytic gradient (the check of
+        :meth:`observed_hessian` in the tests)."""
         h = _jacobian(self.gradient, x, h=1e-5)
         return (h + h.T) / 2
+
+    def observed_hessian(self, x: np.ndarray) -> np.ndarray:
+        """Hessian of F: ``J' dG + (dJ)' G`` with ``G`` the gradient of F w.r.t. the implied
+        moments and ``J`` their Jacobian. ``dG`` along each parameter is analytic: every
+        ``dSigma`` of a factor model has rank <= 2 (``sum_t l_t z_t z_t'``), so each pattern
+        needs matrix-vector products only; ``dJ`` (second derivatives of the moments) by
+        central differences of the analytic Jacobian, exact for these polynomial moments."""
+        hess = np.zeros((x.size, x.size))
+        h = 1e-5
+        for g in range(self.G):
+            par = self.group_params(g)
+            k = par.size
+            ds, dm = self._dmoments(x, g, par)
+            sigma, mu = self.implied(x, g)
+            gs, gm = self._moment_gradient(sigma, mu, g)
+            for i, a in enumerate(par):
+                e = np.zeros(x.size)
+                e[a] = h
+                dp, mp = self._dmoments(x + e, g, par)
+                dn, mn = self._dmoments(x - e, g, par)
+                hess[par, a] += ((dp - dn).reshape(k, -1) @ gs.ravel() + (mp - mn) @ gm) / (2 * h)
+            dgs, dgm = self._moment_gradient_derivative(sigma, mu, g, ds, dm)
+            hess[np.ix_(par, par)] += ds.reshape(k, -1) @ dgs.reshape(k, -1).T + dm @ dgm.T
+        return (hess + hess.T) / 2
+
+    def _moment_gradient_derivative(self, sigma: np.ndarray, mu: np.ndarray, g: int, ds: np.ndarray,
+                                    dm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Derivatives of (dF/dSigma, dF/dmu) along each (dSigma_a, dmu_a): (k, p, p), (k, p)."""
+        p, k = self.p, ds.shape[0]
+        vals, vecs = np.linalg.eigh(ds)
+        dgs = np.zeros((k, p, p))
+        dgm = np.zeros((k, p))
+        for bt in self.batches[g]:
+            idx = bt.idx
+            r = idx.shape[0]
+            kk = np.linalg.inv(sigma[idx[:, :, None], idx[:, None, :]])
+            d = bt.mean - mu[idx]
+            w = bt.n / self.N
+            wmat = bt.cov + d[:, :, None] * d[:, None, :]
+            mm = kk @ wmat @ kk
+            v0 = np.einsum("rij,rj->ri", kk, d)
+            rows = np.arange(r)[:, None]
+
+            def emb(v: np.ndarray) -> np.ndarray:
+                out = np.zeros((r, p))
+                out[rows, idx] = v
+                return out
+
+            v0e = emb(v0)
+            for a in range(k):
+                big = np.abs(vals[a]) > 1e-12 * max(1.0, np.abs(vals[a]).max())
+                acc = np.zeros((p, p))
+                gm_a = np.zeros(p)
+                for lam, z in zip(vals[a][big], vecs[a][:, big].T):
+                    zo = z[idx]
+                    kz = np.einsum("rij,rj->ri", kk, zo)
+                    mz = np.einsum("rij,rj->ri", mm, zo)
+                    kze, mze = emb(kz), emb(mz)
+                    wk = w[:, None] * kze
+                    acc += lam * (-kze.T @ wk + mze.T @ wk + wk.T @ mze)
+                    gm_a += 2 * lam * (wk * np.sum(kz * d, axis=1)[:, None]).sum(axis=0)
+                if np.any(dm[a] != 0):
+                    kdm = emb(np.einsum("rij,rj->ri", kk, dm[a][idx]))
+                    wkd = w[:, None] * kdm
+                    acc += wkd.T @ v0e + v0e.T @ wkd
+                    gm_a += 2 * wkd.sum(axis=0)
+                dgs[a] += acc
+                dgm[a] += gm_a
+        return dgs, dgm
 
     def start(self) -> np.ndarray:
         x = np.zeros(self.n_par)
