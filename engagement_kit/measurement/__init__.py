@@ -4,7 +4,9 @@ The entry point is :func:`dimensions` (:mod:`.analysis`): one call returns a fro
 :class:`DimensionsResult` with ``tables()``, ``write(folder)`` and ``conclusions()``.
 Building blocks: :mod:`.scales` (scoring, validation), :mod:`.reliability` (alpha, omega,
 item statistics), :mod:`.factors` (CFA fit, loadings, validity, EFA), :mod:`.invariance`
-(configural / metric / scalar), :mod:`.sem` (the multi-group ML estimator). The survey
+(configural / metric / scalar, partial invariance), :mod:`.sem` (the multi-group ML / FIML
+estimator), :mod:`.robust` (MLM / MLR scaled tests and robust indices), :mod:`.modification`
+(modification indices), :mod:`.missing` (missing-data patterns). The survey
 joined to outcomes is loaded with :func:`engagement_kit.io.load_analysis_table` (``base="survey"``).
 
 CSV outputs of ``DimensionsResult.write`` (the column names are an interface)
@@ -14,14 +16,21 @@ CSV outputs of ``DimensionsResult.write`` (the column names are an interface)
   NaN for two-item scales).
 * ``item_statistics.csv``: ``scale, item, mean, sd, item_total_r, alpha_if_deleted``.
 * ``cfa_fit.csv``: ``n, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low, rmsea_ci_high, srmr``
-  (lavaan conventions, see :mod:`.factors`).
+  (lavaan conventions, see :mod:`.factors`), then ``chi2_scaled, df_scaled, scaling_factor,
+  cfi_robust, tli_robust, rmsea_robust, rmsea_robust_ci_low, rmsea_robust_ci_high, estimator,
+  missing`` (NaN for plain ML; :mod:`.robust`).
 * ``loadings.csv``: ``scale, item, loading, std_loading, std_se, ci_low, ci_high, residual_var``
   (unstandardised loading with the first item of each scale fixed to 1; standardised
   loading with a delta-method CI; residual variance of the item).
 * ``validity.csv``: ``scale, composite_reliability, ave, sqrt_ave, max_factor_correlation,
   fornell_larcker_ok, max_htmt, htmt_ok``.
 * ``invariance.csv``: ``model, n, n_groups, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low,
-  rmsea_ci_high, srmr, delta_chi2, delta_df, delta_p_value, delta_cfi, delta_rmsea, holds, verdict``.
+  rmsea_ci_high, srmr, delta_chi2, delta_df, delta_p_value, delta_cfi, delta_rmsea, holds, verdict``,
+  then the robust columns of ``cfa_fit.csv``, ``chi2_diff_scaled, p_value_scaled`` (Satorra-Bentler
+  2001 scaled difference) and ``freed`` (parameters left free across groups).
+* ``modification_indices.csv``: ``lhs, op, rhs, group, kind, mi, epc, sepc_all, p_value`` (the 20
+  largest, lavaan's ``modindices`` conventions).
+* ``missing_patterns.csv``: ``pattern, n_missing_items, n, share`` (rare patterns pooled).
 * ``scale_means.csv``: ``group, scale, n, mean, sd`` (scale scores by group).
 * ``hypotheses.csv``: ``id, statement, model, outcome, predictor, term, expected, n, estimate, se,
   ci_low, ci_high, p_value, p_adjusted, std_effect, vif, verdict`` (see :mod:`engagement_kit.hypotheses`).
@@ -31,14 +40,16 @@ CSV outputs of ``DimensionsResult.write`` (the column names are an interface)
 * ``efa.csv``: ``kmo, bartlett_chi2, bartlett_p, n_factors``; ``efa_loadings.csv``: ``item, kmo,
   factor_1 .. factor_k``.
 
-Tables with a count (``invariance, scale_means, hypotheses, mediation``) append ``suppressed``:
+Tables with a count (``invariance, scale_means, hypotheses, mediation, missing_patterns``) append ``suppressed``:
 a row describing fewer than ``min_cell_size`` respondents keeps only its labels.
 """
 
 from ..io import add_promoter
 from .analysis import DimensionsResult, dimensions
 from .factors import CFAResult, EFAResult, cfa, efa, fit_indices, htmt, parallel_analysis, rmsea_ci, srmr, validity
-from .invariance import INVARIANCE_COLUMNS, measurement_invariance
+from .invariance import INVARIANCE_COLUMNS, INVARIANCE_ROBUST_COLUMNS, measurement_invariance
+from .missing import missing_patterns
+from .modification import modification_indices
 from .reliability import cronbach_alpha, item_statistics, omega_total, reliability
 from .scales import (
     MeasurementWarning,
@@ -53,7 +64,8 @@ from .sem import NotIdentifiedError
 
 __all__ = [
     "dimensions", "DimensionsResult", "answer_shares", "add_promoter", "CFAResult", "EFAResult", "cfa", "efa",
-    "fit_indices", "htmt", "parallel_analysis", "rmsea_ci", "srmr", "validity", "INVARIANCE_COLUMNS", "measurement_invariance",
+    "fit_indices", "htmt", "parallel_analysis", "rmsea_ci", "srmr", "validity", "INVARIANCE_COLUMNS", "INVARIANCE_ROBUST_COLUMNS", "measurement_invariance",
+    "missing_patterns", "modification_indices",
     "cronbach_alpha", "item_statistics", "omega_total", "reliability", "MeasurementWarning", "check_scales",
     "prepare_items", "reverse_score", "scale_means", "score_scales", "NotIdentifiedError",
 ]

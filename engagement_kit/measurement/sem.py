@@ -106,12 +106,19 @@ def _pattern(obs: np.ndarray, rows: np.ndarray) -> Pattern:
 def _patterns(a: np.ndarray) -> tuple[Pattern, ...]:
     """Group the rows of ``a`` (NaN = not answered) by missing-data pattern, once."""
     mask = ~np.isnan(a)
-    keys, inverse = np.unique(mask, axis=0, return_inverse=True)
-    order = np.argsort(inverse.ravel(), kind="stable")
-    bounds = np.searchsorted(inverse.ravel()[order], np.arange(len(keys) + 1))
+    # one integer per row (its answered items as bits, in chunks of 62 items): sorting
+    # integers is much faster than np.unique(axis=0) on a boolean matrix
+    chunks = [mask[:, i : i + 62].astype(np.int64) @ (np.int64(1) << np.arange(min(62, mask.shape[1] - i),
+                                                                               dtype=np.int64))
+              for i in range(0, mask.shape[1], 62)]
+    code = np.stack(chunks, axis=1) if len(chunks) > 1 else chunks[0][:, None]
+    _, first, inverse = np.unique(code, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(first) + 1))
     out = []
-    for r, key in enumerate(keys):
-        obs = np.flatnonzero(key)
+    for r in range(len(first)):
+        obs = np.flatnonzero(mask[first[r]])
         if obs.size == 0:
             continue
         rows = a[order[bounds[r] : bounds[r + 1]]][:, obs]
