@@ -103,7 +103,8 @@ def test_minimal_call_skips_each_optional_part_naming_its_parameter():
         assert param in lines, param
     t = res.tables()
     assert t["invariance"].empty and t["hypotheses"].empty and t["mediation"].empty
-    assert list(t["invariance"].columns) == measurement.INVARIANCE_COLUMNS + ["suppressed"]
+    assert list(t["invariance"].columns) == (measurement.INVARIANCE_COLUMNS + measurement.INVARIANCE_ROBUST_COLUMNS
+                                             + ["suppressed"])
     assert t["scale_means"]["group"].unique().tolist() == ["all"]
     assert "Not run: mediation: skipped" in res.conclusions()
 
@@ -170,7 +171,7 @@ def test_dimensions_passes_estimator_and_missing_to_cfa_and_invariance(survey):
 
     data = survey.copy()
     items = [i for its in SCALES.values() for i in its]
-    x = data[items].to_numpy(dtype=float)
+    x = data[items].to_numpy(dtype=float).copy()
     x[np.random.default_rng(4).random(x.shape) < 0.05] = np.nan
     data[items] = x
     res = measurement.dimensions(data, scales=SCALES, group_col="wave", estimator="mlr", missing="fiml", n_boot=200, **LIKERT)

@@ -127,7 +127,7 @@ def test_notebook_with_robust_estimator_and_fiml_on_incomplete_answers(tmp_path)
     survey, _ = three_factor_survey(600, seed=12)
     rng = np.random.default_rng(12)
     items = [i for its in SCALES.values() for i in its]
-    x = survey[items].to_numpy(dtype=float)
+    x = survey[items].to_numpy(dtype=float).copy()
     x[rng.random(x.shape) < 0.10] = np.nan
     survey[items] = x
     survey["wave"] = rng.choice(["w1", "w2"], len(survey))
