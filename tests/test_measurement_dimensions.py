@@ -14,7 +14,11 @@ from pandas.testing import assert_frame_equal
 from survey_helpers import SCALES, three_factor_survey
 
 from engagement_kit import measurement
-from engagement_kit.hypotheses import default_hypotheses, mediation_table, test_hypotheses
+from engagement_kit.hypotheses import (
+    default_hypotheses,
+    mediation_table,
+    test_hypotheses,
+)
 from engagement_kit.measurement import (
     DimensionsResult,
     cfa,

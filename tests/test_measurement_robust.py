@@ -19,8 +19,6 @@ References
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,11 +27,16 @@ from semopy.examples import holzinger39
 
 from engagement_kit.measurement import cfa, measurement_invariance
 from engagement_kit.measurement.calibration import fiml_calibration, robust_calibration
-from engagement_kit.measurement.factors import _pattern, fit_model
+from engagement_kit.measurement.factors import _pattern
 from engagement_kit.measurement.missing import missing_patterns
 from engagement_kit.measurement.modification import modification_indices
 from engagement_kit.measurement.robust import scaled_difference
-from engagement_kit.measurement.sem import _jacobian, fit_cfa_ml, group_moments, saturated_em
+from engagement_kit.measurement.sem import (
+    _jacobian,
+    fit_cfa_ml,
+    group_moments,
+    saturated_em,
+)
 
 HS_SCALES = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
 ITEMS = [f"x{i}" for i in range(1, 10)]
@@ -215,7 +218,7 @@ def test_saturated_em_recovers_complete_data_moments(hs):
     lw = group_moments(hs[items])[0]
     np.testing.assert_allclose(mo.cov, lw.cov, atol=1e-12)
     assert len(mo.patterns) == 1
-    mu, cov = saturated_em(mo.patterns, 9)
+    mu, _ = saturated_em(mo.patterns, 9)
     np.testing.assert_allclose(mu, hs[items].mean(), atol=1e-12)
 
 

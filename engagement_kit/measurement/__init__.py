@@ -46,8 +46,23 @@ a row describing fewer than ``min_cell_size`` respondents keeps only its labels.
 
 from ..io import add_promoter
 from .analysis import DimensionsResult, dimensions
-from .factors import CFAResult, EFAResult, cfa, efa, fit_indices, htmt, parallel_analysis, rmsea_ci, srmr, validity
-from .invariance import INVARIANCE_COLUMNS, INVARIANCE_ROBUST_COLUMNS, measurement_invariance
+from .factors import (
+    CFAResult,
+    EFAResult,
+    cfa,
+    efa,
+    fit_indices,
+    htmt,
+    parallel_analysis,
+    rmsea_ci,
+    srmr,
+    validity,
+)
+from .invariance import (
+    INVARIANCE_COLUMNS,
+    INVARIANCE_ROBUST_COLUMNS,
+    measurement_invariance,
+)
 from .missing import missing_patterns
 from .modification import modification_indices
 from .reliability import cronbach_alpha, item_statistics, omega_total, reliability

@@ -79,7 +79,11 @@ from ..results import Result
 from ..schema import DEFAULT_SCALES, REVERSE_KEYED_ITEMS, TYPE_SCALES
 from ..stats.multitest import check_method
 from .factors import FIT_COLUMNS, ROBUST_FIT_COLUMNS, cfa, check_estimation, efa
-from .invariance import INVARIANCE_COLUMNS, INVARIANCE_ROBUST_COLUMNS, measurement_invariance
+from .invariance import (
+    INVARIANCE_COLUMNS,
+    INVARIANCE_ROBUST_COLUMNS,
+    measurement_invariance,
+)
 from .missing import MISSING_PATTERN_COLUMNS, missing_patterns, missing_summary
 from .modification import MODINDEX_COLUMNS, modification_indices
 from .reliability import reliability

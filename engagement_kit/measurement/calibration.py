@@ -16,7 +16,7 @@ Every rate comes with a Monte-Carlo 95 % interval (Wilson).
 Example
 -------
 >>> out = robust_calibration(reps=3, n=300, seed=1)
->>> sorted(out)[:3]
+>>> sorted(out)[1:4]
 ['ml_rejection', 'ml_rejection_ci', 'mlm_rejection']
 """
 

@@ -40,8 +40,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .scales import MeasurementWarning, Scales, prepare_items
 from .robust import ESTIMATORS, RobustTest, robust_test
+from .scales import MeasurementWarning, Scales, prepare_items
 from .sem import MISSING_METHODS, CFAEstimate, fit_cfa_ml, group_moments
 
 __all__ = [
@@ -353,7 +353,10 @@ def efa(
 
 
 def _efa(x: pd.DataFrame, n_factors: int | None, rotation: str, seed: int) -> EFAResult:
-    from factor_analyzer.factor_analyzer import calculate_bartlett_sphericity, calculate_kmo
+    from factor_analyzer.factor_analyzer import (
+        calculate_bartlett_sphericity,
+        calculate_kmo,
+    )
     from factor_analyzer.rotator import Rotator
     from sklearn.decomposition import FactorAnalysis
 

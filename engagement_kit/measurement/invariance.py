@@ -46,7 +46,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .factors import ROBUST_FIT_COLUMNS, _pattern, check_estimation, fit_indices, fit_model
+from .factors import (
+    ROBUST_FIT_COLUMNS,
+    _pattern,
+    check_estimation,
+    fit_indices,
+    fit_model,
+)
 from .robust import scaled_difference
 from .scales import Scales, prepare_items
 from .sem import group_moments, parse_free
@@ -110,7 +116,7 @@ def measurement_invariance(
                              "list the scale's items in another order to free it")
     moments = group_moments(items_df, data[group_col], missing=missing)
     rows = []
-    prev = None
+    prev, prev_holds = None, True
     for name, equal in _STEPS:
         step_free = frozenset(k for k in freed_keys if (k[0] + "s") in equal)
         est, rob = fit_model(moments, pat, items, factors, estimator=estimator, equal=equal, free=step_free)

@@ -18,10 +18,10 @@ Example
 >>> import pandas as pd
 >>> d = pd.DataFrame({"a": [1, 2, None, 4] * 5, "b": [1, None, 3, 4] * 5})
 >>> missing_patterns(d, items=["a", "b"], min_cell_size=5)[["pattern", "n", "share"]]
-     pattern   n  share
+      pattern   n  share
 0  (complete)  10   0.50
-1          a   5   0.25
-2          b   5   0.25
+1           a   5   0.25
+2           b   5   0.25
 """
 
 from __future__ import annotations
@@ -78,5 +78,5 @@ def missing_summary(data: pd.DataFrame, *, items: Sequence[str]) -> dict[str, fl
         "complete_rows": int((~miss.any(axis=1)).sum()),
         "empty_rows": int(miss.all(axis=1).sum()),
         "share_missing": float(miss.mean()) if miss.size else 0.0,
-        "patterns": int(len(np.unique(miss, axis=0))) if miss.size else 0,
+        "patterns": len(np.unique(miss, axis=0)) if miss.size else 0,
     }

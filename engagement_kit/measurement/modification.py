@@ -97,7 +97,7 @@ def _modification_indices(est: CFAEstimate, top: int | None, constraints: bool) 
         lab = ext.labels[c]
         g = lab[1]
         sigma, _ = ext.implied(x, g)
-        L, P, T, _, _ = ext.matrices(x, g)
+        _, P, T, _, _ = ext.matrices(x, g)
         sd = np.sqrt(np.diag(sigma))
         if lab[0] in ("loading", "loading_dev"):
             j, f = lab[2], lab[3]

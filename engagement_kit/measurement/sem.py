@@ -293,7 +293,7 @@ class CFAEstimate:
     x: np.ndarray
     vcov: np.ndarray
     n_free: int
-    _model: "_Model" = field(repr=False)
+    _model: _Model = field(repr=False)
     missing: str = "listwise"
     info: np.ndarray | None = field(default=None, repr=False)
 
@@ -676,11 +676,9 @@ class _Model:
             wmat = bt.cov + d[:, :, None] * d[:, None, :]
             mm = kk @ wmat @ kk
             v0 = np.einsum("rij,rj->ri", kk, d)
-            rows = np.arange(r)[:, None]
-
-            def emb(v: np.ndarray) -> np.ndarray:
+            def emb(v: np.ndarray, idx: np.ndarray = idx, r: int = r) -> np.ndarray:
                 out = np.zeros((r, p))
-                out[rows, idx] = v
+                out[np.arange(r)[:, None], idx] = v
                 return out
 
             v0e = emb(v0)
