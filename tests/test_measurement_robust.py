@@ -252,7 +252,7 @@ def test_fiml_loadings_unbiased_and_covered_under_mar():
     out = fiml_calibration(reps=60, n=400, seed=11)
     print(out)
     assert abs(out["fiml_bias"]) < 3 * out["fiml_bias_se"] + 0.005
-    assert 0.93 <= out["fiml_coverage"] <= 0.97 or (out["fiml_coverage_ci"][0] <= 0.95 <= out["fiml_coverage_ci"][1])
+    assert 0.93 <= out["fiml_coverage"] <= 0.97
     assert out["listwise_ci_width"] > 1.5 * out["fiml_ci_width"]  # listwise keeps the complete rows only
     assert out["listwise_mean_n"] < 0.5 * out["n"]
 
@@ -261,5 +261,5 @@ def test_fiml_loadings_unbiased_and_covered_under_mar():
 def test_mlr_keeps_the_rejection_rate_of_a_true_model_near_alpha():
     out = robust_calibration(reps=150, n=400, seed=5)
     print(out)
-    assert out["mlr_rejection_ci"][0] <= 0.05 <= out["mlr_rejection_ci"][1] + 0.02
+    assert out["mlr_rejection_ci"][0] <= 0.05 <= out["mlr_rejection_ci"][1]  # Wilson 95 % interval
     assert out["ml_rejection"] > 2 * out["mlr_rejection"] and out["ml_rejection_ci"][0] > 0.05
