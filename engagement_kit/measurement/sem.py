@@ -157,7 +157,7 @@ def _scatter_vec(p: int, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
     return np.bincount(idx.ravel(), weights=vals.ravel(), minlength=p)
 
 
-def saturated_em(patterns: tuple[Pattern, ...], p: int, tol: float = 1e-11,
+def saturated_em(patterns: tuple[Pattern, ...], p: int, tol: float = 1e-10,
                  max_iter: int = 5000) -> tuple[np.ndarray, np.ndarray]:
     """ML means and covariance of incomplete normal data by EM (Dempster, Laird & Rubin
     1977) on the pattern sufficient statistics: each iteration costs one small solve per
@@ -185,7 +185,9 @@ def saturated_em(patterns: tuple[Pattern, ...], p: int, tol: float = 1e-11,
     for q in sorted({pt.observed.size for pt in patterns}):
         sel = [pt for pt in patterns if pt.observed.size == q]
         o = np.array([pt.observed for pt in sel])
-        m = np.array([np.setdiff1d(np.arange(p), pt.observed) for pt in sel]).reshape(len(sel), p - q)
+        answered = np.zeros((len(sel), p), dtype=bool)
+        answered[np.arange(len(sel))[:, None], o] = True
+        m = np.nonzero(~answered)[1].reshape(len(sel), p - q)
         nn = np.array([pt.n for pt in sel], dtype=float)
         mean = np.array([pt.mean for pt in sel])
         raw = np.array([pt.n * (pt.cov + np.outer(pt.mean, pt.mean)) for pt in sel])  # sum x_o x_o'
