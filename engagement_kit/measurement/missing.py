@@ -11,7 +11,8 @@ itself is still subject to the small-cell rule of the result that publishes it.
 Which rows each analysis uses: the CFA and invariance models with ``missing="fiml"`` use
 every row with at least one answer (full-information ML); with ``missing="listwise"``
 only complete rows; Cronbach's alpha and omega always use the complete rows of each scale
-(their ``n``).
+(their ``n``); HTMT and the exploratory factor analysis use the rows that answered every
+item; scale scores are available-item means (:mod:`.scales`).
 
 Example
 -------
