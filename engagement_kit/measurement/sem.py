@@ -31,9 +31,14 @@ lavaan does, ``likelihood="normal"``) with:
   gradient) for FIML, as lavaan with ``missing="ml"``; robust (sandwich) errors for MLM
   and MLR are in :mod:`.robust`.
 
-Checked against semopy (single group: chi2, estimates, standard errors; FIML estimates)
-and against lavaan's published Holzinger-Swineford figures (single and two-group) in
-``tests/test_measurement_sem.py`` and ``tests/test_measurement_robust.py``.
+Checked against semopy (single group: chi2, estimates, standard errors) and against
+lavaan's published Holzinger-Swineford figures (single and two-group) in
+``tests/test_measurement_sem.py``; FIML against scipy's casewise normal log-likelihood
+(chi2 = 2 (logL_h1 - logL), and the estimates maximise it) in
+``tests/test_measurement_robust.py``. semopy 2.3.11 was tried as the FIML reference, but
+its ``Model.fit(obj="FIML")`` has no mean structure (on Holzinger-Swineford with 15 %
+of answers removed it returned loadings far from the maximiser, after ~1 minute) and
+``ModelMeans`` has no FIML objective.
 
 Example
 -------
