@@ -184,6 +184,9 @@ def test_dimensions_passes_estimator_and_missing_to_cfa_and_invariance(survey):
     inv = measurement_invariance(data, scales=SCALES, group_col="wave", estimator="mlr", missing="fiml", **LIKERT)
     assert_frame_equal(t["invariance"].drop(columns="suppressed"), inv)
     assert t["cfa_fit"]["n"].iloc[0] == len(data)
+    kinds = t["modification_indices"]["kind"]
+    assert (kinds.iloc[:20] != "equality constraint").all() and (kinds.iloc[20:] == "equality constraint").all()
+    assert len(kinds) > 20  # the scalar model's constraints follow the CFA's top 20
     assert "Missing answers" in res.conclusions() and "Yuan-Bentler" in res.conclusions()
     with pytest.raises(ValueError, match="estimator must be one of"):
         measurement.dimensions(data, scales=SCALES, estimator="gls", **LIKERT)

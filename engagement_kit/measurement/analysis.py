@@ -23,7 +23,9 @@ Tables (``result.tables()``; the CSV stems; published columns first, in this ord
   columns, ``chi2_diff_scaled, p_value_scaled`` and ``freed``), plus ``suppressed``; header-only
   without ``group_col``.
 * ``modification_indices``: ``lhs, op, rhs, group, kind, mi, epc, sepc_all, p_value``, the 20
-  largest of the CFA (:mod:`.modification`).
+  largest of the CFA (:mod:`.modification`), then with ``group_col`` the 20 largest score tests
+  of the scalar model's equality constraints (``kind = "equality constraint"``; the item to
+  free for partial invariance, :func:`.invariance.constraint_indices`).
 * ``missing_patterns``: ``pattern, n_missing_items, n, share`` of the scale items, rare
   patterns pooled (:mod:`.missing`), plus ``suppressed``.
 * ``scale_means``: ``group, scale, n, mean, sd``, plus ``suppressed`` (a group of fewer than
@@ -82,6 +84,7 @@ from .factors import FIT_COLUMNS, ROBUST_FIT_COLUMNS, cfa, check_estimation, efa
 from .invariance import (
     INVARIANCE_COLUMNS,
     INVARIANCE_ROBUST_COLUMNS,
+    constraint_indices,
     measurement_invariance,
 )
 from .missing import MISSING_PATTERN_COLUMNS, missing_patterns, missing_summary
@@ -225,8 +228,15 @@ def _missing_line(pat: pd.DataFrame, missing: str) -> str:
 def _modification_line(mi: pd.DataFrame) -> str:
     r = mi.iloc[0]
     name = f"{escape(r['lhs'])} {escape(r['op'])} {escape(r['rhs'])}".strip()
-    return (f"**Largest modification index:** {name} ({escape(r['kind'])}, MI {r['mi']:.1f}, expected change "
+    text = (f"**Largest modification index:** {name} ({escape(r['kind'])}, MI {r['mi']:.1f}, expected change "
             f"{r['epc']:.3f}); free a parameter only when it makes substantive sense.")
+    eq = mi[mi["kind"] == "equality constraint"]
+    if len(eq):
+        e = eq.iloc[0]
+        what = f"{escape(e['lhs'])} {escape(e['op'])} {escape(e['rhs'])}".strip()
+        text += (f" The least invariant parameter is {what} in group {escape(e['group'])} (MI {e['mi']:.1f}); "
+                 "if scalar invariance fails, free it with measurement_invariance(..., free=[...]).")
+    return text
 
 
 def _validity_line(val: pd.DataFrame) -> str:
@@ -422,6 +432,10 @@ def dimensions(
     else:
         skipped.append("item distributions: skipped, the items have no Likert range (likert_min, likert_max)")
     inv = _invariance(data, group_col, skipped, min_cell_size, estimator=estimator, missing=missing, **spec)
+    if inv is not None:
+        big = data[group_col].map(data[group_col].value_counts()) >= min_cell_size
+        mod = pd.concat([mod, constraint_indices(data[big], group_col=group_col, missing=missing, **spec)],
+                        ignore_index=True)
     group = group_col if group_col is not None and group_col in data.columns else None
     outs = _present(outcomes, data, "outcomes", skipped)
     covs = _present(covariates, data, "covariates", skipped)

@@ -57,7 +57,7 @@ from .robust import scaled_difference
 from .scales import Scales, prepare_items
 from .sem import group_moments, parse_free
 
-__all__ = ["measurement_invariance", "INVARIANCE_COLUMNS", "INVARIANCE_ROBUST_COLUMNS"]
+__all__ = ["measurement_invariance", "INVARIANCE_COLUMNS", "INVARIANCE_ROBUST_COLUMNS", "constraint_indices"]
 
 INVARIANCE_COLUMNS = [
     "model", "n", "n_groups", "chi2", "df", "p_value", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high",
@@ -157,3 +157,37 @@ def measurement_invariance(
     out["df"] = out["df"].astype(int)
     out["n"] = out["n"].astype(int)
     return out[INVARIANCE_COLUMNS + INVARIANCE_ROBUST_COLUMNS]
+
+
+def constraint_indices(
+    data: pd.DataFrame,
+    *,
+    scales: Scales,
+    group_col: str,
+    reverse_items: Iterable[str] = (),
+    likert_min: float | None = 1,
+    likert_max: float | None = 7,
+    missing: str = "listwise",
+    free: Iterable[str] = (),
+    top: int | None = 20,
+) -> pd.DataFrame:
+    """Which loading or intercept breaks scalar invariance: the score test of every equality
+    constraint of the scalar model (lavaan's ``lavTestScore``, univariate), largest first,
+    columns :data:`~.modification.MODINDEX_COLUMNS` (``group``: the group whose parameter
+    would be released from the first group's).
+
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> sc = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
+    >>> ci = constraint_indices(hs, scales=sc, group_col="school", likert_min=None, likert_max=None)
+    >>> (ci["lhs"] + ci["op"]).head(2).tolist()
+    ['x3~1', 'x7~1']
+    """
+    from .modification import modification_indices
+
+    items_df = prepare_items(data, scales=scales, reverse_items=reverse_items, likert_min=likert_min,
+                             likert_max=likert_max)
+    items, factors, pat = _pattern(scales)
+    moments = group_moments(items_df, data[group_col], missing=missing)
+    est, _ = fit_model(moments, pat, items, factors, equal=_STEPS[2][1], free=parse_free(list(free), items, factors))
+    return modification_indices(est, top=top, fixed=False)

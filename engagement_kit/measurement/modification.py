@@ -47,20 +47,22 @@ __all__ = ["MODINDEX_COLUMNS", "modification_indices"]
 MODINDEX_COLUMNS = ["lhs", "op", "rhs", "group", "kind", "mi", "epc", "sepc_all", "p_value"]
 
 
-def modification_indices(est: CFAEstimate, *, top: int | None = None, constraints: bool = True) -> pd.DataFrame:
+def modification_indices(est: CFAEstimate, *, top: int | None = None, constraints: bool = True,
+                         fixed: bool = True) -> pd.DataFrame:
     """Modification indices of a fitted CFA (columns :data:`MODINDEX_COLUMNS`), largest
     first; ``top`` keeps the first rows; ``constraints`` adds the equality constraints of a
-    multi-group model."""
+    multi-group model; ``fixed=False`` leaves out the cross-loadings and residual
+    covariances (only the constraints: the diagnosis of partial invariance)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        return _modification_indices(est, top, constraints)
+        return _modification_indices(est, top, constraints, fixed)
 
 
-def _modification_indices(est: CFAEstimate, top: int | None, constraints: bool) -> pd.DataFrame:
+def _modification_indices(est: CFAEstimate, top: int | None, constraints: bool, fixed: bool) -> pd.DataFrame:
     base = est._model
     p, m, G = base.p, base.m, base.G
-    pairs = tuple((j, k) for j in range(p) for k in range(j + 1, p))
+    pairs = tuple((j, k) for j in range(p) for k in range(j + 1, p)) if fixed else ()
     shared = set()
     if constraints and G > 1:
         for g in range(1, G):
@@ -70,7 +72,8 @@ def _modification_indices(est: CFAEstimate, top: int | None, constraints: bool) 
                         shared.add(("loading", j, f))
                 if base.N_idx[g][j] == base.N_idx[0][j]:
                     shared.add(("intercept", j))
-    ext = _Model(base.pattern, base.moments, base.equal, base.free, extra_loadings=~base.pattern, residual_pairs=pairs,
+    extra = ~base.pattern if fixed else np.zeros_like(base.pattern)
+    ext = _Model(base.pattern, base.moments, base.equal, base.free, extra_loadings=extra, residual_pairs=pairs,
                  deviations=frozenset(shared), markers=base.markers)
     index = {lab: i for i, lab in enumerate(ext.labels)}
     x = np.zeros(ext.n_par)
