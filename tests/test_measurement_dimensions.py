@@ -14,7 +14,11 @@ from pandas.testing import assert_frame_equal
 from survey_helpers import SCALES, three_factor_survey
 
 from engagement_kit import measurement
-from engagement_kit.hypotheses import default_hypotheses, mediation_table, test_hypotheses
+from engagement_kit.hypotheses import (
+    default_hypotheses,
+    mediation_table,
+    test_hypotheses,
+)
 from engagement_kit.measurement import (
     DimensionsResult,
     cfa,
@@ -23,7 +27,7 @@ from engagement_kit.measurement import (
     scale_means,
     score_scales,
 )
-from engagement_kit.measurement.factors import FIT_COLUMNS
+from engagement_kit.measurement.factors import FIT_COLUMNS, ROBUST_FIT_COLUMNS
 
 LIKERT = {"likert_min": 1, "likert_max": 5}
 
@@ -77,7 +81,8 @@ def test_result_is_frozen_and_writes_every_table(full, tmp_path):
         full.alpha = 0.1  # type: ignore[misc]
     paths = full.write(tmp_path)
     assert sorted(paths) == sorted(DimensionsResult.COLUMNS)
-    assert list(pd.read_csv(tmp_path / "cfa_fit.csv").columns)[:len(FIT_COLUMNS)] == FIT_COLUMNS  # published; new appended
+    # a published interface: the original columns first, unchanged; the robust ones appended (issue #15)
+    assert list(pd.read_csv(tmp_path / "cfa_fit.csv").columns) == FIT_COLUMNS + ROBUST_FIT_COLUMNS
     for name, cols in DimensionsResult.COLUMNS.items():
         assert list(pd.read_csv(paths[name]).columns)[: len(cols)] == cols, name
     assert list(pd.read_csv(tmp_path / "efa_loadings.csv")["item"]) == [i for its in SCALES.values() for i in its]
@@ -103,7 +108,8 @@ def test_minimal_call_skips_each_optional_part_naming_its_parameter():
         assert param in lines, param
     t = res.tables()
     assert t["invariance"].empty and t["hypotheses"].empty and t["mediation"].empty
-    assert list(t["invariance"].columns) == measurement.INVARIANCE_COLUMNS + ["suppressed"]
+    assert list(t["invariance"].columns) == (measurement.INVARIANCE_COLUMNS + measurement.INVARIANCE_ROBUST_COLUMNS
+                                             + ["suppressed"])
     assert t["scale_means"]["group"].unique().tolist() == ["all"]
     assert "Not run: mediation: skipped" in res.conclusions()
 
@@ -163,3 +169,25 @@ def test_plots_take_the_result_and_save_the_parts_that_ran(full, tmp_path):
     assert "not run" in mp.hypothesis_forest(bare).texts[0].get_text()
     assert "not run" in mp.mediation_diagram(bare).texts[0].get_text()
     plt.close("all")
+
+
+def test_dimensions_passes_estimator_and_missing_to_cfa_and_invariance(survey):
+    import numpy as np
+
+    data = survey.copy()
+    items = [i for its in SCALES.values() for i in its]
+    x = data[items].to_numpy(dtype=float).copy()
+    x[np.random.default_rng(4).random(x.shape) < 0.05] = np.nan
+    data[items] = x
+    res = measurement.dimensions(data, scales=SCALES, group_col="wave", estimator="mlr", missing="fiml", n_boot=200, **LIKERT)
+    t = res.tables()
+    assert_frame_equal(t["cfa_fit"], cfa(data, scales=SCALES, estimator="mlr", missing="fiml", **LIKERT).fit)
+    inv = measurement_invariance(data, scales=SCALES, group_col="wave", estimator="mlr", missing="fiml", **LIKERT)
+    assert_frame_equal(t["invariance"].drop(columns="suppressed"), inv)
+    assert t["cfa_fit"]["n"].iloc[0] == len(data)
+    kinds = t["modification_indices"]["kind"]
+    assert (kinds.iloc[:20] != "equality constraint").all() and (kinds.iloc[20:] == "equality constraint").all()
+    assert len(kinds) > 20  # the scalar model's constraints follow the CFA's top 20
+    assert "Missing answers" in res.conclusions() and "Yuan-Bentler" in res.conclusions()
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        measurement.dimensions(data, scales=SCALES, estimator="gls", **LIKERT)

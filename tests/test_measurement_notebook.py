@@ -15,7 +15,11 @@ from survey_helpers import SCALES, three_factor_survey
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "engagement_dimensions.ipynb"
 EXPECTED = {
     "reliability.csv": ["scale", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "omega"],
-    "cfa_fit.csv": ["n", "chi2", "df", "p_value", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high", "srmr"],
+    "cfa_fit.csv": ["n", "chi2", "df", "p_value", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high", "srmr",
+                    "chi2_scaled", "df_scaled", "scaling_factor", "cfi_robust", "tli_robust", "rmsea_robust",
+                    "rmsea_robust_ci_low", "rmsea_robust_ci_high", "estimator", "missing"],
+    "modification_indices.csv": ["lhs", "op", "rhs", "group", "kind", "mi", "epc", "sepc_all", "p_value"],
+    "missing_patterns.csv": ["pattern", "n_missing_items", "n", "share", "suppressed"],
     "hypotheses.csv": ["id", "outcome", "predictor", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted",
                        "verdict"],
     "mediation.csv": ["treatment", "mediator", "outcome", "a", "b", "c", "c_prime", "indirect", "indirect_ci_low",
@@ -131,3 +135,29 @@ def test_notebook_fits_ordinal_items_by_wlsmv(tmp_path):
     assert fit.loc[0, "estimator"] == "wlsmv" and fit.loc[0, "scaling_factor"] > 0
     assert pd.read_csv(out / "reliability.csv")["ordinal_alpha"].between(0.5, 1).all()
     assert len(pd.read_csv(out / "thresholds.csv")) == 24
+
+
+def test_notebook_with_robust_estimator_and_fiml_on_incomplete_answers(tmp_path):
+    """estimator='mlr', missing='fiml' (issue #15): the robust columns are filled, every row
+    with an answer is used, and the missing-pattern table holds aggregates only."""
+    survey, _ = three_factor_survey(600, seed=12)
+    rng = np.random.default_rng(12)
+    items = [i for its in SCALES.values() for i in its]
+    x = survey[items].to_numpy(dtype=float).copy()
+    x[rng.random(x.shape) < 0.10] = np.nan
+    survey[items] = x
+    survey["wave"] = rng.choice(["w1", "w2"], len(survey))
+    path = tmp_path / "incomplete.csv"
+    survey.to_csv(path, index=False)
+    out = _run(tmp_path, data_path=str(path), scales=SCALES, likert_min=1, likert_max=5, group_col="wave",
+               estimator="mlr", missing="fiml")
+    t = _check_columns(out)
+    fit = t["cfa_fit.csv"].iloc[0]
+    assert fit["n"] == 600 and fit["estimator"] == "mlr" and fit["missing"] == "fiml"
+    assert np.isfinite(fit["chi2_scaled"]) and np.isfinite(fit["scaling_factor"])
+    assert (t["invariance.csv"]["missing"] == "fiml").all() and t["invariance.csv"]["chi2_diff_scaled"].iloc[1:].notna().all()
+    pats = t["missing_patterns.csv"]
+    assert pats["pattern"].iloc[0] == "(complete)" and (pats["n"].dropna() >= 10).all()  # aggregates only
+    assert pats["n"].sum() <= 600
+    mi = t["modification_indices.csv"]
+    assert (mi["kind"].iloc[:20] != "equality constraint").all() and (mi["kind"].iloc[20:] == "equality constraint").all()

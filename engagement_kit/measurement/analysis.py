@@ -25,8 +25,16 @@ Tables (``result.tables()``; the CSV stems; published columns first, in this ord
 * ``loadings``: ``scale, item, loading, std_loading, std_se, ci_low, ci_high, residual_var``.
 * ``validity``: ``scale, composite_reliability, ave, sqrt_ave, max_factor_correlation,
   fornell_larcker_ok, max_htmt, htmt_ok``.
-* ``invariance``: :data:`~engagement_kit.measurement.invariance.INVARIANCE_COLUMNS`, plus
-  ``suppressed``; header-only without ``group_col``.
+* ``invariance``: :data:`~engagement_kit.measurement.invariance.INVARIANCE_COLUMNS`, then
+  :data:`~engagement_kit.measurement.invariance.INVARIANCE_ROBUST_COLUMNS` (the scaled / robust
+  columns, ``chi2_diff_scaled, p_value_scaled`` and ``freed``), plus ``suppressed``; header-only
+  without ``group_col``.
+* ``modification_indices``: ``lhs, op, rhs, group, kind, mi, epc, sepc_all, p_value``, the 20
+  largest of the CFA (:mod:`.modification`), then with ``group_col`` the 20 largest score tests
+  of the scalar model's equality constraints (``kind = "equality constraint"``; the item to
+  free for partial invariance, :func:`.invariance.constraint_indices`).
+* ``missing_patterns``: ``pattern, n_missing_items, n, share`` of the scale items, rare
+  patterns pooled (:mod:`.missing`), plus ``suppressed``.
 * ``scale_means``: ``group, scale, n, mean, sd``, plus ``suppressed`` (a group of fewer than
   ``min_cell_size`` respondents keeps its labels only); one group ``all`` without ``group_col``.
 * ``hypotheses``: :data:`~engagement_kit.hypotheses.HYPOTHESIS_COLUMNS`, plus ``suppressed``.
@@ -85,9 +93,16 @@ from ..results import Result
 from ..schema import DEFAULT_SCALES, REVERSE_KEYED_ITEMS, TYPE_SCALES
 from ..stats.multitest import check_method
 from ..summary import Summary
-from .factors import FIT_COLUMNS, cfa, efa, htmt, validity
-from .invariance import INVARIANCE_COLUMNS, measurement_invariance
-from .ordinal import ORDINAL_FIT_COLUMNS, cfa_ordinal, ordinal_columns
+from .factors import FIT_COLUMNS, ROBUST_FIT_COLUMNS, cfa, check_estimation, efa, htmt, validity
+from .invariance import (
+    INVARIANCE_COLUMNS,
+    INVARIANCE_ROBUST_COLUMNS,
+    constraint_indices,
+    measurement_invariance,
+)
+from .missing import MISSING_PATTERN_COLUMNS, missing_patterns, missing_summary
+from .modification import MODINDEX_COLUMNS, modification_indices
+from .ordinal import cfa_ordinal, ordinal_columns
 from .reliability import omega_hierarchical, reliability
 from .scales import Scales, answer_shares, prepare_items, scale_means, score_scales
 
@@ -122,6 +137,10 @@ class DimensionsResult(Result):
     omega: pd.DataFrame | None = None
     item_shares: pd.DataFrame | None = None
     item_correlations: pd.DataFrame | None = None
+    modification_indices: pd.DataFrame | None = None
+    missing_patterns: pd.DataFrame | None = None
+    estimator: str = "ml"
+    missing: str = "listwise"
     scales: Mapping[str, list[str]] = dataclasses.field(default_factory=dict)
     group_col: str | None = None
     alpha: float = 0.05
@@ -132,11 +151,11 @@ class DimensionsResult(Result):
     COLUMNS = {
         "reliability": ["scale", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "omega", "ordinal_alpha"],
         "item_statistics": ["scale", "item", "mean", "sd", "item_total_r", "alpha_if_deleted"],
-        "cfa_fit": FIT_COLUMNS + ORDINAL_FIT_COLUMNS,
+        "cfa_fit": FIT_COLUMNS + ROBUST_FIT_COLUMNS,
         "loadings": ["scale", "item", "loading", "std_loading", "std_se", "ci_low", "ci_high", "residual_var"],
         "validity": ["scale", "composite_reliability", "ave", "sqrt_ave", "max_factor_correlation",
                      "fornell_larcker_ok", "max_htmt", "htmt_ok"],
-        "invariance": INVARIANCE_COLUMNS,
+        "invariance": INVARIANCE_COLUMNS + INVARIANCE_ROBUST_COLUMNS,
         "scale_means": ["group", "scale", "n", "mean", "sd"],
         "hypotheses": HYPOTHESIS_COLUMNS,
         "mediation": MEDIATION_COLUMNS,
@@ -144,6 +163,8 @@ class DimensionsResult(Result):
         "efa_loadings": ["item", "kmo"],
         "thresholds": ["item", "threshold", "estimate", "se", "n"],
         "omega": ["n", "n_items", "n_factors", "omega_h", "omega_h_asymptotic", "omega_total", "alpha"],
+        "modification_indices": MODINDEX_COLUMNS,
+        "missing_patterns": MISSING_PATTERN_COLUMNS,
     }
     CELLS = {
         "invariance": (("n",), ("model",)),
@@ -151,6 +172,7 @@ class DimensionsResult(Result):
         "hypotheses": (("n",), _HYP_LABELS),
         "mediation": (("n",), ("treatment", "mediator", "outcome")),
         "thresholds": (("n",), ("item", "threshold")),
+        "missing_patterns": (("n",), ("pattern",)),
     }
 
     def summary(self, *, language: str = "en") -> Summary:
@@ -208,6 +230,10 @@ class DimensionsResult(Result):
         t = self.tables()
         lines = [_reliability_line(t["reliability"], lang), _fit_line(t["cfa_fit"], lang),
                  _validity_line(t["validity"], lang)]  # fmt: skip
+        if len(t["missing_patterns"]):
+            lines.append(_missing_line(t["missing_patterns"], self.missing))
+        if len(t["modification_indices"]):
+            lines.append(_modification_line(t["modification_indices"]))
         if len(t["invariance"]):
             lines.append(_invariance_line(t["invariance"], self.group_col, lang))
         if len(t["hypotheses"]):
@@ -250,9 +276,42 @@ def _fit_line(fit: pd.DataFrame, lang: str = "en") -> str:
     good = {"cfi": r["cfi"] >= 0.95, "tli": r["tli"] >= 0.95, "rmsea": r["rmsea"] <= 0.06, "srmr": r["srmr"] <= 0.08}
     ok = {"cfi": r["cfi"] >= 0.90, "tli": r["tli"] >= 0.90, "rmsea": r["rmsea"] <= 0.08, "srmr": r["srmr"] <= 0.08}
     verdict = "good" if all(good.values()) else "acceptable" if all(ok.values()) else "poor"
-    line = translate(f"measurement.fit_{verdict}", lang, cfi=_num(r["cfi"], 3), tli=_num(r["tli"], 3),
+    text = translate(f"measurement.fit_{verdict}", lang, cfi=_num(r["cfi"], 3), tli=_num(r["tli"], 3),
                      rmsea=_num(r["rmsea"], 3), srmr=_num(r["srmr"], 3), n=int(r["n"]))  # fmt: skip
-    return line + (" " + translate("measurement.fit_wlsmv", lang) if r.get("estimator") == "wlsmv" else "")
+    if r.get("estimator") == "wlsmv":
+        text += " " + translate("measurement.fit_wlsmv", lang)
+    if r.get("estimator") in ("mlm", "mlr") and pd.notna(r.get("chi2_scaled")):
+        how = {"mlm": "Satorra-Bentler", "mlr": "Yuan-Bentler"}.get(str(r["estimator"]), str(r["estimator"]))
+        text += (f" {how} scaled chi-square {r['chi2_scaled']:.1f} on {int(r['df'])} df (scaling factor "
+                 f"{r['scaling_factor']:.3f}); robust CFI {_num(r['cfi_robust'], 3)}, robust RMSEA "
+                 f"{_num(r['rmsea_robust'], 3)}; standard errors and loading CIs are robust.")
+    if "missing" in fit.columns and r.get("missing") == "fiml":
+        text += " Incomplete rows enter by full-information ML."
+    return text
+
+
+def _missing_line(pat: pd.DataFrame, missing: str) -> str:
+    complete = pat.loc[pat["pattern"] == "(complete)", "n"]
+    total = pd.to_numeric(pat["n"], errors="coerce").sum()
+    share = float(complete.iloc[0]) / total if len(complete) and total else 0.0
+    how = ("the CFA and invariance models use every row with an answer (FIML)" if missing == "fiml" else
+           "the CFA and invariance models use complete rows only (listwise; missing='fiml' uses all rows)")
+    return (f"**Missing answers:** {_num(share * 100, 1)} % of rows answered every item ({len(pat)} pattern row(s) in "
+            f"missing_patterns.csv); {how}; Cronbach's alpha and omega use each scale's complete rows (their n).")
+
+
+def _modification_line(mi: pd.DataFrame) -> str:
+    r = mi.iloc[0]
+    name = f"{escape(r['lhs'])} {escape(r['op'])} {escape(r['rhs'])}".strip()
+    text = (f"**Largest modification index:** {name} ({escape(r['kind'])}, MI {r['mi']:.1f}, expected change "
+            f"{r['epc']:.3f}); free a parameter only when it makes substantive sense.")
+    eq = mi[mi["kind"] == "equality constraint"]
+    if len(eq):
+        e = eq.iloc[0]
+        what = f"{escape(e['lhs'])} {escape(e['op'])} {escape(e['rhs'])}".strip()
+        text += (f" The least invariant parameter is {what} in group {escape(e['group'])} (MI {e['mi']:.1f}); "
+                 "if scalar invariance fails, free it with measurement_invariance(..., free=[...]).")
+    return text
 
 
 def _validity_line(val: pd.DataFrame, lang: str = "en") -> str:
@@ -394,11 +453,15 @@ def _mediation(scores: pd.DataFrame, mediation: Iterable[Mapping] | None, *, sca
     return mediation_table(scores, specs=specs, covariates=covariates, n_boot=n_boot, alpha=alpha, seed=seed)
 
 
-def _cfa_part(data: pd.DataFrame, prepared: pd.DataFrame, spec: dict, *, ordinal: list[str],
-              estimator: str, alpha: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """(fit, loadings, validity, thresholds) of the CFA by ML or, for ordinal items, by WLSMV."""
+def _cfa_part(data: pd.DataFrame, prepared: pd.DataFrame, spec: dict, *, ordinal: list[str], estimator: str,
+              missing: str, alpha: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None, object]:
+    """(fit, loadings, validity, thresholds, ML estimate) of the CFA by ML / MLM / MLR (listwise or
+    FIML) or, for ordinal items, by WLSMV (no ML estimate then: modification indices are ML's)."""
     scales = spec["scales"]
     if estimator == "wlsmv":
+        if missing != "listwise":
+            raise ValueError("estimator='wlsmv' reads complete rows only (missing='listwise'); for skipped answers "
+                             "use estimator='mlr' with missing='fiml'")
         items = [i for its in scales.values() for i in its]
         continuous = [i for i in items if i not in ordinal]
         if continuous:
@@ -407,15 +470,10 @@ def _cfa_part(data: pd.DataFrame, prepared: pd.DataFrame, spec: dict, *, ordinal
         fit = cfa_ordinal(prepared, scales=scales, estimator="wlsmv", alpha=alpha)
         val = validity(fit.loadings, factor_correlations=fit.factor_correlations,
                        htmt_table=htmt(prepared.dropna(), scales=scales))
-        return fit.fit, fit.loadings, val, fit.thresholds
-    if estimator != "ml":
-        raise ValueError(f"estimator must be 'ml' or 'wlsmv' (ordinal items); got {estimator!r}")
-    fit = cfa(data, **spec, alpha=alpha)
-    table = fit.fit.copy()
-    for c in ORDINAL_FIT_COLUMNS:
-        if c not in table.columns:
-            table[c] = {"estimator": "ml", "missing": "listwise"}.get(c, float("nan"))
-    return table, fit.loadings, fit.validity, None
+        return fit.fit, fit.loadings, val, fit.thresholds, None
+    check_estimation(estimator, missing)
+    fit = cfa(data, **spec, alpha=alpha, estimator=estimator, missing=missing)
+    return fit.fit, fit.loadings, fit.validity, None, fit.estimate
 
 
 def _omega(prepared: pd.DataFrame, scales: Scales, ordinal: bool, skipped: list[str]) -> pd.DataFrame | None:
@@ -455,6 +513,7 @@ def dimensions(
     min_cell_size: int = MIN_CELL_SIZE,
     ordinal_items: Iterable[str] | str | bool | None = None,
     estimator: str | None = None,
+    missing: str = "listwise",
 ) -> DimensionsResult:
     """Are the engagement dimensions measured well, and do they do what the articles claim?
 
@@ -478,8 +537,15 @@ def dimensions(
     the CFA is fitted by ``estimator``, which defaults to ``"wlsmv"`` when every item is
     declared ordinal (DWLS on polychoric correlations) and to ``"ml"`` otherwise;
     ``estimator="wlsmv"`` without ``ordinal_items`` reads every item as ordinal.
+    ``estimator`` ``mlm`` (Satorra-Bentler) or ``mlr`` (Yuan-Bentler) scales the CFA and invariance
+    tests and makes their standard errors robust; ``missing``: ``listwise`` or ``fiml``
+    (full-information ML) for the CFA and invariance models (ML-family estimators).
     """
     check_method(correction)
+    if estimator is not None and estimator.lower() != "wlsmv":
+        check_estimation(estimator.lower(), missing)
+    elif missing != "listwise":
+        check_estimation("ml", missing)
     min_cell_size = check_min_cell_size(min_cell_size)
     skipped: list[str] = []
     scales = _default_scales(data) if scales is None else {s: list(its) for s, its in scales.items()}
@@ -498,9 +564,15 @@ def dimensions(
     if chosen == "wlsmv" and ordinal_items is None:
         ordinal = items  # the WLSMV estimator reads every item as ordinal
     rel, item_stats = reliability(data, **spec, ordinal_items=ordinal)
-    fit_table, loadings, validity_table, thresholds = _cfa_part(data, prepared, spec, ordinal=ordinal,
-                                                                 estimator=chosen, alpha=alpha)
+    fit_table, loadings, validity_table, thresholds, estimate = _cfa_part(
+        data, prepared, spec, ordinal=ordinal, estimator=chosen, missing=missing, alpha=alpha)
     omega = _omega(prepared[items], scales, ordinal=len(ordinal) == len(items), skipped=skipped)
+    mod = (modification_indices(estimate, top=20) if estimate is not None
+           else pd.DataFrame(columns=MODINDEX_COLUMNS))
+    patterns = missing_patterns(data, items=items, min_cell_size=min_cell_size)
+    if missing == "listwise" and missing_summary(data, items=items)["complete_rows"] < len(data):
+        skipped.append("full-information ML: not used, incomplete rows are left out of the CFA and invariance "
+                       "models (missing='fiml' uses them)")
     ef = efa(data, items=items, reverse_items=reverse, likert_min=likert_min, likert_max=likert_max, seed=seed)
     efa_loadings = pd.concat([ef.kmo_items, ef.loadings], axis=1).rename_axis("item").reset_index()
     shares = None
@@ -509,7 +581,13 @@ def dimensions(
     else:
         skipped.append("item distributions: skipped, the items have no Likert range (likert_min, likert_max)")
     steps.next("invariance")
-    inv = _invariance(data, group_col, skipped, min_cell_size, **spec)
+    ml_family = chosen != "wlsmv"
+    inv = _invariance(data, group_col, skipped, min_cell_size, estimator=chosen if ml_family else "ml",
+                      missing=missing if ml_family else "listwise", **spec)
+    if inv is not None:
+        big = data[group_col].map(data[group_col].value_counts()) >= min_cell_size
+        mod = pd.concat([mod, constraint_indices(data[big], group_col=group_col, missing=missing, **spec)],
+                        ignore_index=True)
     group = group_col if group_col is not None and group_col in data.columns else None
     outs = _present(outcomes, data, "outcomes", skipped)
     covs = _present(covariates, data, "covariates", skipped)
@@ -528,7 +606,9 @@ def dimensions(
     return DimensionsResult(
         reliability=rel, item_statistics=item_stats, cfa_fit=fit_table, loadings=loadings, validity=validity_table,
         invariance=inv, scale_means=means, hypotheses=hyp, mediation=med, efa=ef.to_pandas(),
-        efa_loadings=efa_loadings, thresholds=thresholds, omega=omega, item_shares=shares, item_correlations=prepared.corr(), scales=scales,
+        efa_loadings=efa_loadings, thresholds=thresholds, omega=omega, item_shares=shares,
+        item_correlations=prepared.corr(), modification_indices=mod, missing_patterns=patterns, estimator=chosen,
+        missing=missing, scales=scales,
         group_col=group, alpha=alpha, correction=correction, min_cell_size=min_cell_size, skipped=tuple(skipped),
     )
 

@@ -40,12 +40,16 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from .robust import ESTIMATORS, RobustTest, robust_test
 from .scales import MeasurementWarning, Scales, prepare_items
-from .sem import CFAEstimate, fit_cfa_ml, group_moments
+from .sem import MISSING_METHODS, CFAEstimate, fit_cfa_ml, group_moments
 
 __all__ = [
     "CFAResult",
+    "FIT_COLUMNS",
+    "ROBUST_FIT_COLUMNS",
     "cfa",
+    "check_estimation",
     "fit_indices",
     "rmsea_ci",
     "srmr",
@@ -57,10 +61,17 @@ __all__ = [
 ]
 
 FIT_COLUMNS = ["n", "chi2", "df", "p_value", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high", "srmr"]
+#: appended to :data:`FIT_COLUMNS` (NaN for plain ML; the robust indices also NaN with FIML,
+#: see :mod:`.robust`); ``estimator`` and ``missing`` name how the model was fitted.
+ROBUST_FIT_COLUMNS = ["chi2_scaled", "df_scaled", "scaling_factor", "cfi_robust", "tli_robust", "rmsea_robust",
+                      "rmsea_robust_ci_low", "rmsea_robust_ci_high", "estimator", "missing"]
 
 
-def rmsea_ci(chi2: float, df: int, n: int, n_groups: int = 1, level: float = 0.90) -> tuple[float, float]:
-    """RMSEA confidence interval by inverting the noncentral chi-square (as lavaan)."""
+def rmsea_ci(chi2: float, df: int, n: int, n_groups: int = 1, level: float = 0.90,
+             c_hat: float = 1.0) -> tuple[float, float]:
+    """RMSEA confidence interval by inverting the noncentral chi-square (as lavaan); with
+    ``chi2`` a scaled statistic and ``c_hat`` its scaling factor, the robust interval
+    (Brosseau-Liard, Savalei & Li 2012: the noncentrality times ``c_hat``)."""
     if df <= 0:
         return float("nan"), float("nan")
     upper_q, lower_q = (1 + level) / 2, (1 - level) / 2  # 0.95 and 0.05 for a 90 % CI
@@ -75,7 +86,7 @@ def rmsea_ci(chi2: float, df: int, n: int, n_groups: int = 1, level: float = 0.9
             hi *= 2
         return optimize.brentq(f, 0.0, hi, xtol=1e-10)
 
-    lam_lo, lam_hi = ncp_for(upper_q), ncp_for(lower_q)
+    lam_lo, lam_hi = ncp_for(upper_q) * c_hat, ncp_for(lower_q) * c_hat
     scale = np.sqrt(n_groups)
     return float(np.sqrt(lam_lo / (n * df)) * scale), float(np.sqrt(lam_hi / (n * df)) * scale)
 
@@ -92,8 +103,9 @@ def srmr(est: CFAEstimate) -> float:
     return float(np.sum(w * np.asarray(vals)))
 
 
-def fit_indices(est: CFAEstimate) -> pd.DataFrame:
-    """One-row table: ``n, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low, rmsea_ci_high, srmr``."""
+def fit_indices(est: CFAEstimate, robust: RobustTest | None = None) -> pd.DataFrame:
+    """One-row table: :data:`FIT_COLUMNS` then :data:`ROBUST_FIT_COLUMNS` (the scaled
+    statistic and the robust CFI / TLI / RMSEA of ``robust``, NaN without it)."""
     chi2, df, n, G = est.chi2, est.df, est.n_total, len(est.groups)
     cb, dfb = est.baseline_chi2, est.baseline_df
     denom = max(cb - dfb, chi2 - df, 0.0)
@@ -101,22 +113,31 @@ def fit_indices(est: CFAEstimate) -> pd.DataFrame:
     tli = (cb / dfb - chi2 / df) / (cb / dfb - 1.0) if df > 0 else np.nan
     rmsea = np.sqrt(max(chi2 - df, 0.0) / (n * df)) * np.sqrt(G) if df > 0 else np.nan
     lo, hi = rmsea_ci(chi2, df, n, G)
-    return pd.DataFrame(
-        [
-            {
-                "n": n,
-                "chi2": chi2,
-                "df": df,
-                "p_value": float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan,
-                "cfi": cfi,
-                "tli": tli,
-                "rmsea": rmsea,
-                "rmsea_ci_low": lo,
-                "rmsea_ci_high": hi,
-                "srmr": srmr(est),
-            }
-        ]
-    )
+    row = {
+        "n": n,
+        "chi2": chi2,
+        "df": df,
+        "p_value": float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan,
+        "cfi": cfi,
+        "tli": tli,
+        "rmsea": rmsea,
+        "rmsea_ci_low": lo,
+        "rmsea_ci_high": hi,
+        "srmr": srmr(est),
+    }
+    row.update(dict.fromkeys(ROBUST_FIT_COLUMNS, np.nan))
+    row.update(estimator=robust.estimator if robust is not None else "ml", missing=est.missing)
+    if robust is not None:
+        c, cb_hat = robust.scaling_factor, robust.baseline_scaling
+        row.update(chi2_scaled=robust.chi2_scaled, df_scaled=float(df), scaling_factor=c)
+        if np.isfinite(cb_hat) and np.isfinite(c) and df > 0:
+            # Brosseau-Liard & Savalei (2014) eq. 15; lavaan's lav_fit_cfi / lav_fit_tli
+            t1, t2 = chi2 - c * df, cb - cb_hat * dfb
+            row["cfi_robust"] = 1.0 - max(t1, 0.0) / max(t1, t2, 0.0) if max(t1, t2, 0.0) > 0 else 1.0
+            row["tli_robust"] = 1.0 - (t1 * dfb) / (t2 * df) if t2 != 0 else 1.0
+            row["rmsea_robust"] = np.sqrt(max(chi2 / (n * df) - c / n, 0.0)) * np.sqrt(G)
+            row["rmsea_robust_ci_low"], row["rmsea_robust_ci_high"] = rmsea_ci(robust.chi2_scaled, df, n, G, c_hat=c)
+    return pd.DataFrame([row])
 
 
 def _pattern(scales: Scales) -> tuple[list[str], list[str], np.ndarray]:
@@ -149,6 +170,29 @@ class CFAResult:
     estimate: CFAEstimate
 
 
+def check_estimation(estimator: str, missing: str) -> None:
+    """Raise a clear error for an unknown ``estimator`` / ``missing`` or an unsupported pair."""
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, not {estimator!r}")
+    if missing not in MISSING_METHODS:
+        raise ValueError(f"missing must be one of {MISSING_METHODS}, not {missing!r}")
+    if estimator == "mlm" and missing == "fiml":
+        raise ValueError("estimator='mlm' (Satorra-Bentler) needs complete data: use estimator='mlr' with "
+                         "missing='fiml', or missing='listwise'")
+
+
+def fit_model(moments, pat: np.ndarray, items: list[str], factors: list[str], *, estimator: str = "ml",
+              **kwargs) -> tuple[CFAEstimate, RobustTest | None]:
+    """Fit by ML and, for ``mlm`` / ``mlr``, add the scaled test; the estimate's ``vcov`` is
+    then the robust one (so every standard error and CI downstream is robust)."""
+    est = fit_cfa_ml(moments, pat, items, factors, **kwargs)
+    if estimator == "ml":
+        return est, None
+    rob = robust_test(est, estimator)
+    est.vcov = rob.vcov
+    return est, rob
+
+
 def cfa(
     data: pd.DataFrame,
     *,
@@ -157,15 +201,24 @@ def cfa(
     likert_min: float | None = 1,
     likert_max: float | None = 7,
     alpha: float = 0.05,
+    estimator: str = "ml",
+    missing: str = "listwise",
 ) -> CFAResult:
     """Confirmatory factor analysis of ``scales`` (each item loads on its scale only;
-    factors correlate freely; first item of each scale is the marker), normal-theory ML
-    on the complete rows. See the module docstring for the fit indices."""
+    factors correlate freely; first item of each scale is the marker), normal-theory ML.
+
+    ``missing``: ``"listwise"`` (complete rows) or ``"fiml"`` (full-information ML on
+    every row with an answer). ``estimator``: ``"ml"``, ``"mlm"`` (Satorra-Bentler, complete
+    data) or ``"mlr"`` (Yuan-Bentler, observed information), see :mod:`.robust`; the robust
+    estimators add the scaled test and robust indices and make the loading CIs robust.
+    See the module docstring for the fit indices.
+    """
+    check_estimation(estimator, missing)
     items_df = prepare_items(data, scales=scales, reverse_items=reverse_items, likert_min=likert_min,
                              likert_max=likert_max)
     items, factors, pat = _pattern(scales)
-    est = fit_cfa_ml(group_moments(items_df), pat, items, factors)
-    fit = fit_indices(est)
+    est, rob = fit_model(group_moments(items_df, missing=missing), pat, items, factors, estimator=estimator)
+    fit = fit_indices(est, rob)
     loadings = est.standardized_loadings(alpha=alpha).drop(columns="group")
     phi = est.factor_cov[0]
     sd = np.sqrt(np.diag(phi))
@@ -300,7 +353,10 @@ def efa(
 
 
 def _efa(x: pd.DataFrame, n_factors: int | None, rotation: str, seed: int) -> EFAResult:
-    from factor_analyzer.factor_analyzer import calculate_bartlett_sphericity, calculate_kmo
+    from factor_analyzer.factor_analyzer import (
+        calculate_bartlett_sphericity,
+        calculate_kmo,
+    )
     from factor_analyzer.rotator import Rotator
     from sklearn.decomposition import FactorAnalysis
 
