@@ -475,9 +475,11 @@ class _Model:
         expand = special.expit(p["expansion_logit"])
         nps_cuts = NPS_CUTS * self.nps_sd
         csat_cuts = CSAT_CUTS * self.csat_sd
-        p_promoter = stats.norm.sf((nps_cuts[8] - p["nps_mean"]) / NPS_NOISE_SD)
-        p_detractor = stats.norm.cdf((nps_cuts[6] - p["nps_mean"]) / NPS_NOISE_SD)
-        csat = 1 + stats.norm.sf((csat_cuts[None, :] - p["csat_mean"][:, None]) / CSAT_NOISE_SD).sum(axis=1)
+        # special.ndtr is what stats.norm.cdf/sf evaluate (sf(x) = ndtr(-x)), the same bits without
+        # scipy's per-call argument handling, which cost a third of the ground truth's time
+        p_promoter = special.ndtr(-((nps_cuts[8] - p["nps_mean"]) / NPS_NOISE_SD))
+        p_detractor = special.ndtr((nps_cuts[6] - p["nps_mean"]) / NPS_NOISE_SD)
+        csat = 1 + special.ndtr(-((csat_cuts[None, :] - p["csat_mean"][:, None]) / CSAT_NOISE_SD)).sum(axis=1)
         out = {
             "retained": retained,
             "churned": 1 - retained,
@@ -503,11 +505,12 @@ def _truth_effects(model: _Model) -> tuple[pd.DataFrame, pd.DataFrame]:
     seg_shares = np.array([SEGMENT_SHARES[s] for s in SEGMENT_NAMES])
     # per segment x arm: average of expected outcomes over the latent draws
     means: dict[tuple[int, int], dict[str, float]] = {}
+    arms = [np.full(MC_DRAWS, a, dtype=np.int8) for a in range(len(TOUCH_MODEL_NAMES))]
+    etas = [model.dimensions(arm, pop.v, pop.u) for arm in arms]  # the dimensions do not depend on the segment
     for s in range(len(SEGMENT_NAMES)):
         seg = np.full(MC_DRAWS, s, dtype=np.int8)
         for a in range(len(TOUCH_MODEL_NAMES)):
-            arm = np.full(MC_DRAWS, a, dtype=np.int8)
-            eta = model.dimensions(arm, pop.v, pop.u)
+            arm, eta = arms[a], etas[a]
             dsce = model.dsce_latents(arm, seg, pop.dsce_u)
             means[(s, a)] = {k: float(v.mean()) for k, v in model.expected(arm, seg, pop.v, eta, dsce).items()}
     control = TOUCH_MODEL_NAMES.index(CONTROL_ARM)
