@@ -275,6 +275,7 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=10_000_000)
     ap.add_argument("--generate-only", action="store_true")
     ap.add_argument("--quick", action="store_true", help="skip the all-frameworks run")
+    ap.add_argument("--no-sample", action="store_true", help="skip the pandas/duckdb runs on the sample")
     ap.add_argument("--child", choices=["duckdb", "sql", "pandas"])
     ap.add_argument("--events")
     ap.add_argument("--customers")
@@ -297,15 +298,17 @@ def main() -> int:
     print(f"events: {args.rows:,} rows, {ev.stat().st_size / 1024**2:,.0f} MB parquet; "
           f"customers: {cu.stat().st_size / 1024**2:,.0f} MB")  # fmt: skip
     print("funnel = first arrivals, ordered + any-order reach by touch model, Wilson CIs, Holm-corrected tests")
-    s_duck = _measure("duckdb", sample, cu, "aarrr")
-    print(_line(f"duckdb, aarrr funnel, {args.sample:,}-row sample", s_duck))
-    s_pd = _measure("pandas", sample, cu, "aarrr")
-    print(_line(f"pandas, aarrr funnel, {args.sample:,}-row sample", s_pd))
-    print(f"  pandas / duckdb on the sample: {s_pd['wall'] / s_duck['wall']:.1f}x wall")
+    if not args.no_sample:
+        s_duck = _measure("duckdb", sample, cu, "aarrr")
+        print(_line(f"duckdb, aarrr funnel, {args.sample:,}-row sample", s_duck))
+        s_pd = _measure("pandas", sample, cu, "aarrr")
+        print(_line(f"pandas, aarrr funnel, {args.sample:,}-row sample", s_pd))
+        print(f"  pandas / duckdb on the sample: {s_pd['wall'] / s_duck['wall']:.1f}x wall", flush=True)
     full = _measure("duckdb", ev, cu, "aarrr")
-    print(_line(f"ibis layer -> duckdb, aarrr funnel, full {args.rows:,} rows", full) + "  [target < 10 s, < 4 GB]")
+    print(_line(f"ibis layer -> duckdb, aarrr funnel, full {args.rows:,} rows", full) + "  [target < 10 s, < 4 GB]",
+          flush=True)
     today = _measure("sql", ev, cu, "aarrr")
-    print(_line(f"today's duckdb SQL, aarrr funnel, full {args.rows:,} rows", today))
+    print(_line(f"today's duckdb SQL, aarrr funnel, full {args.rows:,} rows", today), flush=True)
     full2 = _measure("duckdb", ev, cu, "aarrr")  # again: the order of the runs must not decide
     print(_line(f"ibis layer -> duckdb, again", full2))
     assert full["counts"] == today["counts"] == full2["counts"], "the layer and today's SQL disagree"

@@ -165,3 +165,21 @@ def test_the_manifest_does_not_record_the_environment(monkeypatch):
     text = json.dumps(m.to_dict(), default=str)
     assert "analytics.events" in text  # the parameters are there ...
     assert secret not in text and "EK_WAREHOUSE_URL" not in text  # ... the environment is not
+
+
+def test_per_customer_reads_are_refused_above_the_limit_on_remote_engines(tables, monkeypatch):
+    """The survival models need one row per customer: on a remote engine (Spark, a warehouse)
+    more than MAX_REMOTE_ROWS are refused with the fix, instead of pulling them."""
+    from engagement_kit.journeys import engine as E
+
+    _, cu, out = tables
+    eng = J.Engine()
+    eng.register("customers", cu)
+    eng.register("outcomes", out)
+    assert len(eng.customer_table(["churn_time", "churned"], arm_col="touch_model")) == len(out)  # local: fine
+    monkeypatch.setattr(E.Engine, "is_remote", lambda self: True)
+    monkeypatch.setattr(E, "MAX_REMOTE_ROWS", len(out) - 1)
+    with pytest.raises(ValueError, match="exceed the .* pulled from a remote engine; sample"):
+        eng.customer_table(["churn_time", "churned"], arm_col="touch_model")
+    monkeypatch.setattr(E, "MAX_REMOTE_ROWS", len(out))
+    assert len(eng.customer_table(["churn_time", "churned"], arm_col="touch_model")) == len(out)
