@@ -310,7 +310,7 @@ def main() -> int:
     today = _measure("sql", ev, cu, "aarrr")
     print(_line(f"today's duckdb SQL, aarrr funnel, full {args.rows:,} rows", today), flush=True)
     full2 = _measure("duckdb", ev, cu, "aarrr")  # again: the order of the runs must not decide
-    print(_line(f"ibis layer -> duckdb, again", full2))
+    print(_line("ibis layer -> duckdb, again", full2))
     assert full["counts"] == today["counts"] == full2["counts"], "the layer and today's SQL disagree"
     best = min(full["wall"], full2["wall"])
     print(f"  layer / today's SQL: {best / today['wall']:.2f}x wall (best of 2), "

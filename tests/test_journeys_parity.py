@@ -14,11 +14,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from spark_session import spark_session
 
 from engagement_kit import journeys as J
 from engagement_kit.simulate import simulate
-
-from spark_session import spark_session
 
 FRAMEWORK = "aarrr"
 LOOPS = "mckinsey_cdj"  # non-linear, with loops back: transitions and paths

@@ -53,7 +53,7 @@ from ibis.common.exceptions import IbisError
 from ..engines import as_table, duckdb_connection, is_remote
 from ..frameworks import FRAMEWORKS, get_framework
 
-__all__ = ["Engine", "Source", "ALL_ARM", "MAX_REMOTE_ROWS"]
+__all__ = ["ALL_ARM", "MAX_REMOTE_ROWS", "Engine", "Source"]
 
 #: Arm label used when there is no customers table (or no arm column).
 ALL_ARM = "all"
