@@ -12,6 +12,11 @@ touch-model shift, a loyalty loop in the decision journey), with int64 customer
 ids, dictionary-encoded framework/stage columns, and rows shuffled within each
 chunk of ~500,000 customers (an interleaved log, not one sorted by customer).
 
+The funnel runs through the Ibis aggregation layer (:mod:`engagement_kit.journeys.engine`,
+compiled to DuckDB here) and, as the comparison, through *today's* hand-written DuckDB SQL
+(``benchmarks/journeys_sql_today.py``, a verbatim copy of the SQL path it replaced), in
+the same run and on the same file; the two sets of counts are asserted equal.
+
 Each measurement runs in a fresh child process which reports its own peak
 resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), so the figure
 is that of the measured work alone (interpreter and imports included), plus
@@ -20,7 +25,8 @@ machine than the wall time. Printed figures (``funnel`` = first arrivals,
 ordered and any-order reach of every stage by touch model, Wilson intervals and
 Holm-corrected tests against no-touch):
 
-* DuckDB, the AARRR funnel over the full table (headline; target < 10 s, < 4 GB);
+* DuckDB, the AARRR funnel over the full table, through the layer (headline; target <
+  10 s, < 4 GB, and no slower than today's SQL) and through today's SQL;
 * DuckDB, the funnels of all five frameworks in one pass over the full table;
 * the AARRR funnel in plain pandas on a 10,000,000-row sample (the first rows of
   the table, cached as its own Parquet file) and DuckDB on the same sample, for
@@ -218,13 +224,21 @@ def _child(kind: str, events_path: str, customers_path: str, which: str) -> None
 
     fws = list(BASE) if which == "all" else [which]
     t = time.perf_counter()
-    if kind == "duckdb":
-        eng = J.Engine(threads=os.cpu_count() or 2, memory_limit="3GB")
+    digest = ""
+    if kind in ("duckdb", "sql"):
+        if kind == "sql":  # today's DuckDB SQL, the comparison
+            sys.path.insert(0, str(ROOT / "benchmarks"))
+            from journeys_sql_today import SqlEngine
+
+            eng = SqlEngine(threads=os.cpu_count() or 2, memory_limit="3GB")
+        else:  # the Ibis layer
+            eng = J.Engine(threads=os.cpu_count() or 2, memory_limit="3GB")
         eng.register("events", events_path)
         eng.register("customers", customers_path)
         counts = eng.funnel_counts(fws, arm_col="touch_model")
         results = [J.funnel_from_counts(counts, framework=f, control="no_touch") for f in fws]  # rates, CIs, tests
         n_rows = sum(len(r.funnel) for r in results)
+        digest = ";".join(map(str, counts.to_numpy().ravel().tolist())).replace(" ", "_")
     else:
         events = pd.read_parquet(events_path)
         customers = pd.read_parquet(customers_path)
@@ -232,7 +246,7 @@ def _child(kind: str, events_path: str, customers_path: str, which: str) -> None
     wall = time.perf_counter() - t
     ru = resource.getrusage(resource.RUSAGE_SELF)
     peak_gb = ru.ru_maxrss / 1024**2  # KiB on Linux
-    print(f"WALL {wall:.3f} CPU {ru.ru_utime + ru.ru_stime:.3f} PEAK {peak_gb:.3f} ROWS {n_rows}")
+    print(f"WALL {wall:.3f} CPU {ru.ru_utime + ru.ru_stime:.3f} PEAK {peak_gb:.3f} ROWS {n_rows} COUNTS {digest or '-'}")
 
 
 def _measure(kind: str, events: Path, customers: Path, which: str) -> dict[str, float]:
@@ -246,7 +260,9 @@ def _measure(kind: str, events: Path, customers: Path, which: str) -> dict[str, 
     if res.returncode != 0:
         raise RuntimeError(res.stderr)
     words = res.stdout.split()
-    return {k.lower(): float(words[words.index(k) + 1]) for k in ("WALL", "CPU", "PEAK")}
+    out: dict = {k.lower(): float(words[words.index(k) + 1]) for k in ("WALL", "CPU", "PEAK")}
+    out["counts"] = words[words.index("COUNTS") + 1]
+    return out
 
 
 def _line(label: str, m: dict[str, float]) -> str:
@@ -259,7 +275,8 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=10_000_000)
     ap.add_argument("--generate-only", action="store_true")
     ap.add_argument("--quick", action="store_true", help="skip the all-frameworks run")
-    ap.add_argument("--child", choices=["duckdb", "pandas"])
+    ap.add_argument("--no-sample", action="store_true", help="skip the pandas/duckdb runs on the sample")
+    ap.add_argument("--child", choices=["duckdb", "sql", "pandas"])
     ap.add_argument("--events")
     ap.add_argument("--customers")
     ap.add_argument("--which", default="aarrr", help="a framework name, or 'all'")
@@ -281,13 +298,23 @@ def main() -> int:
     print(f"events: {args.rows:,} rows, {ev.stat().st_size / 1024**2:,.0f} MB parquet; "
           f"customers: {cu.stat().st_size / 1024**2:,.0f} MB")  # fmt: skip
     print("funnel = first arrivals, ordered + any-order reach by touch model, Wilson CIs, Holm-corrected tests")
-    s_duck = _measure("duckdb", sample, cu, "aarrr")
-    print(_line(f"duckdb, aarrr funnel, {args.sample:,}-row sample", s_duck))
-    s_pd = _measure("pandas", sample, cu, "aarrr")
-    print(_line(f"pandas, aarrr funnel, {args.sample:,}-row sample", s_pd))
-    print(f"  pandas / duckdb on the sample: {s_pd['wall'] / s_duck['wall']:.1f}x wall")
+    if not args.no_sample:
+        s_duck = _measure("duckdb", sample, cu, "aarrr")
+        print(_line(f"duckdb, aarrr funnel, {args.sample:,}-row sample", s_duck))
+        s_pd = _measure("pandas", sample, cu, "aarrr")
+        print(_line(f"pandas, aarrr funnel, {args.sample:,}-row sample", s_pd))
+        print(f"  pandas / duckdb on the sample: {s_pd['wall'] / s_duck['wall']:.1f}x wall", flush=True)
     full = _measure("duckdb", ev, cu, "aarrr")
-    print(_line(f"duckdb, aarrr funnel, full {args.rows:,} rows", full) + "  [target < 10 s, < 4 GB]")
+    print(_line(f"ibis layer -> duckdb, aarrr funnel, full {args.rows:,} rows", full) + "  [target < 10 s, < 4 GB]",
+          flush=True)
+    today = _measure("sql", ev, cu, "aarrr")
+    print(_line(f"today's duckdb SQL, aarrr funnel, full {args.rows:,} rows", today), flush=True)
+    full2 = _measure("duckdb", ev, cu, "aarrr")  # again: the order of the runs must not decide
+    print(_line("ibis layer -> duckdb, again", full2))
+    assert full["counts"] == today["counts"] == full2["counts"], "the layer and today's SQL disagree"
+    best = min(full["wall"], full2["wall"])
+    print(f"  layer / today's SQL: {best / today['wall']:.2f}x wall (best of 2), "
+          f"{min(full['cpu'], full2['cpu']) / today['cpu']:.2f}x CPU  [target <= 1.0x; counts equal]")
     if not args.quick:
         full_all = _measure("duckdb", ev, cu, "all")
         print(_line(f"duckdb, all 5 frameworks, full {args.rows:,} rows", full_all))

@@ -271,24 +271,70 @@ class SimulatedData:
 
     def write(self, out_dir: str | Path, fmt: Literal["csv", "parquet"] = "csv") -> list[Path]:
         """Write every table (``<kind>.csv`` or ``.parquet``), ``ground_truth.json``
-        and ``truth_latents.csv`` into ``out_dir``; returns the paths written."""
+        and ``truth_latents.csv`` into ``out_dir``; returns the paths written.
+
+        Each file is written through a temporary file and a rename, by a columnar writer
+        (:func:`write_csv`, pyarrow Parquet): a million customers take seconds, not minutes.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for kind, df in self.tables().items():
-            path = out / f"{kind}.{fmt}"
-            tmp = path.with_name(path.name + ".tmp")
-            if fmt == "csv":
-                df.to_csv(tmp, index=False, date_format="%Y-%m-%d" if kind != "events" else None)
-            else:
-                df.to_parquet(tmp, index=False)
-            tmp.replace(path)
-            written.append(path)
+        written = [_write_table(df, out / f"{kind}.{fmt}", dates_only=kind != "events")
+                   for kind, df in self.tables().items()]  # fmt: skip
         truth_path = out / "ground_truth.json"
         truth_path.write_text(json.dumps(self.truth.to_json_dict(), indent=1))
-        latents_path = out / "truth_latents.csv"
-        self.truth.latents.to_csv(latents_path, index=False, float_format="%.5f")
+        latents_path = write_csv(self.truth.latents, out / "truth_latents.csv", decimals=5)
         return written + [truth_path, latents_path]
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, *, dates_only: bool = False, decimals: int | None = None) -> Path:
+    """Write ``df`` as CSV with DuckDB's parallel columnar writer (pandas' ``to_csv`` formats
+    row by row in Python and took ~100 s for the million-customer event log).
+
+    Text as is (quoted only where needed), missing values empty, booleans ``True``/``False``,
+    floats in the shortest form that reads back exactly (``365.0``), timestamps
+    ``YYYY-MM-DD HH:MM:SS`` (``YYYY-MM-DD`` with ``dates_only``, for date columns); with
+    ``decimals``, floats with that many decimals (as pandas' ``float_format="%.5f"``).
+    The bytes equal pandas' ``to_csv(index=False)`` for the simulator's tables (tested).
+
+    >>> import tempfile
+    >>> p = write_csv(pd.DataFrame({"id": ["a"], "x": [1.5], "d": pd.to_datetime(["2025-01-02"])}),
+    ...               Path(tempfile.mkdtemp()) / "t.csv", dates_only=True)
+    >>> p.read_text()
+    'id,x,d\\na,1.5,2025-01-02\\n'
+    """
+    import duckdb  # imported here: the simulator itself needs only numpy/pandas
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    cols = []
+    for c in df.columns:
+        q = '"' + str(c).replace('"', '""') + '"'
+        if dates_only and pd.api.types.is_datetime64_any_dtype(df[c]):
+            cols.append(f"CAST({q} AS DATE) AS {q}")
+        elif decimals is not None and pd.api.types.is_float_dtype(df[c]):
+            cols.append(f"printf('%.{int(decimals)}f', {q}) AS {q}")
+        elif pd.api.types.is_bool_dtype(df[c]):  # as pandas writes them
+            cols.append(f"CASE WHEN {q} THEN 'True' WHEN NOT {q} THEN 'False' END AS {q}")
+        else:
+            cols.append(q)
+    con = duckdb.connect()
+    try:
+        con.register("frame", df)
+        target = "'" + str(tmp).replace("'", "''") + "'"
+        con.execute(f"COPY (SELECT {', '.join(cols)} FROM frame) TO {target} (FORMAT csv, HEADER true)")
+    finally:
+        con.close()
+    tmp.replace(path)
+    return path
+
+
+def _write_table(df: pd.DataFrame, path: Path, *, dates_only: bool) -> Path:
+    if path.suffix == ".csv":
+        return write_csv(df, path, dates_only=dates_only)
+    tmp = path.with_name(path.name + ".tmp")
+    df.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    return path
 
 
 # --------------------------------------------------------------------------------------
@@ -429,9 +475,11 @@ class _Model:
         expand = special.expit(p["expansion_logit"])
         nps_cuts = NPS_CUTS * self.nps_sd
         csat_cuts = CSAT_CUTS * self.csat_sd
-        p_promoter = stats.norm.sf((nps_cuts[8] - p["nps_mean"]) / NPS_NOISE_SD)
-        p_detractor = stats.norm.cdf((nps_cuts[6] - p["nps_mean"]) / NPS_NOISE_SD)
-        csat = 1 + stats.norm.sf((csat_cuts[None, :] - p["csat_mean"][:, None]) / CSAT_NOISE_SD).sum(axis=1)
+        # special.ndtr is what stats.norm.cdf/sf evaluate (sf(x) = ndtr(-x)), the same bits without
+        # scipy's per-call argument handling, which cost a third of the ground truth's time
+        p_promoter = special.ndtr(-((nps_cuts[8] - p["nps_mean"]) / NPS_NOISE_SD))
+        p_detractor = special.ndtr((nps_cuts[6] - p["nps_mean"]) / NPS_NOISE_SD)
+        csat = 1 + special.ndtr(-((csat_cuts[None, :] - p["csat_mean"][:, None]) / CSAT_NOISE_SD)).sum(axis=1)
         out = {
             "retained": retained,
             "churned": 1 - retained,
@@ -457,11 +505,12 @@ def _truth_effects(model: _Model) -> tuple[pd.DataFrame, pd.DataFrame]:
     seg_shares = np.array([SEGMENT_SHARES[s] for s in SEGMENT_NAMES])
     # per segment x arm: average of expected outcomes over the latent draws
     means: dict[tuple[int, int], dict[str, float]] = {}
+    arms = [np.full(MC_DRAWS, a, dtype=np.int8) for a in range(len(TOUCH_MODEL_NAMES))]
+    etas = [model.dimensions(arm, pop.v, pop.u) for arm in arms]  # the dimensions do not depend on the segment
     for s in range(len(SEGMENT_NAMES)):
         seg = np.full(MC_DRAWS, s, dtype=np.int8)
         for a in range(len(TOUCH_MODEL_NAMES)):
-            arm = np.full(MC_DRAWS, a, dtype=np.int8)
-            eta = model.dimensions(arm, pop.v, pop.u)
+            arm, eta = arms[a], etas[a]
             dsce = model.dsce_latents(arm, seg, pop.dsce_u)
             means[(s, a)] = {k: float(v.mean()) for k, v in model.expected(arm, seg, pop.v, eta, dsce).items()}
     control = TOUCH_MODEL_NAMES.index(CONTROL_ARM)

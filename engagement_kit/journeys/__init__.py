@@ -1,9 +1,10 @@
-"""Customer journeys: funnels, paths, cohorts, lifecycle KPIs and churn, on DuckDB.
+"""Customer journeys: funnels, paths, cohorts, lifecycle KPIs and churn, aggregated where the data lives.
 
 :func:`journey` is the one entry point: it runs every part the data allows and returns
 a frozen :class:`JourneyResult` (``tables()``, ``write()``, ``conclusions()``,
 ``skipped``; see :mod:`.analysis`). The building blocks below stay public. The relational work (reading events out of core, first arrivals, transitions,
-cohort counts) happens in :mod:`.engine`; the other modules run statistics on
+cohort counts) happens in :mod:`.engine`, as Ibis expressions run by DuckDB, Spark or a
+warehouse (docs/scale.md); the other modules run statistics on
 the small aggregates it returns.
 
 Example

@@ -62,6 +62,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from ..display import format_number, format_p
+from ..engines import ENGINES
 from ..frameworks import get_framework
 from ..i18n import translate
 from ..io import read_table, resolve_path
@@ -216,10 +217,26 @@ class JourneyResult(Result):
         return text + (f"\n- {note}" if note else "")
 
 
-def _source(value: Any, name: str, skipped: list[str]) -> Source | None:
+def _spark() -> Any:
+    from pyspark.sql import SparkSession  # the spark extra: pip install 'engagement-kit[spark]'
+
+    return SparkSession.builder.getOrCreate()
+
+
+def _source(value: Any, name: str, skipped: list[str], *, engine: str = "auto", table: str | None = None) -> Any:
     """A table argument as a registrable source: None or "" for none; a path resolved
-    from the project root (a file that does not exist is skipped with a line)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    from the project root (a file that does not exist is skipped with a line).
+
+    ``engine`` says who reads a path: ``auto``/``duckdb`` (DuckDB, out of core; a
+    ``.duckdb`` file with ``table``), ``pandas`` (read into memory), ``spark`` (the active
+    Spark session; with no path, ``table`` is a Spark catalog table).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    empty = value is None or (isinstance(value, str) and not value.strip())
+    if empty and table and engine in ("auto", "spark"):
+        return _spark()  # a catalog table of the active (or the cluster's) Spark session
+    if empty:
         return None
     if isinstance(value, (str, Path)):
         p = resolve_path(value)
@@ -227,6 +244,13 @@ def _source(value: Any, name: str, skipped: list[str]) -> Source | None:
             skipped.append(f"Table {name!r} not read: {value} does not exist (set {_SET[name]} to a file, "
                            f"or to '' for none).")  # fmt: skip
             return None
+        if engine == "pandas":
+            return read_table(p)
+        if engine == "spark":
+            reader = _spark().read
+            if p.suffix.lower() == ".csv":
+                return reader.csv(str(p), header=True, inferSchema=True)
+            return reader.parquet(str(p))
         return str(p)
     return value
 
@@ -371,12 +395,22 @@ def journey(
     churn_covariates: list[str] | tuple[str, ...] = (),
     n_paths: int = 5,
     min_cell_size: int = MIN_CELL_SIZE,
+    engine: str = "auto",
+    events_table: str | None = None,
+    customers_table: str | None = None,
+    outcomes_table: str | None = None,
 ) -> JourneyResult:
     """Funnel, tests, stage times, paths, cohorts, lifecycle KPIs and churn of one framework.
 
-    ``data`` is the event log (customer_id, timestamp, framework, stage): a DataFrame,
-    CSV/Parquet path(s) (read out of core by DuckDB) or an :class:`Engine` with tables
-    registered. ``customers`` (customer_id, signup_date, the ``arm_col``, the
+    ``data`` is the event log (customer_id, timestamp, framework, stage): a pandas
+    DataFrame, an Ibis table, a DuckDB relation, a PySpark DataFrame, CSV/Parquet path(s)
+    (a file, folder or glob, read out of core by DuckDB), a ``.duckdb`` file with
+    ``events_table``, or an :class:`Engine` with tables registered. Every aggregation runs
+    inside the engine holding the rows; only aggregates come back. ``engine`` (``auto``,
+    ``pandas``, ``duckdb``, ``spark``) says who reads *paths*; with ``engine="spark"`` and
+    no path, ``events_table``/``customers_table``/``outcomes_table`` name tables of the
+    Spark catalog (``SparkSession.builder.getOrCreate()``: the cluster's session on
+    Databricks). With a ``.duckdb`` file they name tables in that file. ``customers`` (customer_id, signup_date, the ``arm_col``, the
     ``segment_col``) and ``outcomes`` (customer_id, churn_time, churned, revenue, ...)
     are optional tables, frames or paths; ``churn`` is a one-row-per-customer churn
     table (columns ``churn_duration``, ``churn_event`` as 1/0, yes/no or true/false,
@@ -395,11 +429,11 @@ def journey(
         raise ValueError(f"cohort_period must be one of {list(PERIOD_DAYS)}, not {cohort_period!r}")
     skipped: list[str] = []
     eng = data if isinstance(data, Engine) else Engine()
-    for name, value in (("data", None if isinstance(data, Engine) else data), ("customers", customers),
-                        ("outcomes", outcomes)):  # fmt: skip
-        src = _source(value, name, skipped)
+    for name, value, table in (("data", None if isinstance(data, Engine) else data, events_table),
+                               ("customers", customers, customers_table), ("outcomes", outcomes, outcomes_table)):
+        src = _source(value, name, skipped, engine=engine, table=table)
         if src is not None:
-            eng.register("events" if name == "data" else name, src)
+            eng.register("events" if name == "data" else name, src, table=table)
     arm, ctrl = _arms(eng, arm_col, control, skipped)
     tables = _event_parts(eng, fw, arm, ctrl, alpha, correction, n_paths, skipped)
     tables.update(_cohorts_and_kpis(eng, arm, cohort_period, n_periods, alpha, skipped))

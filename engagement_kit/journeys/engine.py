@@ -1,13 +1,17 @@
-"""The query layer: every relational aggregation of the journeys package, in DuckDB.
+"""The query layer: every relational aggregation of the journeys package, as Ibis expressions.
 
-All SQL of :mod:`engagement_kit.journeys` lives here. Each method reads the
-registered tables (CSV or Parquet files, read out of core, or pandas frames),
-aggregates them in DuckDB and returns a *small* pandas frame (counts per arm and
-stage, per transition, per cohort and period); the statistics then run on those
-aggregates in pandas/statsmodels. Only the SQL text in this module would change
-to point the same aggregations at a distributed engine.
+All relational work of :mod:`engagement_kit.journeys` lives here. Each method builds an
+Ibis expression over the registered tables, which runs inside the engine that holds the
+rows (embedded DuckDB for pandas frames, files and DuckDB relations; Spark for a PySpark
+DataFrame or catalog table; any Ibis backend for an Ibis table) and returns a *small*
+pandas frame (counts per arm and stage, per transition, per cohort and period); the
+statistics then run on those aggregates in pandas/statsmodels. Only aggregates leave the
+engine (:meth:`Engine.stage_durations` returns the distinct durations with their counts;
+:meth:`Engine.customer_table` is the one per-customer read, refused above
+:data:`MAX_REMOTE_ROWS` rows on a remote engine).
 
-Tables (registered with :meth:`Engine.register`):
+Tables (registered with :meth:`Engine.register`, read through
+:func:`engagement_kit.engines.as_table`):
 
 ``events``    customer_id, timestamp, framework, stage (schema ``events``)
 ``customers`` customer_id, signup_date, the arm column and segment (optional)
@@ -40,182 +44,206 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import duckdb
+import ibis
+import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
+from ibis.common.exceptions import IbisError
 
+from ..engines import as_table, duckdb_connection, is_remote
 from ..frameworks import FRAMEWORKS, get_framework
 
-__all__ = ["Engine", "Source", "ALL_ARM"]
+__all__ = ["ALL_ARM", "MAX_REMOTE_ROWS", "Engine", "Source"]
 
 #: Arm label used when there is no customers table (or no arm column).
 ALL_ARM = "all"
+#: Largest per-customer table :meth:`Engine.customer_table` pulls out of a remote engine
+#: (Spark, a warehouse); the survival models need individual times.
+MAX_REMOTE_ROWS = 5_000_000
 
-Source = str | Path | Sequence[str | Path] | pd.DataFrame | duckdb.DuckDBPyRelation
+#: A table: pandas frame, Ibis table, DuckDB relation, PySpark DataFrame, or path(s) to
+#: Parquet/CSV files, a folder, a glob or a ``.duckdb`` file (with ``table=``).
+Source = Any
 
 _REQUIRED = {
     "events": ("customer_id", "timestamp", "framework", "stage"),
     "customers": ("customer_id",),
     "outcomes": ("customer_id",),
 }
+_US_PER_DAY = 86_400_000_000.0
 
 
-def _sql_str(s: str) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
+def _backend(t: ir.Table) -> Any:
+    """The backend an expression is bound to, or None for in-memory (memtable) data only."""
+    try:
+        return t._find_backend(use_default=False)
+    except IbisError:
+        return None
 
 
-def _ident(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
+def _text(col: ir.Value) -> ir.StringValue:
+    return col.cast("string")
 
 
 class Engine:
-    """An embedded DuckDB connection plus the journeys aggregations.
+    """The registered tables (Ibis tables, each in the engine that holds its rows) plus the
+    journeys aggregations.
 
     Parameters
     ----------
     threads, memory_limit:
-        DuckDB settings (``memory_limit`` like ``"3GB"``; DuckDB spills to disk
-        beyond it). ``None`` keeps DuckDB's defaults.
+        Settings of the process's embedded DuckDB (``memory_limit`` like ``"3GB"``;
+        DuckDB spills to disk beyond it), which reads pandas frames and files.
+        ``None`` keeps DuckDB's defaults.
     """
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
-        self.con = duckdb.connect(":memory:")
-        if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = {_sql_str(memory_limit)}")
-        self.con.execute("SET preserve_insertion_order = false")
-        self._tables: set[str] = set()
-        rows = [(f, s.name, s.order, len(fw.stages)) for f, fw in FRAMEWORKS.items() for s in fw.stages]
-        # the stage table is used by the data-quality checks only
-        self.con.register(
-            "_stage_map_df",
-            pd.DataFrame(rows, columns=["framework", "stage", "stage_order", "n_stages"]),
-        )
-        self.con.execute("CREATE TEMP TABLE _stage_map AS SELECT * FROM _stage_map_df")
+        if threads or memory_limit:
+            con = duckdb_connection().con
+            if threads:
+                con.execute(f"SET threads = {int(threads)}")
+            if memory_limit:
+                con.execute("SET memory_limit = '" + str(memory_limit).replace("'", "''") + "'")
+        self._t: dict[str, ir.Table] = {}
 
     # ------------------------------------------------------------------ sources
-    def register(self, name: str, source: Source) -> None:
-        """Make ``source`` available as table ``name`` (a view; files are read lazily).
+    def register(self, name: str, source: Source, *, table: str | None = None) -> None:
+        """Make ``source`` available as table ``name`` (nothing is read until a query runs).
 
-        ``source`` is a pandas frame, a DuckDB relation, or CSV/Parquet path(s)
-        (globs allowed; the format follows the extension).
+        ``source`` is a pandas frame, an Ibis table, a DuckDB relation, a PySpark
+        DataFrame, a SparkSession with ``table=``, or path(s): Parquet/CSV file(s), a
+        folder, a glob, or a ``.duckdb`` file with ``table=``.
         """
-        view = _ident(name)
-        if isinstance(source, pd.DataFrame):
-            self.con.register(f"_{name}_df", source)
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {_ident('_' + name + '_df')}")
-        elif isinstance(source, duckdb.DuckDBPyRelation):
-            source.create_view(name, replace=True)
-        else:
-            paths = [source] if isinstance(source, (str, Path)) else list(source)
+        if isinstance(source, (list, tuple)):
+            paths = [str(p) for p in source]
             if not paths:
                 raise ValueError(f"table {name!r}: no files given")
-            lst = "[" + ", ".join(_sql_str(str(p)) for p in paths) + "]"
-            suffixes = {Path(str(p)).suffix.lower() for p in paths}
+            suffixes = {Path(p).suffix.lower() for p in paths}
+            con = duckdb_connection()
             if suffixes <= {".parquet", ".pq"}:
-                reader = f"read_parquet({lst})"
+                t = con.read_parquet(paths)
             elif suffixes <= {".csv", ".gz", ".txt"}:
-                reader = f"read_csv({lst}, header = true)"
+                t = con.read_csv(paths)
             else:
-                raise ValueError(
-                    f"table {name!r}: cannot tell the format of {paths}; use .csv or .parquet files "
-                    "or pass a pandas DataFrame"
-                )
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {reader}")
-        cols = self.columns(name)
+                raise ValueError(f"table {name!r}: cannot tell the format of {paths}; use .csv or .parquet files "
+                                 "or pass a pandas DataFrame")  # fmt: skip
+        else:
+            t = as_table(source, table=table)
+        cols = list(t.columns)
         missing = [c for c in _REQUIRED.get(name, ()) if c not in cols]
         if missing:
             raise KeyError(f"table {name!r} lacks required column(s) {missing}; it has {cols}")
-        self._tables.add(name)
+        new = _backend(t)
+        for other, ot in self._t.items():
+            old = _backend(ot)
+            if other != name and new is not None and old is not None and new != old:
+                raise ValueError(
+                    f"table {name!r} lives in one {new.name} connection and {other!r} in another "
+                    f"({old.name}): put both in one engine (e.g. both as Spark tables, or both in one "
+                    "DuckDB file), or pass the smaller one as a pandas DataFrame")
+        self._t[name] = t
 
     def has(self, name: str) -> bool:
         """Whether table ``name`` was registered."""
-        return name in self._tables
+        return name in self._t
+
+    def table(self, name: str) -> ir.Table:
+        """The Ibis table registered as ``name``."""
+        return self._t[name]
 
     def columns(self, name: str) -> list[str]:
         """Column names of a registered table."""
-        return [r[0] for r in self.con.execute(f"DESCRIBE {_ident(name)}").fetchall()]
+        return list(self._t[name].columns)
 
-    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
-        """Run SQL and return a pandas frame (used by every method below)."""
-        return self.con.execute(sql, params or []).df()
+    def _run(self, expr: ir.Expr) -> pd.DataFrame:
+        """Execute in the engine holding the rows (embedded DuckDB for in-memory data)."""
+        backend = _backend(expr.as_table()) if isinstance(expr, ir.Table) else None
+        return (backend or duckdb_connection()).to_pandas(expr)
+
+    def _scalar(self, expr: ir.Scalar) -> Any:
+        backend = None
+        for t in self._t.values():
+            backend = backend or _backend(t)
+        return (backend or duckdb_connection()).execute(expr)
+
+    def is_remote(self) -> bool:
+        """Whether any table lives in a remote engine (Spark, a warehouse)."""
+        return any(is_remote(t) for t in self._t.values())
 
     # ------------------------------------------------------------------ helpers
-    def _arm_expr(self, arm_col: str | None) -> tuple[str, str]:
-        """(join clause, arm expression) for by-arm results."""
+    def _arm_table(self, arm_col: str | None) -> ir.Table | None:
+        """customers as (customer_id, arm) for by-arm results; None for one arm, 'all'."""
         if arm_col is None or not self.has("customers"):
-            return "", f"{_sql_str(ALL_ARM)}"
-        if arm_col not in self.columns("customers"):
-            raise KeyError(
-                f"arm column {arm_col!r} not in the customers table; columns are {self.columns('customers')}"
-            )
-        return "JOIN customers c USING (customer_id)", f"CAST(c.{_ident(arm_col)} AS VARCHAR)"
+            return None
+        c = self._t["customers"]
+        if arm_col not in c.columns:
+            raise KeyError(f"arm column {arm_col!r} not in the customers table; columns are {list(c.columns)}")
+        return c.select("customer_id", arm=_text(c[arm_col]))
+
+    def _with_arm(self, t: ir.Table, arm_col: str | None) -> ir.Table:
+        """``t`` with an ``arm`` column (inner join with customers, or the literal 'all')."""
+        arms = self._arm_table(arm_col)
+        if arms is None:
+            return t.mutate(arm=ibis.literal(ALL_ARM))
+        return t.join(arms, "customer_id")
 
     @staticmethod
-    def _order_case(frameworks: Sequence[str]) -> tuple[str, str]:
-        """SQL CASE expressions (stage_order, framework code) from the framework list.
+    def _stage_order(fw: ir.StringValue, st: ir.StringValue, frameworks: Sequence[str]) -> ir.IntegerValue:
+        """Stage order from (framework, stage); NULL for an unknown stage.
 
-        A CASE over the (dictionary-encoded) stage column is much cheaper than a
-        join with the stage table on 10^8 rows; unknown stages map to NULL.
+        A CASE over the (dictionary-encoded) stage column is much cheaper than a join
+        with a stage table on 10^8 rows.
         """
-        fw_case, st_case = [], []
-        for i, f in enumerate(frameworks):
-            stages = " ".join(f"WHEN {_sql_str(s.name)} THEN {s.order}" for s in get_framework(f).stages)
-            st_case.append(f"WHEN {_sql_str(f)} THEN CASE CAST(stage AS VARCHAR) {stages} END")
-            fw_case.append(f"WHEN {_sql_str(f)} THEN {i}")
-        fw_col = "CAST(framework AS VARCHAR)"
-        return (
-            f"CASE {fw_col} {' '.join(st_case)} END",
-            f"CASE {fw_col} {' '.join(fw_case)} END",
-        )
+        branches = [(f, st.cases(*[(s.name, s.order) for s in get_framework(f).stages])) for f in frameworks]
+        return fw.cases(*branches).cast("int64")
 
-    def _stage_events(self, frameworks: Sequence[str]) -> str:
-        """SQL of the usable events: known stage, non-missing timestamp and customer id.
+    def _stage_events(self, frameworks: Sequence[str]) -> ir.Table:
+        """The usable events: known stage, non-missing timestamp and customer id.
 
         Columns: customer_id, fw_code (index into ``frameworks``), framework, stage,
         stage_order, ts.
         """
         frameworks = [get_framework(f).name for f in frameworks]
-        order, code = self._order_case(frameworks)
-        fws = ", ".join(_sql_str(f) for f in frameworks)
-        return f"""
-            SELECT * FROM (
-                SELECT customer_id, {code} AS fw_code, CAST(framework AS VARCHAR) AS framework,
-                       CAST(stage AS VARCHAR) AS stage, {order} AS stage_order, CAST(timestamp AS TIMESTAMP) AS ts
-                FROM events
-                WHERE CAST(framework AS VARCHAR) IN ({fws}) AND timestamp IS NOT NULL AND customer_id IS NOT NULL)
-            WHERE stage_order IS NOT NULL"""
+        e = self._t["events"]
+        fw, st = _text(e.framework), _text(e.stage)
+        ev = e.filter(fw.isin(frameworks), e.timestamp.notnull(), e.customer_id.notnull()).select(
+            customer_id=e.customer_id,
+            fw_code=fw.cases(*[(f, i) for i, f in enumerate(frameworks)]).cast("int64"),
+            framework=fw,
+            stage=st,
+            stage_order=self._stage_order(fw, st, frameworks),
+            ts=e.timestamp.cast("timestamp"),
+        )
+        return ev.filter(ev.stage_order.notnull())
 
-    def _first_reach_sql(self, frameworks: Sequence[str]) -> str:
+    def _first_reach(self, frameworks: Sequence[str]) -> tuple[ir.Table, int]:
         """Per (framework, customer): first arrival ``t_k`` at each stage, any-order flags
         ``a_k`` and ordered flags ``o_k`` (stages 1..k all reached, first arrivals in
-        non-decreasing time order)."""
+        non-decreasing time order). Returns the table and the largest number of stages."""
         frameworks = [get_framework(f).name for f in frameworks]
         k_max = max(len(get_framework(f).stages) for f in frameworks)
+        ev = self._stage_events(frameworks)
         # min(CASE ...) is faster than min(...) FILTER (...) in DuckDB for many groups
-        firsts = ",\n".join(
-            f"min(CASE WHEN stage_order = {k} THEN ts END) AS t{k}" for k in range(1, k_max + 1)
-        )
-        ordered = ["t1 IS NOT NULL AS o1"]
-        cond = "t1 IS NOT NULL"
-        for k in range(2, k_max + 1):
-            cond = f"{cond} AND coalesce(t{k} >= t{k - 1}, false)"
-            ordered.append(f"({cond}) AS o{k}")
-        anys = [f"t{k} IS NOT NULL AS a{k}" for k in range(1, k_max + 1)]
+        firsts = {f"t{k}": ibis.cases((ev.stage_order == k, ev.ts)).min() for k in range(1, k_max + 1)}
         # one integer group key per framework (grouping on the framework string is slower)
-        keys = "customer_id" if len(frameworks) == 1 else "fw_code, customer_id"
-        names = " ".join(f"WHEN {i} THEN {_sql_str(f)}" for i, f in enumerate(frameworks))
-        fw_name = _sql_str(frameworks[0]) if len(frameworks) == 1 else f"CASE fw_code {names} END"
-        return f"""
-            WITH ev AS ({self._stage_events(frameworks)}),
-            fr AS (SELECT {keys}, {firsts} FROM ev GROUP BY {keys})
-            SELECT {fw_name} AS framework, customer_id, t1{"".join(f", t{k}" for k in range(2, k_max + 1))},
-                   {", ".join(anys)}, {", ".join(ordered)} FROM fr"""
+        keys = ["customer_id"] if len(frameworks) == 1 else ["fw_code", "customer_id"]
+        fr = ev.group_by(keys).aggregate(**firsts)
+        if len(frameworks) == 1:
+            fw_name: ir.Value = ibis.literal(frameworks[0])
+        else:
+            fw_name = fr.fw_code.cases(*[(i, f) for i, f in enumerate(frameworks)])
+        cols: dict[str, ir.Value] = {"framework": fw_name, "customer_id": fr.customer_id}
+        cols.update({f"t{k}": fr[f"t{k}"] for k in range(1, k_max + 1)})
+        cols.update({f"a{k}": fr[f"t{k}"].notnull() for k in range(1, k_max + 1)})
+        cond = fr.t1.notnull()
+        cols["o1"] = cond
+        for k in range(2, k_max + 1):
+            cond = cond & (fr[f"t{k}"] >= fr[f"t{k - 1}"]).fill_null(False)
+            cols[f"o{k}"] = cond
+        return fr.select(**cols), k_max
 
     # --------------------------------------------------------------- aggregates
-    def funnel_counts(
-        self, frameworks: Sequence[str], arm_col: str | None = None
-    ) -> pd.DataFrame:
+    def funnel_counts(self, frameworks: Sequence[str], arm_col: str | None = None) -> pd.DataFrame:
         """Customers reaching each stage, per framework and arm (one pass over events).
 
         Returns framework, arm, stage_order, n_arm (customers of the arm: the
@@ -230,77 +258,80 @@ class Engine:
             # one query per framework: each aggregates over customers only (an integer or
             # id key), which keeps the hash table and the peak memory small on 10^8 events
             return pd.concat([self.funnel_counts([f], arm_col) for f in frameworks], ignore_index=True)
-        k_max = max(len(get_framework(f).stages) for f in frameworks)
-        join, arm = self._arm_expr(arm_col)
-        sums = []
+        fr, k_max = self._first_reach(frameworks)
+        f = self._with_arm(fr, arm_col)
+        sums: dict[str, ir.Value] = {"n_entered": f.count()}
         for k in range(1, k_max + 1):
-            prev = f"a{k - 1} AND " if k > 1 else ""
-            sums.append(
-                f"sum(a{k}::INTEGER) AS n_any_{k}, sum(o{k}::INTEGER) AS n_ordered_{k}, "
-                f"sum(({prev}a{k})::INTEGER) AS n_any_prev_{k}"
-            )
-        sql = f"""
-            WITH f AS ({self._first_reach_sql(frameworks)})
-            SELECT f.framework, {arm} AS arm, count(*) AS n_entered, {", ".join(sums)}
-            FROM f {join} GROUP BY ALL"""
-        wide = self.query(sql)
-        if join:
-            n_arm = self.query(
-                f"SELECT {arm} AS arm, count(*) AS n_arm FROM customers c GROUP BY ALL"
-            )
+            a, prev = f[f"a{k}"], (f[f"a{k - 1}"] & f[f"a{k}"]) if k > 1 else f[f"a{k}"]
+            sums[f"n_any_{k}"] = a.cast("int64").sum()
+            sums[f"n_ordered_{k}"] = f[f"o{k}"].cast("int64").sum()
+            sums[f"n_any_prev_{k}"] = prev.cast("int64").sum()
+        wide = self._run(f.group_by("framework", "arm").aggregate(**sums))
+        arms = self._arm_table(arm_col)
+        if arms is not None:
+            n_arm = self._run(arms.group_by("arm").aggregate(n_arm=arms.count()))
             grid = pd.DataFrame({"framework": frameworks}).merge(n_arm, how="cross")
             wide = grid.merge(wide, on=["framework", "arm"], how="left").fillna(0)
         else:
             wide["n_arm"] = wide["n_entered"]
         rows = []
-        for f in frameworks:
-            n = len(get_framework(f).stages)
-            sub = wide[wide["framework"] == f]
+        for fw in frameworks:
+            n = len(get_framework(fw).stages)
+            sub = wide[wide["framework"] == fw]
             for k in range(1, n + 1):
-                rows.append(
-                    pd.DataFrame(
-                        {
-                            "framework": f,
-                            "arm": sub["arm"].to_numpy(),
-                            "stage_order": k,
-                            "n_arm": sub["n_arm"].to_numpy(),
-                            "n_any": sub[f"n_any_{k}"].to_numpy(),
-                            "n_ordered": sub[f"n_ordered_{k}"].to_numpy(),
-                            "n_any_prev": sub[f"n_any_prev_{k}"].to_numpy(),
-                        }
-                    )
-                )
+                rows.append(pd.DataFrame({
+                    "framework": fw, "arm": sub["arm"].to_numpy(), "stage_order": k,
+                    "n_arm": sub["n_arm"].to_numpy(), "n_any": sub[f"n_any_{k}"].to_numpy(),
+                    "n_ordered": sub[f"n_ordered_{k}"].to_numpy(), "n_any_prev": sub[f"n_any_prev_{k}"].to_numpy(),
+                }))  # fmt: skip
         out = pd.concat(rows, ignore_index=True)
         for c in ("n_arm", "n_any", "n_ordered", "n_any_prev"):
             out[c] = out[c].astype("int64")
         return out.sort_values(["framework", "arm", "stage_order"], ignore_index=True)
 
-    def stage_durations(
-        self, framework: str, arm_col: str | None = None, observation_end: Any = None
-    ) -> pd.DataFrame:
+    def _observation_end(self, observation_end: Any) -> pd.Timestamp:
+        if observation_end is None:
+            e = self._t["events"]
+            return pd.Timestamp(self._scalar(e.timestamp.cast("timestamp").max()))
+        return pd.Timestamp(observation_end)
+
+    def stage_durations(self, framework: str, arm_col: str | None = None, observation_end: Any = None) -> pd.DataFrame:
         """Time from (ordered) arrival at stage k-1 to arrival at stage k, per customer.
 
         One row per customer and stage k >= 2 among those who reached k-1 in
         order: arm, stage_order (k), duration_days, event (1 = reached k in order;
         0 = censored at ``observation_end``, default the latest event timestamp).
-        No customer ids are returned.
+        No customer ids are returned, and only the distinct (arm, stage, duration,
+        event) rows with their counts leave the engine (expanded here).
         """
         fw = get_framework(framework)
-        join, arm = self._arm_expr(arm_col)
-        if observation_end is None:
-            end = "(SELECT max(CAST(timestamp AS TIMESTAMP)) FROM events)"
-        else:
-            end = f"CAST({_sql_str(pd.Timestamp(observation_end).isoformat())} AS TIMESTAMP)"
+        end = ibis.literal(self._observation_end(observation_end).to_pydatetime(), type="timestamp")
+        fr, _ = self._first_reach([fw.name])
+        f = self._with_arm(fr, arm_col)
         parts = []
         for k in range(2, len(fw.stages) + 1):
-            parts.append(
-                f"""SELECT {arm} AS arm, {k} AS stage_order,
-                       epoch(CASE WHEN o{k} THEN t{k} ELSE {end} END - t{k - 1}) / 86400.0 AS duration_days,
-                       CAST(o{k} AS INTEGER) AS event
-                    FROM f {join} WHERE o{k - 1}"""
-            )
-        sql = f"WITH f AS ({self._first_reach_sql([fw.name])}) " + " UNION ALL ".join(parts)
-        return self.query(sql)
+            reached = f[f"o{k}"]
+            stop = reached.ifelse(f[f"t{k}"], end)
+            sub = f.filter(f[f"o{k - 1}"]).select(
+                arm=f.arm, stage_order=ibis.literal(k, type="int64"),
+                us=stop.delta(f[f"t{k - 1}"], unit="microsecond").cast("int64"),
+                event=reached.cast("int64"))  # fmt: skip
+            parts.append(sub)
+        if not parts:
+            return pd.DataFrame({"arm": [], "stage_order": [], "duration_days": [], "event": []})
+        u = ibis.union(*parts)
+        g = self._run(u.group_by("arm", "stage_order", "us", "event").aggregate(n=u.count()))
+        g = g.sort_values(["stage_order", "arm", "us", "event"], ignore_index=True)
+        rep = np.repeat(np.arange(len(g)), g["n"].to_numpy(dtype="int64"))
+        out = g.iloc[rep].reset_index(drop=True)
+        return pd.DataFrame({
+            "arm": out["arm"].astype(str).to_numpy(), "stage_order": out["stage_order"].astype("int32").to_numpy(),
+            "duration_days": out["us"].to_numpy(dtype="float64") / _US_PER_DAY,
+            "event": out["event"].astype("int32").to_numpy(),
+        })  # fmt: skip
+
+    def _distinct_events(self, framework: str) -> ir.Table:
+        return self._stage_events([framework]).select("customer_id", "stage", "stage_order", "ts").distinct()
 
     def transition_counts(self, framework: str, arm_col: str | None = None) -> pd.DataFrame:
         """Stage-to-stage transitions between consecutive (distinct) events of a customer.
@@ -312,43 +343,43 @@ class Engine:
         n_from_customers (customers with any transition out of from_stage, i.e. who reached it).
         """
         fw = get_framework(framework)
-        join, arm = self._arm_expr(arm_col)
-        sql = f"""
-            WITH ev AS (SELECT DISTINCT customer_id, stage, stage_order, ts FROM ({self._stage_events([fw.name])})),
-            w AS (SELECT customer_id, stage, stage_order,
-                         lag(stage) OVER win AS prev_stage, lead(stage) OVER win AS next_stage,
-                         lead(stage_order) OVER win AS next_order
-                  FROM ev WINDOW win AS (PARTITION BY customer_id ORDER BY ts, stage_order)),
-            t AS (SELECT customer_id, stage AS from_stage, stage_order AS from_order,
-                         coalesce(next_stage, '(exit)') AS to_stage,
-                         coalesce(next_order, {len(fw.stages) + 1}) AS to_order FROM w
-                  UNION ALL
-                  SELECT customer_id, '(entry)', 0, stage, stage_order FROM w WHERE prev_stage IS NULL),
-            ta AS (SELECT {arm} AS arm, t.* FROM t {join}),
-            fc AS (SELECT arm, from_stage, count(DISTINCT customer_id) AS n_from_customers FROM ta GROUP BY ALL)
-            SELECT arm, from_stage, to_stage, from_order, to_order, count(*) AS n,
-                   count(DISTINCT customer_id) AS n_customers, any_value(n_from_customers) AS n_from_customers
-            FROM ta JOIN fc USING (arm, from_stage) GROUP BY arm, from_stage, to_stage, from_order, to_order
-            ORDER BY arm, from_order, to_order"""
-        return self.query(sql)
+        ev = self._distinct_events(fw.name)
+        win = ibis.window(group_by=ev.customer_id, order_by=[ev.ts, ev.stage_order])
+        w = ev.select("customer_id", "stage", "stage_order", prev_stage=ev.stage.lag().over(win),
+                      next_stage=ev.stage.lead().over(win), next_order=ev.stage_order.lead().over(win))  # fmt: skip
+        moves = w.select(customer_id=w.customer_id, from_stage=w.stage, to_stage=w.next_stage.fill_null("(exit)"),
+                         from_order=w.stage_order.cast("int64"),
+                         to_order=w.next_order.fill_null(len(fw.stages) + 1).cast("int64"))  # fmt: skip
+        first = w.filter(w.prev_stage.isnull())
+        entries = first.select(customer_id=first.customer_id, from_stage=ibis.literal("(entry)"),
+                               to_stage=first.stage, from_order=ibis.literal(0, type="int64"),
+                               to_order=first.stage_order.cast("int64"))  # fmt: skip
+        ta = self._with_arm(ibis.union(moves, entries), arm_col)
+        keys = ["arm", "from_stage", "to_stage", "from_order", "to_order"]
+        fc = ta.group_by("arm", "from_stage").aggregate(n_from_customers=ta.customer_id.nunique())
+        main = ta.group_by(keys).aggregate(n=ta.count(), n_customers=ta.customer_id.nunique())
+        out = self._run(main.join(fc, ["arm", "from_stage"]).select(*keys, "n", "n_customers", "n_from_customers"))
+        for c in ("from_order", "to_order", "n", "n_customers", "n_from_customers"):
+            out[c] = out[c].astype("int64")
+        return out.sort_values(["arm", "from_order", "to_order"], ignore_index=True)
 
-    def path_counts(
-        self, framework: str, arm_col: str | None = None, top: int = 10
-    ) -> pd.DataFrame:
+    def path_counts(self, framework: str, arm_col: str | None = None, top: int = 10) -> pd.DataFrame:
         """The ``top`` most frequent stage sequences per arm (consecutive repeats kept).
 
         Returns arm, path (stages joined by ``' > '``), n_customers, rank.
         """
         fw = get_framework(framework)
-        join, arm = self._arm_expr(arm_col)
-        sql = f"""
-            WITH ev AS (SELECT DISTINCT customer_id, stage, stage_order, ts FROM ({self._stage_events([fw.name])})),
-            p AS (SELECT customer_id, string_agg(stage, ' > ' ORDER BY ts, stage_order) AS path
-                  FROM ev GROUP BY customer_id),
-            c AS (SELECT {arm} AS arm, path, count(*) AS n_customers FROM p {join} GROUP BY ALL)
-            SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY arm ORDER BY n_customers DESC, path) AS rank
-                           FROM c) WHERE rank <= {int(top)} ORDER BY arm, rank"""
-        return self.query(sql)
+        ev = self._distinct_events(fw.name)
+        # an ordered string_agg is not portable (Spark); a sorted array of (ts, order, stage) is
+        step = ibis.struct({"ts": ev.ts, "o": ev.stage_order, "s": ev.stage})
+        p = ev.group_by("customer_id").aggregate(path=step.collect().sort().map(lambda x: x.s).join(" > "))
+        pa = self._with_arm(p, arm_col)
+        c = pa.group_by("arm", "path").aggregate(n_customers=pa.count())
+        win = ibis.window(group_by=c.arm, order_by=[c.n_customers.desc(), c.path])
+        r = c.mutate(rank=(ibis.row_number().over(win) + 1).cast("int64"))
+        out = self._run(r.filter(r["rank"] <= int(top)))
+        out["n_customers"] = out["n_customers"].astype("int64")
+        return out[["arm", "path", "n_customers", "rank"]].sort_values(["arm", "rank"], ignore_index=True)
 
     def cohort_counts(
         self,
@@ -361,50 +392,68 @@ class Engine:
     ) -> pd.DataFrame:
         """Signup cohort x period retention counts from ``customers`` joined to ``outcomes``.
 
-        ``cohort`` is ``date_trunc(cohort_period, signup_date)``. For period p
+        ``cohort`` is the signup date truncated to ``cohort_period``. For period p
         (p = 0..n_periods) at t = p * period_days after signup: n_eligible =
         customers observed up to t (churned, or followed at least t); n_retained =
         still a customer at t (churn_time > t, or censored with churn_time >= t).
         """
-        join, arm = self._arm_expr(arm_col)
-        unit = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}[cohort_period]
-        d, e = _ident(duration), _ident(event)
-        sql = f"""
-            WITH x AS (SELECT {arm} AS arm, CAST(date_trunc('{unit}', CAST(c.signup_date AS DATE)) AS DATE) AS cohort,
-                              CAST(o.{d} AS DOUBLE) AS dur, CAST(o.{e} AS BOOLEAN) AS ev
-                       FROM outcomes o JOIN customers c USING (customer_id)),
-            p AS (SELECT range AS period, range * {float(period_days)} AS t FROM range(0, {int(n_periods) + 1}))
-            SELECT arm, cohort, period, t AS days,
-                   count(*) FILTER (WHERE ev OR dur >= t) AS n_eligible,
-                   count(*) FILTER (WHERE dur > t OR (NOT ev AND dur >= t)) AS n_retained
-            FROM x CROSS JOIN p GROUP BY ALL ORDER BY arm, cohort, period"""
-        return self.query(sql)
+        o, c = self._t["outcomes"], self._t["customers"]
+        arms = self._arm_table(arm_col)
+        cust = c.select("customer_id", signup=c.signup_date.cast("timestamp"))
+        cust = cust.join(arms, "customer_id") if arms is not None else cust.mutate(arm=ibis.literal(ALL_ARM))
+        x = o.select("customer_id", dur=o[duration].cast("float64"), ev=o[event].cast("boolean")).join(
+            cust, "customer_id")
+        x = x.mutate(cohort=x.signup.truncate(cohort_period).cast("date"))
+        sums: dict[str, ir.Value] = {}
+        ts = [p * float(period_days) for p in range(int(n_periods) + 1)]
+        for p, t in enumerate(ts):  # one pass: a column per period instead of a cross join
+            elig = (x.ev | (x.dur >= t)).fill_null(False)
+            kept = ((x.dur > t) | (~x.ev & (x.dur >= t))).fill_null(False)
+            sums[f"e{p}"] = elig.cast("int64").sum()
+            sums[f"r{p}"] = kept.cast("int64").sum()
+        wide = self._run(x.group_by("arm", "cohort").aggregate(**sums))
+        rows = [pd.DataFrame({"arm": wide["arm"].to_numpy(), "cohort": pd.to_datetime(wide["cohort"]).to_numpy(),
+                              "period": p, "days": t, "n_eligible": wide[f"e{p}"].to_numpy(dtype="int64"),
+                              "n_retained": wide[f"r{p}"].to_numpy(dtype="int64")})
+                for p, t in enumerate(ts)]  # fmt: skip
+        return pd.concat(rows, ignore_index=True).sort_values(["arm", "cohort", "period"], ignore_index=True)
 
     def customer_table(self, columns: Sequence[str], arm_col: str | None = None) -> pd.DataFrame:
         """``outcomes`` joined to ``customers`` (inner join), selected columns only, no ids.
 
         The per-customer input of the survival models and KPIs (one row per
-        customer; survival estimators need the individual times).
+        customer; survival estimators need the individual times). On a remote engine
+        it is refused above :data:`MAX_REMOTE_ROWS` rows rather than pulling them.
         """
-        have = set(self.columns("outcomes")) | (set(self.columns("customers")) if self.has("customers") else set())
-        missing = [c for c in columns if c not in have]
+        o = self._t["outcomes"]
+        c = self._t.get("customers")
+        have = set(o.columns) | (set(c.columns) if c is not None else set())
+        missing = [col for col in columns if col not in have]
         if missing:
             raise KeyError(f"column(s) {missing} are in neither outcomes nor customers; available: {sorted(have)}")
-        join, arm = self._arm_expr(arm_col)
-        if not join and any(c not in self.columns("outcomes") for c in columns):
-            join = "JOIN customers c USING (customer_id)"  # a customers column without arms
-        cols = ", ".join(_ident(c) for c in columns)
-        return self.query(f"SELECT {arm} AS arm, {cols} FROM outcomes {join}")
+        arms = self._arm_table(arm_col)
+        own = [col for col in columns if col in o.columns]
+        x = o.select("customer_id", *own)
+        other = [col for col in columns if col not in own]
+        if other:  # a customers column (with or without arms)
+            x = x.join(c.select("customer_id", *other), "customer_id")
+        x = x.join(arms, "customer_id") if arms is not None else x.mutate(arm=ibis.literal(ALL_ARM))
+        x = x.select("arm", *columns)
+        if self.is_remote():
+            n = int(self._scalar(x.count()))
+            if n > MAX_REMOTE_ROWS:
+                raise ValueError(f"the survival models need one row per customer: {n:,} rows exceed the "
+                                 f"{MAX_REMOTE_ROWS:,} pulled from a remote engine; sample the customers "
+                                 "table in the engine first (e.g. customers.sample(0.01))")  # fmt: skip
+        return self._run(x)
 
     def levels(self, table: str, column: str) -> list[str]:
         """The distinct non-missing values of ``table.column`` as text, sorted."""
-        col = f"CAST({_ident(column)} AS VARCHAR)"
-        sql = f"SELECT DISTINCT {col} AS v FROM {_ident(table)} WHERE {_ident(column)} IS NOT NULL ORDER BY v"
-        return [str(v) for v in self.query(sql)["v"]]
+        t = self._t[table]
+        v = self._run(t.filter(t[column].notnull()).select(v=_text(t[column])).distinct())["v"]
+        return sorted(str(x) for x in v)
 
-    def quality_counts(
-        self, frameworks: Sequence[str] | None = None, observation_end: Any = None
-    ) -> pd.DataFrame:
+    def quality_counts(self, frameworks: Sequence[str] | None = None, observation_end: Any = None) -> pd.DataFrame:
         """Data-quality counts of the events table (and its link to customers).
 
         Returns check, framework, stage, n_rows, n_customers. Checks:
@@ -415,58 +464,58 @@ class Engine:
         ``customer_not_in_customers``, ``event_before_signup``, ``event_after_observation_end``.
         """
         frameworks = [get_framework(f).name for f in (frameworks or list(FRAMEWORKS))]
-        parts = [
-            """SELECT 'missing_customer_id' AS check, NULL AS framework, NULL AS stage,
-                      count(*) AS n_rows, NULL AS n_customers FROM events WHERE customer_id IS NULL""",
-            """SELECT 'missing_timestamp', CAST(framework AS VARCHAR), CAST(stage AS VARCHAR), count(*),
-                      count(DISTINCT customer_id) FROM events WHERE timestamp IS NULL GROUP BY ALL""",
-            """SELECT 'unknown_framework', CAST(e.framework AS VARCHAR), NULL, count(*), count(DISTINCT customer_id)
-               FROM events e ANTI JOIN (SELECT DISTINCT framework FROM _stage_map) m
-                 ON CAST(e.framework AS VARCHAR) = m.framework GROUP BY ALL""",
-            """SELECT 'unknown_stage', CAST(e.framework AS VARCHAR), CAST(e.stage AS VARCHAR), count(*),
-                      count(DISTINCT customer_id)
-               FROM events e SEMI JOIN (SELECT DISTINCT framework FROM _stage_map) f
-                 ON CAST(e.framework AS VARCHAR) = f.framework
-               ANTI JOIN _stage_map m ON CAST(e.framework AS VARCHAR) = m.framework
-                                    AND CAST(e.stage AS VARCHAR) = m.stage GROUP BY ALL""",
-            """SELECT 'duplicate_event', framework, stage, sum(n - 1), count(DISTINCT customer_id) FROM
-               (SELECT customer_id, CAST(framework AS VARCHAR) AS framework, CAST(stage AS VARCHAR) AS stage,
-                       timestamp, count(*) AS n FROM events GROUP BY ALL HAVING count(*) > 1) GROUP BY ALL""",
-        ]
-        k_max = max(len(get_framework(f).stages) for f in frameworks)
-        inv = " UNION ALL ".join(
-            f"""SELECT framework, {k} AS k FROM fr WHERE t{k} < t{k - 1}""" for k in range(2, k_max + 1)
-        )
-        parts.append(
-            f"""SELECT 'out_of_order', x.framework, m.stage, count(*), count(*)
-                FROM (WITH fr AS ({self._first_reach_sql(frameworks)}) {inv}) x
-                JOIN _stage_map m ON m.framework = x.framework AND m.stage_order = x.k GROUP BY ALL"""
-        )
+        e = self._t["events"]
+        e = e.mutate(_fw=_text(e.framework), _st=_text(e.stage))
+        known = list(FRAMEWORKS)
+        parts: list[pd.DataFrame] = []
+
+        def add(check: str, t: ir.Table, by: Sequence[str], customers: bool = True) -> None:
+            aggs: dict[str, ir.Value] = {"n_rows": t.count()}
+            if customers:
+                aggs["n_customers"] = t.customer_id.nunique()
+            got = self._run(t.group_by(list(by)).aggregate(**aggs) if by else t.aggregate(**aggs))
+            got = got.rename(columns={"_fw": "framework", "_st": "stage"})
+            parts.append(got.assign(check=check))
+
+        add("missing_customer_id", e.filter(e.customer_id.isnull()), [], customers=False)
+        add("missing_timestamp", e.filter(e.timestamp.isnull()), ["_fw", "_st"])
+        add("unknown_framework", e.filter(e._fw.isnull() | e._fw.notin(known)), ["_fw"])
+        order = self._stage_order(e._fw, e._st, known)
+        add("unknown_stage", e.filter(e._fw.isin(known), order.isnull()), ["_fw", "_st"])
+        d = e.group_by("customer_id", "_fw", "_st", "timestamp").aggregate(n=e.count())
+        d = d.filter(d.n > 1)
+        dup = self._run(d.group_by("_fw", "_st").aggregate(n_rows=(d.n - 1).sum(), n_customers=d.customer_id.nunique()))
+        parts.append(dup.rename(columns={"_fw": "framework", "_st": "stage"}).assign(check="duplicate_event"))
+        fr, k_max = self._first_reach(frameworks)
+        inv = {f"k{k}": (fr[f"t{k}"] < fr[f"t{k - 1}"]).fill_null(False).cast("int64").sum()
+               for k in range(2, k_max + 1)}  # fmt: skip
+        if inv:
+            w = self._run(fr.group_by("framework").aggregate(**inv))
+            for _, r in w.iterrows():
+                fw = get_framework(r["framework"])
+                for k in range(2, len(fw.stages) + 1):
+                    n = int(r[f"k{k}"])
+                    parts.append(pd.DataFrame({"check": ["out_of_order"], "framework": fw.name,
+                                               "stage": fw.stage_names[k - 1], "n_rows": n, "n_customers": n}))
         if self.has("customers"):
-            parts.append(
-                """SELECT 'customer_not_in_customers', NULL, NULL, count(*), count(DISTINCT customer_id)
-                   FROM events e ANTI JOIN customers c USING (customer_id) WHERE e.customer_id IS NOT NULL"""
-            )
-            if "signup_date" in self.columns("customers"):
-                parts.append(
-                    """SELECT 'event_before_signup', CAST(e.framework AS VARCHAR), NULL, count(*),
-                              count(DISTINCT customer_id)
-                       FROM events e JOIN customers c USING (customer_id)
-                       WHERE CAST(e.timestamp AS TIMESTAMP) < CAST(c.signup_date AS TIMESTAMP) GROUP BY ALL"""
-                )
+            c = self._t["customers"]
+            ids = c.select("customer_id")
+            add("customer_not_in_customers", e.filter(e.customer_id.notnull()).anti_join(ids, "customer_id"), [])
+            if "signup_date" in c.columns:
+                j = e.join(c.select("customer_id", _signup=c.signup_date.cast("timestamp")), "customer_id")
+                add("event_before_signup", j.filter(j.timestamp.cast("timestamp") < j._signup), ["_fw"])
         if observation_end is not None:
-            end = _sql_str(pd.Timestamp(observation_end).isoformat())
-            parts.append(
-                f"""SELECT 'event_after_observation_end', CAST(framework AS VARCHAR), NULL, count(*),
-                           count(DISTINCT customer_id) FROM events
-                    WHERE CAST(timestamp AS TIMESTAMP) > CAST({end} AS TIMESTAMP) GROUP BY ALL"""
-            )
-        out = self.query(" UNION ALL ".join(f"({p})" for p in parts))
-        out.columns = ["check", "framework", "stage", "n_rows", "n_customers"]
+            end = ibis.literal(pd.Timestamp(observation_end).to_pydatetime(), type="timestamp")
+            add("event_after_observation_end", e.filter(e.timestamp.cast("timestamp") > end), ["_fw"])
+        cols = ["check", "framework", "stage", "n_rows", "n_customers"]
+        out = pd.concat([p.reindex(columns=cols) for p in parts if len(p)], ignore_index=True)
         out = out[out["n_rows"].fillna(0) > 0].reset_index(drop=True)
         out["n_rows"] = out["n_rows"].astype("int64")
+        out["n_customers"] = out["n_customers"].astype("Int64")
+        for col in ("check", "framework", "stage"):
+            out[col] = out[col].astype("str")
         return out
 
     def n_events(self) -> int:
         """Number of rows of the events table."""
-        return int(self.con.execute("SELECT count(*) FROM events").fetchone()[0])
+        return int(self._scalar(self._t["events"].count()))

@@ -100,7 +100,7 @@ def lifecycle_kpis(
     missing: list[tuple[str, str]] = []
     has_events = eng.has("events")
     if has_events:
-        fws = set(eng.query("SELECT DISTINCT CAST(framework AS VARCHAR) AS f FROM events")["f"])
+        fws = set(eng.levels("events", "framework"))
     else:
         fws = set()
     for fw, specs in (
