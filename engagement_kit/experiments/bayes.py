@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .aggregate import aggregate, factorize, parse_metrics
+from .aggregate import aggregate, codes_of, parse_metrics
 from .effects import comparisons
 
 __all__ = ["bayes"]
@@ -39,7 +39,7 @@ def bayes(
     specs = [s for s in parse_metrics(metrics) if s.kind in ("binary", "continuous", "count", "nps")]
     if not specs:
         raise ValueError("bayes covers binary, continuous, count and nps metrics; none given")
-    a_codes = factorize(data[arm_col], arm_col)
+    a_codes = codes_of(data, arm_col)
     agg = aggregate(data, arm_col, specs, arm_codes=a_codes)
     pairs = comparisons(agg.arms, control)
     rng = np.random.default_rng(seed)

@@ -29,7 +29,7 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from ..stats.multitest import check_method
-from .aggregate import aggregate, factorize, parse_metrics
+from .aggregate import aggregate, codes_of, parse_metrics
 
 __all__ = ["alpha_per_comparison", "sample_size", "mde", "power_at", "power_curve", "power_table"]
 
@@ -127,7 +127,7 @@ def power_table(
     specs = [s for s in parse_metrics(metrics) if s.kind in ("binary", "continuous", "count", "nps")]
     if not specs:
         raise ValueError("power_table needs at least one binary, continuous, count or nps metric")
-    arm_codes = factorize(data[arm_col], arm_col)
+    arm_codes = codes_of(data, arm_col)
     agg = aggregate(data, arm_col, specs, arm_codes=arm_codes)
     arms = agg.arms
     if control not in arms:
