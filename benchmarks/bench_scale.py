@@ -64,7 +64,7 @@ def generate(n: int) -> Path:
     tmp = path.with_suffix(".tmp.parquet")
     con = duckdb.connect()
     con.execute(f"SET threads = {THREADS}; SET memory_limit = '{MEMORY_LIMIT}'; SET preserve_insertion_order = false")
-    arm = f"(hash(i, 1) % 3)::INTEGER"
+    arm = "(hash(i, 1) % 3)::INTEGER"
     t0 = time.perf_counter()
     con.execute(f"""
         COPY (
@@ -141,7 +141,6 @@ def run_tea(path: Path) -> dict:
     data = con.read_parquet(str(path)).mutate(converted=ibis._.converted.cast("int64"))
     metrics = {m: tt.Mean(m) for m in METRICS}
     metrics |= {f"{m}_cuped": tt.Mean(m, covariate=COVARIATES[0]) for m in METRICS}
-    data = data.mutate(**{f"{COVARIATES[0]}__tt_cov": data[COVARIATES[0]]}) if False else data
     t0 = time.perf_counter()
     try:
         exp = tt.Experiment(metrics)

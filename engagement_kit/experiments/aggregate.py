@@ -356,14 +356,9 @@ def aggregate(
     ``n`` counts the rows used); a warning says how many. Time-to-event metrics
     are skipped here (they need the rows; see :mod:`.survival_effects`).
 
-    ``data`` other than a pandas frame (an Ibis table, a DuckDB relation, a Spark
-    DataFrame, a path) is reduced inside its engine by :func:`.sufficient.aggregate_table`
-    (``arm_codes``/``group_codes`` are then ignored).
+    For a table held by an engine, :func:`.sufficient.sufficient_statistics` dispatches to
+    the same reduction run inside the engine.
     """
-    if not isinstance(data, pd.DataFrame):
-        from .sufficient import aggregate_table
-
-        return aggregate_table(data, arm_col, metrics, covariates, group_col)
     if arm_col not in data.columns:
         raise KeyError(f"arm column {arm_col!r} is not in the data; columns are {list(data.columns)}")
     a_codes, arms = arm_codes or factorize(data[arm_col], arm_col)

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .aggregate import aggregate, codes_of, parse_metrics
+from .aggregate import codes_of, parse_metrics
+from .sufficient import sufficient_statistics
 from .effects import comparisons
 
 __all__ = ["bayes"]
@@ -40,7 +41,7 @@ def bayes(
     if not specs:
         raise ValueError("bayes covers binary, continuous, count and nps metrics; none given")
     a_codes = codes_of(data, arm_col)
-    agg = aggregate(data, arm_col, specs, arm_codes=a_codes)
+    agg = sufficient_statistics(data, arm_col, specs, arm_codes=a_codes)
     pairs = comparisons(agg.arms, control)
     rng = np.random.default_rng(seed)
     rows = []

@@ -38,9 +38,9 @@ from scipy import stats
 from ..stats.means import mean_diff, ratio_moments
 from ..stats.multitest import adjust
 from ..validation import check_finite
-from .aggregate import Aggregates, MetricSpec, aggregate, covariate_matrix, factorize, metric_values, parse_metrics
+from .aggregate import Aggregates, MetricSpec, covariate_matrix, factorize, metric_values, parse_metrics
 from ..engines import is_in_memory
-from .sufficient import MAX_ROWS_PULLED, pull_rows
+from .sufficient import MAX_ROWS_PULLED, pull_rows, sufficient_statistics
 from .tests import bootstrap_diff, cuped_moments, mann_whitney_p, ols_hc1
 
 __all__ = ["EFFECT_COLUMNS", "analyze", "comparisons", "adjust_pvalues"]
@@ -536,7 +536,7 @@ def analyze(
     pairs = comparisons(arms, control, all_pairs)
     group_codes = None if segment_col is None else factorize(data[segment_col], segment_col)
     sufficient = [s for s in specs if s.kind != "time_to_event"]
-    agg = aggregate(
+    agg = sufficient_statistics(
         data, arm_col, sufficient, covariates, segment_col, arm_codes=(arm_codes, arms), group_codes=group_codes
     )
     frames = []
@@ -580,7 +580,7 @@ def _analyze_in_engine(
 ) -> pd.DataFrame:
     """:func:`analyze` of a table held by an engine: one aggregation pass there, the same
     numpy statistics here (only sufficient-statistic methods; the caller pulled rows for the rest)."""
-    agg = aggregate(data, arm_col, specs, covariates, segment_col)
+    agg = sufficient_statistics(data, arm_col, specs, covariates, segment_col)
     pairs = comparisons(agg.arms, control, all_pairs)
     frames = []
     for spec in specs:

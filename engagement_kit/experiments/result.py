@@ -411,12 +411,12 @@ def _experiment_in_engine(table, *, arm_col: str, control, metrics: dict, covari
     _require(table, [c for s in specs for c in s.columns], "metric column")
     covs = [c for c in (covariates or []) if c in table.columns]
     wanted = [s for s in specs if s.kind != "time_to_event"]
-    wanted += [MetricSpec(f"_cov{i}", "continuous", column=c) for i, c in enumerate(covs)]  # the balance table
+    wanted += [MetricSpec(c, "continuous", column=c) for c in covs]  # the balance table
     if value_metric and value_metric in table.columns:
         if cost_col and cost_col in table.columns and rest.get("costs") is None:
-            wanted += parse_metrics({"_value": ("ratio", value_metric, cost_col)})
+            wanted += parse_metrics({value_metric: ("ratio", value_metric, cost_col)})
         else:
-            wanted += parse_metrics({"_value": {"kind": "continuous", "column": value_metric}})
+            wanted += parse_metrics({value_metric: {"kind": "continuous", "column": value_metric}})
     seg = segment_col if segment_col and segment_col in table.columns else None
     with contextlib.ExitStack() as stack:
         try:

@@ -26,9 +26,9 @@ import pandas as pd
 from scipy import stats
 
 from ..stats.means import mean_diff
-from .aggregate import aggregate, covariate_matrix, factorize, parse_metrics
+from .aggregate import covariate_matrix, factorize, parse_metrics
 from .effects import comparisons
-from .sufficient import arm_labels
+from .sufficient import arm_labels, sufficient_statistics
 
 __all__ = ["DesignWarning", "srm", "balance"]
 
@@ -116,7 +116,7 @@ def balance(
     parts = {}
     if not isinstance(data, pd.DataFrame):
         specs = parse_metrics({c: "continuous" for c in covariates})
-        agg = aggregate(data, arm_col, specs)  # numeric covariates only: the engine checks their type
+        agg = sufficient_statistics(data, arm_col, specs)  # numeric covariates only: the engine checks their type
         parts = dict.fromkeys(covariates)
         return _balance_rows(agg, parts, control, smd_threshold)
     for c in covariates:
@@ -132,7 +132,7 @@ def balance(
     frame[arm_col] = data[arm_col].to_numpy()
     covariate_matrix(frame, [c for c in parts])  # validation: NaN / all-NaN errors
     specs = parse_metrics({c: "continuous" for c in parts})
-    agg = aggregate(frame, arm_col, specs)
+    agg = sufficient_statistics(frame, arm_col, specs)
     return _balance_rows(agg, parts, control, smd_threshold)
 
 

@@ -41,15 +41,15 @@ import pandas as pd
 
 from ..engines import as_table, engine_of, is_in_memory
 from ..validation import MAX_ABS_VALUE
-from .aggregate import Aggregates, MetricSpec, MetricStats
+from .aggregate import Aggregates, MetricSpec, MetricStats, aggregate
 
-__all__ = ["MAX_ROWS_PULLED", "aggregate_table", "shared_aggregates", "pull_rows", "arm_labels", "collapse"]
+__all__ = ["MAX_ROWS_PULLED", "sufficient_statistics", "aggregate_table", "shared_aggregates", "pull_rows", "arm_labels", "collapse"]
 
 #: Default of ``max_rows_pulled``: the most rows a raw-row method copies out of an engine.
 MAX_ROWS_PULLED = 1_000_000
 
-_TRUE = ("true", "yes", "1", "t", "y")
-_FALSE = ("false", "no", "0", "f", "n")
+_TRUE = ("true", "yes", "1")  # the spellings the pandas path accepts
+_FALSE = ("false", "no", "0")
 
 
 def _key(spec: MetricSpec) -> tuple:
@@ -121,10 +121,10 @@ def _plan(t: ir.Table, spec: MetricSpec) -> tuple[dict, dict]:
     if spec.kind == "ratio":
         num, ok_n, fl_n = _numeric(t, spec.numerator, spec.name)
         den, ok_d, fl_d = _numeric(t, spec.denominator, spec.name)
-        for col, x, fl in ((spec.numerator, num, fl_n), (spec.denominator, den, fl_d)):
+        for col, x, fl, ok in ((spec.numerator, num, fl_n, ok_n), (spec.denominator, den, fl_d, ok_d)):
             bad = _finite_bad(x, fl)
-            if bad is not None:
-                checks[f"finite:{col}"] = bad
+            if bad is not None:  # on present values only: Spark orders NaN above every number
+                checks[f"finite:{col}"] = ok & bad
         return {"num": num, "den": den, "ok": ok_n & ok_d}, checks
     if spec.kind == "binary":
         y, ok, bad = _binary(t, spec.column, spec.name)
@@ -203,7 +203,7 @@ def aggregate_table(
         x = t[c].cast("float64")
         X.append(x)
         aggs[f"cov_missing_{i}"] = _count(x.isnull() | x.isnan())
-        aggs[f"cov_bad_{i}"] = _count(x.isinf() | (x.abs() > MAX_ABS_VALUE))
+        aggs[f"cov_bad_{i}"] = _count(x.notnull() & ~x.isnan() & (x.isinf() | (x.abs() > MAX_ABS_VALUE)))
     checks: dict[str, tuple[MetricSpec, str]] = {}
     for m, spec in enumerate(specs):
         vals, cks = _plan(t, spec)
@@ -283,6 +283,22 @@ def aggregate_table(
     return out
 
 
+def sufficient_statistics(
+    data: Any,
+    arm_col: str,
+    metrics: list[MetricSpec],
+    covariates: list[str] | None = None,
+    group_col: str | None = None,
+    *,
+    arm_codes: tuple[np.ndarray, list] | None = None,
+    group_codes: tuple[np.ndarray, list] | None = None,
+) -> Aggregates:
+    """:func:`.aggregate` (numpy) for a pandas frame, :func:`aggregate_table` (in the engine) otherwise."""
+    if isinstance(data, pd.DataFrame):
+        return aggregate(data, arm_col, metrics, covariates, group_col, arm_codes=arm_codes, group_codes=group_codes)
+    return aggregate_table(data, arm_col, metrics, covariates, group_col)
+
+
 def collapse(agg: Aggregates) -> Aggregates:
     """The aggregates summed over groups: one group ``all`` (the whole experiment)."""
     out = Aggregates(arms=agg.arms, groups=["all"], covariates=agg.covariates,
@@ -328,12 +344,15 @@ def shared_aggregates(
     for s in metrics:
         if s.kind != "time_to_event":
             uniq.setdefault(_key(s), s)
-    named = [MetricSpec(f"_m{i}", s.kind, s.column, s.numerator, s.denominator) for i, s in enumerate(uniq.values())]
+    names: list[str] = []  # the user's names where unique (they appear in error messages)
+    for s in uniq.values():
+        names.append(s.name if s.name not in names else f"{s.name} ({s.kind} {', '.join(s.columns)})")
+    named = [MetricSpec(n, s.kind, s.column, s.numerator, s.denominator) for n, s in zip(names, uniq.values())]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the building blocks warn again about what they use
         agg = aggregate_table(data, arm_col, named, covariates, group_col)
     token = _SHARED.set(_Shared(data, arm_col, group_col, tuple(covariates or []), agg,
-                                {k: f"_m{i}" for i, k in enumerate(uniq)}))
+                                dict(zip(uniq, names))))
     try:
         yield agg
     finally:

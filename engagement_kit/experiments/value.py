@@ -30,8 +30,8 @@ import pandas as pd
 
 from ..stats.means import mean_diff
 from ..validation import check_finite
-from .aggregate import Aggregates, MetricStats, aggregate, factorize, parse_metrics
-from .sufficient import collapse
+from .aggregate import Aggregates, MetricStats, factorize, parse_metrics
+from .sufficient import collapse, sufficient_statistics
 from .effects import comparisons
 
 __all__ = ["value"]
@@ -52,8 +52,7 @@ def value(
             raise KeyError(f"column {col!r} is not in the data; columns are {list(data.columns)}")
     check_finite(data, [revenue] + ([cost_col] if cost_col else []))
     a_codes, arms = factorize(data[arm_col], arm_col)
-    pairs = comparisons(arms, control)
-    c = pairs[0][1]
+    comparisons(arms, control)  # a control that is no arm: the clear error first
     rev = pd.to_numeric(data[revenue]).to_numpy(dtype=float)
     if np.isnan(rev).any():
         raise ValueError(f"revenue column {revenue!r} has missing values; fill them (0 = no revenue) first")
@@ -72,10 +71,10 @@ def value(
     aggs = []
     for level in levels:
         if level is None:
-            aggs.append(aggregate(frame, "arm", specs, arm_codes=(a_codes, arms)))
+            aggs.append(sufficient_statistics(frame, "arm", specs, arm_codes=(a_codes, arms)))
         else:
             frame["seg"] = data[segment_col].to_numpy()
-            aggs.append(aggregate(frame, "arm", specs, group_col="seg", arm_codes=(a_codes, arms)))
+            aggs.append(sufficient_statistics(frame, "arm", specs, group_col="seg", arm_codes=(a_codes, arms)))
     return _value_rows(aggs, control, alpha, n_draws, seed)
 
 
@@ -86,7 +85,7 @@ def _engine_value_aggregates(data, arm_col: str, revenue: str, costs: dict | Non
     with ``costs`` (one cost per arm) the revenue sums suffice."""
     spec = (parse_metrics({"_value": ("ratio", revenue, cost_col)}) if cost_col
             else parse_metrics({"_value": {"kind": "continuous", "column": revenue}}))
-    full = aggregate(data, arm_col, spec, group_col=segment_col)
+    full = sufficient_statistics(data, arm_col, spec, group_col=segment_col)
     out = []
     for agg in [collapse(full)] + ([full] if segment_col else []):
         ms = agg.stats["_value"]
