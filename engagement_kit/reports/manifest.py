@@ -64,9 +64,25 @@ class DataFingerprint:
     bytes: int
 
 
+#: Files above this size are fingerprinted cheaply (:func:`_sha256`): a report over a
+#: 100-million-row table must not read it end to end for its manifest on every run.
+FULL_HASH_MAX_BYTES = 256 * 2**20
+_EDGE = 1 << 20
+
+
 def _sha256(path: Path) -> str:
+    """sha256 of the file's bytes; above :data:`FULL_HASH_MAX_BYTES`, sha256 of its size,
+    modification time (ns) and first and last MiB (a Parquet file's footer, with its schema,
+    row groups and statistics, is in the last MiB): every rewrite changes the mtime."""
     h = hashlib.sha256()
+    st = path.stat()
     with open(path, "rb") as f:
+        if st.st_size > FULL_HASH_MAX_BYTES:
+            h.update(f"large file: size {st.st_size}, mtime_ns {st.st_mtime_ns}\0".encode())
+            h.update(f.read(_EDGE))
+            f.seek(st.st_size - _EDGE)
+            h.update(f.read(_EDGE))
+            return h.hexdigest()
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -76,6 +92,8 @@ def _rows(path: Path) -> int | None:
     name = path.name.lower()
     try:
         if name.endswith((".csv", ".tsv", ".csv.gz")):
+            if path.stat().st_size > FULL_HASH_MAX_BYTES:
+                return None  # counting would parse the whole file on every run: unknown
             # pyarrow's streaming reader respects quoted newlines (a line count would not).
             import pyarrow.csv as pacsv
 
