@@ -107,16 +107,14 @@ def _finite_bad(x: ir.Value, floating: bool) -> ir.BooleanValue | None:
     return x.isinf() | (x.abs() > MAX_ABS_VALUE)
 
 
-def _count(cond: ir.BooleanValue) -> ir.Value:
-    return ibis.ifelse(cond, 1, 0).sum()
-
-
-def _masked_sum(x: ir.Value, ok: ir.BooleanValue) -> ir.Value:
-    return ibis.ifelse(ok, x, 0).sum()
+def _null_unless(x: ir.Value, ok: ir.BooleanValue) -> ir.Value:
+    """``x`` where ``ok``, NULL elsewhere: SQL aggregates then skip the row by themselves."""
+    return ibis.ifelse(ok, x, ibis.null().cast(x.type()))
 
 
 def _plan(t: ir.Table, spec: MetricSpec) -> tuple[dict, dict]:
-    """The value expressions of one metric: (``y``/``num``/``den`` and ``ok``, validation counts)."""
+    """The value columns of one metric, NULL where the value is missing or NaN (``y``, or
+    ``num``/``den`` NULL together), and its validation conditions."""
     checks: dict[str, ir.Value] = {}
     if spec.kind == "ratio":
         num, ok_n, fl_n = _numeric(t, spec.numerator, spec.name)
@@ -125,11 +123,12 @@ def _plan(t: ir.Table, spec: MetricSpec) -> tuple[dict, dict]:
             bad = _finite_bad(x, fl)
             if bad is not None:  # on present values only: Spark orders NaN above every number
                 checks[f"finite:{col}"] = ok & bad
-        return {"num": num, "den": den, "ok": ok_n & ok_d}, checks
+        ok = ok_n & ok_d
+        return {"num": _null_unless(num, ok), "den": _null_unless(den, ok)}, checks
     if spec.kind == "binary":
         y, ok, bad = _binary(t, spec.column, spec.name)
         checks["kind"] = bad
-        return {"y": y, "ok": ok}, checks
+        return {"y": _null_unless(y, ok)}, checks
     y, ok, fl = _numeric(t, spec.column, spec.name)
     bad = _finite_bad(y, fl)
     if bad is not None:
@@ -139,7 +138,7 @@ def _plan(t: ir.Table, spec: MetricSpec) -> tuple[dict, dict]:
     elif spec.kind == "nps":
         checks["kind"] = ok & ((y < 0) | (y > 10) | (y != y.floor()) if fl else (y < 0) | (y > 10))
         y = ibis.cases((y >= 9, 1), (y <= 6, -1), else_=0).cast("int64")
-    return {"y": y, "ok": ok}, checks
+    return {"y": _null_unless(y, ok) if (fl or spec.kind == "nps") else y}, checks
 
 
 _KIND_FIX = {
@@ -194,42 +193,47 @@ def aggregate_table(
     _columns_of(t, [arm_col] + ([group_col] if group_col else []), "arm/segment column")
     _columns_of(t, [c for s in specs for c in s.columns], "metric column")
     _columns_of(t, covs, "covariate")
-    aggs: dict[str, ir.Value] = {"rows": t.count()}
-    X = []
+    # one projection (each value column cleaned once: NULL where missing or NaN), then one
+    # GROUP BY of plain sums and counts, which skip NULLs; a covariate's sums are restricted
+    # to the rows where the metric has a value by adding ``0 * y`` (NULL when y is NULL)
+    keys = [arm_col] + ([group_col] if group_col else [])
+    cols: dict[str, ir.Value] = {k: t[k] for k in keys}
     for i, c in enumerate(covs):
         dt = t[c].type()
         if not (dt.is_numeric() or dt.is_boolean()):
             raise ValueError(f"{source}: covariate {c!r} is not numeric (type {dt}); one-hot encode it first or drop it")
         x = t[c].cast("float64")
-        X.append(x)
-        aggs[f"cov_missing_{i}"] = _count(x.isnull() | x.isnan())
-        aggs[f"cov_bad_{i}"] = _count(x.notnull() & ~x.isnan() & (x.isinf() | (x.abs() > MAX_ABS_VALUE)))
+        cols[f"x{i}"] = x
+        cols[f"cov_missing_{i}"] = x.isnull() | x.isnan()
+        cols[f"cov_bad_{i}"] = x.notnull() & ~x.isnan() & (x.isinf() | (x.abs() > MAX_ABS_VALUE))
     checks: dict[str, tuple[MetricSpec, str]] = {}
     for m, spec in enumerate(specs):
         vals, cks = _plan(t, spec)
-        ok = vals["ok"]
         for name, cond in cks.items():
-            aggs[f"chk_{m}_{len(checks)}"] = _count(cond)
             checks[f"chk_{m}_{len(checks)}"] = (spec, name)
-        aggs[f"m{m}_n"] = _count(ok)
+            cols[f"chk_{m}_{len(checks) - 1}"] = cond
+        for v, e in vals.items():
+            cols[f"m{m}_{v}"] = e
+    u = t.select(**cols)
+    flags = [c for c in cols if c.startswith(("chk_", "cov_missing_", "cov_bad_"))]
+    aggs: dict[str, ir.Value] = {"rows": u.count()}
+    aggs |= {c: u[c].cast("int64").sum() for c in flags}
+    X = [u[f"x{i}"] for i in range(len(covs))]
+    for m, spec in enumerate(specs):
         if spec.kind == "ratio":
-            num, den = vals["num"], vals["den"]
-            aggs[f"m{m}_s1"] = _masked_sum(num, ok)
-            aggs[f"m{m}_s2"] = _masked_sum(num * num, ok)
-            aggs[f"m{m}_d1"] = _masked_sum(den, ok)
-            aggs[f"m{m}_d2"] = _masked_sum(den * den, ok)
-            aggs[f"m{m}_nd"] = _masked_sum(num * den, ok)
+            num, den = u[f"m{m}_num"], u[f"m{m}_den"]
+            aggs |= {f"m{m}_n": num.count(), f"m{m}_s1": num.sum(), f"m{m}_s2": (num * num).sum(),
+                     f"m{m}_d1": den.sum(), f"m{m}_d2": (den * den).sum(), f"m{m}_nd": (num * den).sum()}
             continue
-        y = vals["y"]
-        aggs[f"m{m}_s1"] = _masked_sum(y, ok)
-        aggs[f"m{m}_s2"] = _masked_sum(y * y, ok)
+        y = u[f"m{m}_y"]
+        aggs |= {f"m{m}_n": y.count(), f"m{m}_s1": y.sum(), f"m{m}_s2": (y * y).sum()}
+        zero = y * 0
         for i, xi in enumerate(X):
-            aggs[f"m{m}_sx{i}"] = _masked_sum(xi, ok)
-            aggs[f"m{m}_sxy{i}"] = _masked_sum(xi * y, ok)
+            aggs[f"m{m}_sx{i}"] = (xi + zero).sum()
+            aggs[f"m{m}_sxy{i}"] = (xi * y).sum()
             for j in range(i, len(X)):
-                aggs[f"m{m}_sxx{i}_{j}"] = _masked_sum(xi * X[j], ok)
-    keys = [arm_col] + ([group_col] if group_col else [])
-    res = t.group_by(keys).aggregate(**aggs).execute()
+                aggs[f"m{m}_sxx{i}_{j}"] = (xi * X[j] + zero).sum()
+    res = u.group_by(keys).aggregate(**aggs).execute()
     for c in res.columns:
         if c not in keys:
             res[c] = pd.to_numeric(res[c]).fillna(0)  # an empty masked sum is NULL in SQL
