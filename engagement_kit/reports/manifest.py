@@ -80,7 +80,7 @@ def _sha256(path: Path) -> str:
         if st.st_size > FULL_HASH_MAX_BYTES:
             h.update(f"large file: size {st.st_size}, mtime_ns {st.st_mtime_ns}\0".encode())
             h.update(f.read(_EDGE))
-            f.seek(st.st_size - _EDGE)
+            f.seek(max(st.st_size - _EDGE, 0))
             h.update(f.read(_EDGE))
             return h.hexdigest()
         for block in iter(lambda: f.read(1 << 20), b""):
