@@ -133,6 +133,13 @@ def test_bad_values_in_the_engine_name_column_and_fix(tmp_path):
         analyze(str(tmp_path / "bad.parquet"), arm_col="arm", control="a", metrics={"flag": "binary"})
     with pytest.raises(ValueError, match=r"column 'y' .* 1 rows holding inf"):
         analyze(str(tmp_path / "bad.parquet"), arm_col="arm", control="a", metrics={"y": "continuous"})
+    more = df.assign(y=1.0 + np.arange(20) % 3, score=[3, 11] * 10, x=[np.nan] + [1.0] * 19)
+    more.to_parquet(tmp_path / "more.parquet")
+    with pytest.raises(ValueError, match=r"'score' has 10 rows with values that are not integers 0-10"):
+        analyze(str(tmp_path / "more.parquet"), arm_col="arm", control="a", metrics={"score": "nps"})
+    with pytest.raises(ValueError, match=r"covariate 'x' has 1 missing values; impute"):
+        analyze(str(tmp_path / "more.parquet"), arm_col="arm", control="a", metrics={"y": "continuous"},
+                covariates=["x"])
 
 
 def test_spark_matches_pandas(spark, customers):

@@ -112,10 +112,14 @@ def _null_unless(x: ir.Value, ok: ir.BooleanValue) -> ir.Value:
     return ibis.ifelse(ok, x, ibis.null().cast(x.type()))
 
 
-def _plan(t: ir.Table, spec: MetricSpec) -> tuple[dict, dict]:
+def _plan(t: ir.Table, spec: MetricSpec) -> tuple[dict, dict, dict]:
     """The value columns of one metric, NULL where the value is missing or NaN (``y``, or
-    ``num``/``den`` NULL together), and its validation conditions."""
+    ``num``/``den`` NULL together); its validation conditions (name -> per-row condition);
+    and the screens (name -> (expression, low, high)) that prove most conditions false from
+    a MIN and a MAX: the per-row counts then run only when a screen fails (or for the
+    conditions no screen covers: fractional values in float columns, text flags)."""
     checks: dict[str, ir.Value] = {}
+    screens: dict[str, tuple] = {}
     if spec.kind == "ratio":
         num, ok_n, fl_n = _numeric(t, spec.numerator, spec.name)
         den, ok_d, fl_d = _numeric(t, spec.denominator, spec.name)
@@ -123,22 +127,32 @@ def _plan(t: ir.Table, spec: MetricSpec) -> tuple[dict, dict]:
             bad = _finite_bad(x, fl)
             if bad is not None:  # on present values only: Spark orders NaN above every number
                 checks[f"finite:{col}"] = ok & bad
+                screens[f"finite:{col}"] = (_null_unless(x, ok).abs(), 0.0, MAX_ABS_VALUE)
         ok = ok_n & ok_d
-        return {"num": _null_unless(num, ok), "den": _null_unless(den, ok)}, checks
+        return {"num": _null_unless(num, ok), "den": _null_unless(den, ok)}, checks, screens
     if spec.kind == "binary":
+        c = t[spec.column]
         y, ok, bad = _binary(t, spec.column, spec.name)
-        checks["kind"] = bad
-        return {"y": _null_unless(y, ok)}, checks
+        if not c.type().is_boolean():
+            checks["kind"] = bad
+            if c.type().is_integer():
+                screens["kind"] = (y, 0, 1)
+        return {"y": _null_unless(y, ok) if c.type().is_floating() else y}, checks, screens
     y, ok, fl = _numeric(t, spec.column, spec.name)
     bad = _finite_bad(y, fl)
     if bad is not None:
         checks[f"finite:{spec.column}"] = ok & bad
+        screens[f"finite:{spec.column}"] = (_null_unless(y, ok).abs(), 0.0, MAX_ABS_VALUE)
     if spec.kind == "count":
         checks["kind"] = ok & ((y < 0) | (y != y.floor()) if fl else (y < 0))
+        if not fl:
+            screens["kind"] = (y, 0, float("inf"))
     elif spec.kind == "nps":
         checks["kind"] = ok & ((y < 0) | (y > 10) | (y != y.floor()) if fl else (y < 0) | (y > 10))
+        if not fl:
+            screens["kind"] = (y, 0, 10)
         y = ibis.cases((y >= 9, 1), (y <= 6, -1), else_=0).cast("int64")
-    return {"y": _null_unless(y, ok) if (fl or spec.kind == "nps") else y}, checks
+    return {"y": _null_unless(y, ok) if (fl or spec.kind == "nps") else y}, checks, screens
 
 
 _KIND_FIX = {
@@ -198,27 +212,39 @@ def aggregate_table(
     # to the rows where the metric has a value by adding ``0 * y`` (NULL when y is NULL)
     keys = [arm_col] + ([group_col] if group_col else [])
     cols: dict[str, ir.Value] = {k: t[k] for k in keys}
+    diagnose: dict[str, ir.Value] = {}  # every per-row condition, counted only if a screen fails
+    screened: dict[str, tuple] = {}
     for i, c in enumerate(covs):
         dt = t[c].type()
         if not (dt.is_numeric() or dt.is_boolean()):
             raise ValueError(f"{source}: covariate {c!r} is not numeric (type {dt}); one-hot encode it first or drop it")
         x = t[c].cast("float64")
-        cols[f"x{i}"] = x
-        cols[f"cov_missing_{i}"] = x.isnull() | x.isnan()
-        cols[f"cov_bad_{i}"] = x.notnull() & ~x.isnan() & (x.isinf() | (x.abs() > MAX_ABS_VALUE))
+        cols[f"x{i}"] = _null_unless(x, ~x.isnan())
+        diagnose[f"cov_missing_{i}"] = x.isnull() | x.isnan()
+        diagnose[f"cov_bad_{i}"] = x.notnull() & ~x.isnan() & (x.isinf() | (x.abs() > MAX_ABS_VALUE))
+        screened[f"cov_bad_{i}"] = (cols[f"x{i}"].abs(), 0.0, MAX_ABS_VALUE)
     checks: dict[str, tuple[MetricSpec, str]] = {}
     for m, spec in enumerate(specs):
-        vals, cks = _plan(t, spec)
+        vals, cks, screens = _plan(t, spec)
         for name, cond in cks.items():
-            checks[f"chk_{m}_{len(checks)}"] = (spec, name)
-            cols[f"chk_{m}_{len(checks) - 1}"] = cond
+            key = f"chk_{m}_{len(checks)}"
+            checks[key] = (spec, name)
+            diagnose[key] = cond
+            if name in screens:
+                screened[key] = screens[name]
+            else:  # no MIN/MAX screen proves it: counted in the main pass
+                cols[key] = cond
         for v, e in vals.items():
             cols[f"m{m}_{v}"] = e
+    for key, (expr, _, _) in screened.items():
+        cols[f"scr_{key}"] = expr
     u = t.select(**cols)
-    flags = [c for c in cols if c.startswith(("chk_", "cov_missing_", "cov_bad_"))]
     aggs: dict[str, ir.Value] = {"rows": u.count()}
-    aggs |= {c: u[c].cast("int64").sum() for c in flags}
+    aggs |= {c: u[c].cast("int64").sum() for c in cols if c.startswith("chk_")}
+    for key in screened:
+        aggs[f"min_{key}"], aggs[f"max_{key}"] = u[f"scr_{key}"].min(), u[f"scr_{key}"].max()
     X = [u[f"x{i}"] for i in range(len(covs))]
+    aggs |= {f"cov_present_{i}": x.count() for i, x in enumerate(X)}
     for m, spec in enumerate(specs):
         if spec.kind == "ratio":
             num, den = u[f"m{m}_num"], u[f"m{m}_den"]
@@ -237,6 +263,15 @@ def aggregate_table(
     for c in res.columns:
         if c not in keys:
             res[c] = pd.to_numeric(res[c]).fillna(0)  # an empty masked sum is NULL in SQL
+    failed = [key for key, (_, lo, hi) in screened.items()
+              if not (np.all(res[f"min_{key}"].fillna(lo).astype(float) >= lo)
+                      and np.all(res[f"max_{key}"].fillna(hi).astype(float) <= hi))]
+    failed += [f"cov_missing_{i}" for i in range(len(covs)) if res[f"cov_present_{i}"].sum() < res["rows"].sum()]
+    if failed:  # a screen failed: count the offending rows exactly (a second pass, only now)
+        counts = t.aggregate(**{k: c.cast("int64").sum() for k, c in diagnose.items()}).execute()
+        res = res.assign(**{k: [int(counts[k].iloc[0] or 0)] + [0] * (len(res) - 1) for k in diagnose})
+    else:
+        res = res.assign(**{k: 0 for k in diagnose if k not in res.columns})
     for key, (spec, name) in checks.items():
         _check(spec, name, int(res[key].sum()), source)
     for i, c in enumerate(covs):
