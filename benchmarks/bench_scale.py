@@ -19,6 +19,23 @@ With ``--spark N`` it also times the PySpark local[2] path on N customers (defau
 and asserts its effects equal DuckDB's to 1e-9 relative.
 
 Run: ``nice -n 10 python benchmarks/bench_scale.py [--n N] [--spark [N]] [--generate-only]``.
+
+Measured 2026-12-01 on the shared 2-core machine under a load average of 8-15 (other
+engineers' test suites), so wall times are inflated several-fold; CPU seconds (user + system,
+all threads) are the steadier figure. 100,000,000 rows (2.42 GiB Parquet):
+
+==============================  ========  =======  ========
+                                wall s    CPU s    peak RSS
+==============================  ========  =======  ========
+floor: hand-written GROUP BY     106.4     27.0     158 MB
+ours: analyze via Ibis/DuckDB    158.1     39.0     341 MB
+tea-tasting via Ibis/DuckDB       35.4     10.4     340 MB
+==============================  ========  =======  ========
+
+ours / floor: 1.49x wall, 1.44x CPU. tea-tasting computes fewer sums (one covariate, no
+masked covariate sums per metric, no validation), hence its lower CPU. 39 CPU s on 2 cores
+is >= 19.5 s wall even on an idle machine: the 15 s target is not met here. Spark local[2]
+on 10,000,000 rows: 77.8 s wall (DuckDB on the same file 10.5 s).
 """
 
 from __future__ import annotations
