@@ -43,7 +43,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-__all__ = ["ENGINES", "Engine", "as_table", "engine_of", "is_in_memory", "is_remote", "duckdb_connection"]
+__all__ = ["ENGINES", "Engine", "as_table", "engine_of", "is_in_memory", "is_remote", "duckdb_connection",
+           "AUTO_DUCKDB_BYTES", "choose_engine", "spark_table", "n_rows"]
 
 Engine = Literal["auto", "pandas", "duckdb", "spark"]
 #: Values of the notebooks' ``engine`` parameter.
@@ -168,3 +169,66 @@ def is_remote(data: Any) -> bool:
     """True when rows live outside this process's memory and embedded DuckDB (Spark, a warehouse):
     raw-row methods must not pull them."""
     return engine_of(data) not in ("pandas", "duckdb")
+
+
+#: ``engine="auto"`` reads files (or folders of files) larger than this with DuckDB, out of
+#: core: pandas holds a table in roughly 2-10x its Parquet/CSV size, so 1 GiB of files is
+#: where a laptop with 16 GB starts to struggle, while DuckDB streams any size.
+AUTO_DUCKDB_BYTES = 2**30
+
+
+def _size(p: Path) -> int:
+    if p.is_dir():
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    return p.stat().st_size if p.is_file() else 0
+
+
+def choose_engine(data_path: str | Path, *, engine: str = "auto", table: str | None = None) -> str:
+    """The engine a notebook uses for ``data_path``: ``pandas``, ``duckdb`` or ``spark``.
+
+    ``auto``: DuckDB for globs, ``.duckdb`` files, folders of Parquet files and anything larger
+    than :data:`AUTO_DUCKDB_BYTES`; pandas otherwise (the demo folder, files that fit in
+    memory). ``spark`` is never chosen automatically.
+
+    >>> choose_engine("data/demo"), choose_engine("exports/*.parquet"), choose_engine("x.csv", engine="spark")
+    ('pandas', 'duckdb', 'spark')
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if engine != "auto":
+        return engine
+    text = str(data_path)
+    p = Path(text).expanduser()
+    if any(ch in text for ch in "*?[") or p.suffix.lower() in _DATABASES or table:
+        return "duckdb"
+    if p.is_dir() and any(p.rglob("*.parquet")) and not any(p.glob("customers.*")):
+        return "duckdb"
+    return "duckdb" if _size(p) > AUTO_DUCKDB_BYTES else "pandas"
+
+
+def spark_table(data_path: str | Path | None = None, *, table: str | None = None) -> Any:
+    """A PySpark DataFrame from the active (or a new) SparkSession: ``table`` from its catalog,
+    else ``data_path`` (Parquet file/folder/glob, or CSV with a header) read by Spark.
+
+    The session comes from ``SparkSession.builder.getOrCreate()``: its configuration (master,
+    credentials, warehouse) is the environment's (spark-defaults.conf, SPARK_* variables,
+    a Databricks cluster), never the report config.
+    """
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.getOrCreate()
+    if table:
+        return spark.table(table)
+    if data_path is None:
+        raise ValueError("engine='spark' needs table (a catalog table) or data_path (files Spark can read)")
+    text = str(data_path)
+    if _FILES.get(_suffix(Path(text.split("*")[-1] or "x.parquet")), "parquet") == "csv":
+        return spark.read.csv(text, header=True, inferSchema=True)
+    return spark.read.parquet(text)
+
+
+def n_rows(data: Any) -> int:
+    """Rows of ``data`` (a pandas frame, or counted by its engine: Parquet metadata for files)."""
+    if isinstance(data, pd.DataFrame):
+        return len(data)
+    return int(as_table(data).count().execute())

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from . import engines
 from .codebook import Codebook, read_codebook
 from .schema import CONTRACTS
 from .survey_files import SurveyMetadata, is_survey_file, read_survey, survey_metadata
@@ -36,6 +37,7 @@ __all__ = [
     "resolve_path",
     "read_table",
     "load_analysis_table",
+    "load_data",
     "add_promoter",
     "file_fingerprint",
     "read_survey",
@@ -330,6 +332,65 @@ def _survey_base(path: Path, id_col: str) -> pd.DataFrame:
             extra = [c for c in other.columns if c not in df.columns or c == id_col]
             df = df.merge(other[extra], on=id_col, how="left", validate="one_to_one")
     return add_promoter(df)
+
+
+def load_data(
+    data_path: str | Path | None,
+    *,
+    engine: str = "auto",
+    table: str | None = None,
+    sample_n: int | None = None,
+    seed: int = 0,
+) -> Any:
+    """A notebook's customer-level data, in the engine that suits it (:func:`engines.choose_engine`).
+
+    ``pandas``: :func:`load_analysis_table` (the demo folder joined, or one file). ``duckdb``:
+    an Ibis table read out of core (a file, glob, folder of Parquet, ``table`` of a
+    ``.duckdb`` file; a folder laid out like ``data/demo`` is joined as the pandas loader
+    joins it). ``spark``: ``table`` from the Spark catalog or ``data_path`` read by Spark.
+    ``sample_n``: a random sample of that many customers (pandas), or a Bernoulli sample of
+    about that many inside the engine.
+
+    >>> engines.engine_of(load_data("data/demo", engine="duckdb"))
+    'duckdb'
+    """
+    kind = engines.choose_engine(data_path or "", engine=engine, table=table)
+    if kind == "pandas":
+        data = load_analysis_table(data_path)
+        return data.sample(n=min(int(sample_n), len(data)), random_state=seed) if sample_n else data
+    if kind == "spark":
+        data = engines.spark_table(None if table else resolve_path(data_path), table=table)
+        return data.sample(fraction=min(1.0, int(sample_n) / data.count()), seed=seed) if sample_n else data
+    path = resolve_path(data_path)
+    if path.is_dir() and any(path.glob("customers.*")) and any(path.glob("outcomes.*")):
+        t = _joined_in_duckdb(path)
+    else:
+        t = engines.as_table(path, table=table)
+    if sample_n:
+        t = t.sample(min(1.0, int(sample_n) / engines.n_rows(t)), seed=seed)
+    return t
+
+
+def _joined_in_duckdb(folder: Path, id_col: str = "customer_id") -> Any:
+    """customers x outcomes (+ the survey's nps/csat, last answer) joined by DuckDB, like
+    :func:`load_analysis_table` (without its data contracts: the engine checks what it sums)."""
+    import ibis
+
+    def one(name: str):
+        files = sorted(folder.glob(f"{name}.*"))
+        return engines.as_table(files[0]) if files else None
+
+    customers, outcomes, survey = one("customers"), one("outcomes"), one("survey")
+    t = customers.inner_join(outcomes, id_col)
+    if survey is not None:
+        cols = [c for c in ("nps", "csat") if c in survey.columns and c not in t.columns]
+        if cols:
+            if "survey_date" in survey.columns:  # the last answer: the latest survey_date
+                rank = ibis.row_number().over(group_by=id_col, order_by=ibis.desc("survey_date"))
+                survey = survey.mutate(_rank=rank).filter(ibis._["_rank"] == 0)
+            answers = survey.select(id_col, *cols).distinct(on=id_col, keep="first")
+            t = t.left_join(answers, id_col).drop(f"{id_col}_right")
+    return t
 
 
 def load_analysis_table(

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .engines import as_table, is_in_memory
 from .stats.means import t_interval
 from .stats.proportions import wilson_ci
 from .stats.survival import event_flag
@@ -263,7 +264,10 @@ def nps_by_group(
     frame["n_promoters"] = (score == 1).astype(int)
     frame["n_passives"] = (score == 0).astype(int)
     frame["n_detractors"] = (score == -1).astype(int)
-    sums = _sums(frame, groups)
+    return _nps_rows(_sums(frame, groups), groups, alpha)
+
+
+def _nps_rows(sums: pd.DataFrame, groups: list[str], alpha: float) -> pd.DataFrame:
     ci = nps_counts_ci(sums["n_promoters"], sums["n_passives"], sums["n_detractors"], alpha)
     out = pd.concat([sums[groups].reset_index(drop=True), ci], axis=1)
     out.insert(len(groups), "kpi", "nps")
@@ -295,10 +299,13 @@ def proportion_by_group(
         raise ValueError(f"column {outcome!r} has missing values (first rows {rows}); drop or impute them first")
     frame = data[groups].copy()
     frame["successes"] = event_flag(data[outcome], outcome)
-    sums = _sums(frame, groups)
+    return _proportion_rows(_sums(frame, groups), groups, alpha, kpi or outcome)
+
+
+def _proportion_rows(sums: pd.DataFrame, groups: list[str], alpha: float, kpi: str) -> pd.DataFrame:
     lo, hi = wilson_ci(sums["successes"].to_numpy(), sums["n"].to_numpy(), alpha)
     out = sums[groups].copy()
-    out["kpi"] = kpi or outcome
+    out["kpi"] = kpi
     out["n"] = sums["n"].astype(int)
     out["estimate"] = sums["successes"] / sums["n"]
     out["ci_low"], out["ci_high"] = lo, hi
@@ -334,14 +341,17 @@ def mean_by_group(
     frame = data.loc[keep, groups].copy()
     frame["s1"] = x[keep]
     frame["s2"] = x[keep] ** 2
-    sums = _sums(frame, groups)
+    return _mean_rows(_sums(frame, groups), groups, alpha, kpi or value)
+
+
+def _mean_rows(sums: pd.DataFrame, groups: list[str], alpha: float, kpi: str) -> pd.DataFrame:
     n = sums["n"].to_numpy(dtype=float)
     mean = sums["s1"].to_numpy(dtype=float) / n
     with np.errstate(divide="ignore", invalid="ignore"):
         var = np.clip(sums["s2"].to_numpy(dtype=float) - n * mean**2, 0, None) / (n - 1)
         se = np.sqrt(var / n)
     out = sums[groups].copy()
-    out["kpi"] = kpi or value
+    out["kpi"] = kpi
     out["n"] = n.astype(int)
     out["estimate"] = mean
     out["ci_low"], out["ci_high"] = t_interval(mean, se, n - 1, alpha)  # NaN for a group of one
@@ -455,7 +465,10 @@ def clv_by_group(
     frame = data[groups].copy()
     frame["m"], frame["r"] = m_i, r_i
     frame["mm"], frame["rr"], frame["mr"] = m_i**2, r_i**2, m_i * r_i
-    s = _sums(frame, groups)
+    return _clv_rows(_sums(frame, groups), groups, discount_rate, alpha)
+
+
+def _clv_rows(s: pd.DataFrame, groups: list[str], discount_rate: float, alpha: float) -> pd.DataFrame:
     n = s["n"].to_numpy(dtype=float)
     m, r = s["m"].to_numpy(dtype=float) / n, s["r"].to_numpy(dtype=float) / n
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -541,7 +554,17 @@ def kpi_table(
     Returns the tidy ``kpis.csv`` table: kpi, group_col ('all' for the overall
     row), group, n, estimate, ci_low, ci_high, method. Rates are shares (0-1),
     NPS is in points, money in the data's currency per customer.
+
+    ``data`` may also be a table held by an engine (an Ibis table, a DuckDB relation, a
+    PySpark DataFrame, a path to Parquet/CSV files): then each grouping level is one
+    ``GROUP BY`` inside the engine (:func:`_kpi_sums_in_engine`) and the same estimators
+    run on the sums; the table is the same.
     """
+    settings = dict(nps_col=nps_col, csat_col=csat_col, retained_col=retained_col, expansion_col=expansion_col,
+                    revenue_col=revenue_col, cost_col=cost_col, response_time_col=response_time_col)
+    if not is_in_memory(data):
+        return _kpi_table_in_engine(as_table(data), _group_list(group_col), alpha, discount_rate, csat_scale,
+                                    **settings)
     has = set(data.columns)
     frame = data
     margin_terms = [c for c in (revenue_col, expansion_col) if c in has]
@@ -578,6 +601,145 @@ def kpi_table(
             p["group_col"] = g or "all"
             p["group"] = p[g].astype(str) if g else "all"
             results.append(p[list(KPI_TABLE_COLUMNS)])
+    if not results:
+        raise ValueError(f"no KPI column found in the data; columns are {sorted(has)}")
+    return pd.concat(results, ignore_index=True)
+
+
+def _engine_number(t, column: str):
+    """(value as float, is-missing) of a numeric or boolean engine column; an error otherwise."""
+    dt = t[column].type()
+    if not (dt.is_numeric() or dt.is_boolean()):
+        raise ValueError(f"data column {column!r} has non-numeric values (type {dt}); convert it in the engine")
+    x = t[column].cast("float64")
+    return x, x.isnull() | x.isnan()
+
+
+def _engine_flag(t, column: str):
+    """(0/1 flag, is-invalid, is-missing) of a yes/no engine column, spelled as :func:`event_flag` accepts."""
+    import ibis
+
+    c = t[column]
+    if c.type().is_string():
+        s = c.strip().lower()
+        y = ibis.cases((s.isin(("true", "yes", "1")), 1), (s.isin(("false", "no", "0")), 0), else_=None)
+        return y.cast("int64"), c.notnull() & y.isnull(), c.isnull()
+    x, missing = _engine_number(t, column)
+    return x, ~missing & (x != 0) & (x != 1), missing
+
+
+def _kpi_sums_in_engine(t, g: str | None, plan: dict) -> pd.DataFrame:
+    """One ``GROUP BY g`` (or a global aggregate) of every ``name -> expression`` in ``plan``."""
+    if g is not None:
+        res = t.group_by(g).aggregate(**plan).execute()
+        if res[g].isna().any():
+            raise ValueError(f"group column {g!r} has missing values; fill or drop them first")
+        res = res.sort_values(g, kind="stable").reset_index(drop=True)
+    else:
+        res = t.aggregate(**plan).execute()
+    for c in plan:
+        res[c] = pd.to_numeric(res[c]).fillna(0)
+    return res
+
+
+def _kpi_table_in_engine(t, group_cols: list[str], alpha: float, discount_rate: float, csat_scale: tuple[int, int],
+                         *, nps_col: str, csat_col: str, retained_col: str, expansion_col: str, revenue_col: str,
+                         cost_col: str, response_time_col: str) -> pd.DataFrame:
+    """:func:`kpi_table` of an engine table: per grouping level one aggregate pass in the engine."""
+    import ibis
+
+    has = set(t.columns)
+    _check_columns(t, group_cols)
+    count = lambda cond: ibis.ifelse(cond, 1, 0).sum()  # noqa: E731
+    total = lambda x, ok: ibis.ifelse(ok, x, 0).sum()  # noqa: E731
+    plan: dict = {"rows": t.count()}
+    money = {}
+    if nps_col in has:
+        a, miss = _engine_number(t, nps_col)
+        ok = ~miss
+        plan |= {"nps_bad": count(ok & ((a < NPS_MIN_ANSWER) | (a > NPS_MAX_ANSWER))),
+                 "n_promoters": count(ok & (a >= PROMOTER_MIN)), "n_detractors": count(ok & (a <= DETRACTOR_MAX)),
+                 "nps_n": count(ok)}
+    lo, hi = csat_scale
+    if csat_col in has:
+        a, miss = _engine_number(t, csat_col)
+        ok = ~miss
+        plan |= {"csat_bad": count(ok & ((a < lo) | (a > hi))), "csat_n": count(ok),
+                 "csat_top": count(ok & (a > hi - 2)), "csat_s1": total(a, ok), "csat_s2": total(a * a, ok)}
+    if retained_col in has:
+        r, bad, miss = _engine_flag(t, retained_col)
+        plan |= {"ret_bad": count(bad), "ret_missing": count(miss), "ret_s": total(r, ~miss & ~bad)}
+    for key, col in (("exp", expansion_col), ("rev", revenue_col), ("cost", cost_col), ("rt", response_time_col)):
+        if col in has:
+            x, miss = _engine_number(t, col)
+            money[key] = (x, miss)
+            plan |= {f"{key}_missing": count(miss), f"{key}_n": count(~miss), f"{key}_s1": total(x, ~miss),
+                     f"{key}_s2": total(x * x, ~miss)}
+    if "exp" in money:
+        plan["exp_any"] = count(~money["exp"][1] & (money["exp"][0] > 0))
+    terms = [k for k in ("rev", "exp") if k in money]
+    if terms and retained_col in has:
+        m = sum((money[k][0] for k in terms[1:]), money[terms[0]][0])
+        m_miss = money[terms[0]][1]
+        for k in terms[1:]:
+            m_miss = m_miss | money[k][1]
+        if "cost" in money:
+            m, m_miss = m - money["cost"][0], m_miss | money["cost"][1]
+        ok = ~m_miss
+        plan |= {"m_missing": count(m_miss), "m": total(m, ok), "mm": total(m * m, ok), "mr": total(m * r, ok)}
+
+    def need(name: str, col: str, what: str) -> None:
+        if name in plan and int(sums[name].sum()):
+            raise ValueError(f"data column {col!r} has {int(sums[name].sum())} rows with {what}")
+
+    results = []
+    for g in [None, *group_cols]:
+        sums = _kpi_sums_in_engine(t, g, plan)
+        groups = [g] if g else []
+        need("nps_bad", nps_col, f"answers outside {NPS_MIN_ANSWER}-{NPS_MAX_ANSWER} (NPS must be 0-10)")
+        need("csat_bad", csat_col, f"answers outside {lo}-{hi} (the CSAT scale)")
+        need("ret_bad", retained_col, "values that are not a yes/no flag")
+        need("ret_missing", retained_col, "missing values; drop or impute them first")
+        for key, col in (("exp", expansion_col), ("rev", revenue_col), ("cost", cost_col)):
+            need(f"{key}_missing", col, "missing values; drop or impute them first")
+        parts = []
+        if nps_col in has:
+            s = sums[sums["nps_n"] > 0].reset_index(drop=True)
+            s = s.assign(n_passives=s["nps_n"] - s["n_promoters"] - s["n_detractors"])
+            parts.append(_nps_rows(s, groups, alpha))
+        if csat_col in has:
+            s = sums[sums["csat_n"] > 0].reset_index(drop=True)
+            parts.append(_proportion_rows(s.assign(n=s["csat_n"], successes=s["csat_top"]), groups, alpha,
+                                          "csat_top2"))
+            parts.append(_mean_rows(s.assign(n=s["csat_n"], s1=s["csat_s1"], s2=s["csat_s2"]), groups, alpha,
+                                    "csat_mean"))
+        if retained_col in has:
+            ret = _proportion_rows(sums.assign(n=sums["rows"], successes=sums["ret_s"]), groups, alpha,
+                                   "retention_rate")
+            churn = ret.assign(kpi="churn_rate", estimate=1 - ret["estimate"], ci_low=1 - ret["ci_high"],
+                               ci_high=1 - ret["ci_low"])
+            parts += [ret, churn]
+        moments = {k: sums.assign(n=sums[f"{k}_n"], s1=sums[f"{k}_s1"], s2=sums[f"{k}_s2"]) for k in money}
+        if "exp" in money:
+            parts.append(_proportion_rows(sums.assign(n=sums["rows"], successes=sums["exp_any"]), groups, alpha,
+                                          "expansion_rate"))
+            parts.append(_mean_rows(moments["exp"], groups, alpha, "expansion_revenue"))
+        for key, kpi in (("rev", "revenue"), ("cost", "cost_to_serve"), ("rt", "response_time")):
+            if key in money:
+                s = moments[key]
+                parts.append(_mean_rows(s[s["n"] > 0].reset_index(drop=True), groups, alpha, kpi))
+        if "m" in plan:
+            need("m_missing", "margin", "missing values; drop or impute them first")
+            margin = sums.assign(n=sums["rows"], s1=sums["m"], s2=sums["mm"])
+            parts.append(_mean_rows(margin, groups, alpha, "margin"))
+            # r is a 0/1 flag: sum r = sum r^2
+            parts.append(_clv_rows(sums.assign(n=sums["rows"], r=sums["ret_s"], rr=sums["ret_s"]), groups,
+                                   discount_rate, alpha))
+        for part in parts:
+            part = part.copy()
+            part["group_col"] = g or "all"
+            part["group"] = part[g].astype(str) if g else "all"
+            results.append(part[list(KPI_TABLE_COLUMNS)])
     if not results:
         raise ValueError(f"no KPI column found in the data; columns are {sorted(has)}")
     return pd.concat(results, ignore_index=True)

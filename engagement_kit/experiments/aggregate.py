@@ -40,6 +40,7 @@ __all__ = [
     "MetricStats",
     "Aggregates",
     "aggregate",
+    "codes_of",
 ]
 
 #: Metric kinds understood by the engine.
@@ -149,6 +150,12 @@ def factorize(values: pd.Series, column: str, table: str = "data") -> tuple[np.n
         return codes.astype(np.intp, copy=False), cats
     codes, uniques = pd.factorize(s, sort=True)
     return codes.astype(np.intp, copy=False), list(uniques)
+
+
+def codes_of(data: Any, column: str) -> tuple[np.ndarray, list] | None:
+    """:func:`factorize` of a pandas frame's column; None for a table held by an engine
+    (:func:`aggregate` then groups by the column there)."""
+    return factorize(data[column], column) if isinstance(data, pd.DataFrame) else None
 
 
 def _numeric(data: pd.DataFrame, column: str, metric: str) -> np.ndarray:
@@ -348,6 +355,9 @@ def aggregate(
     Rows where a metric is missing (NaN) are left out of that metric only (its
     ``n`` counts the rows used); a warning says how many. Time-to-event metrics
     are skipped here (they need the rows; see :mod:`.survival_effects`).
+
+    For a table held by an engine, :func:`.sufficient.sufficient_statistics` dispatches to
+    the same reduction run inside the engine.
     """
     if arm_col not in data.columns:
         raise KeyError(f"arm column {arm_col!r} is not in the data; columns are {list(data.columns)}")

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .aggregate import aggregate, factorize, parse_metrics
+from .aggregate import codes_of, parse_metrics
+from .sufficient import sufficient_statistics
 from .effects import comparisons
 
 __all__ = ["bayes"]
@@ -39,8 +40,8 @@ def bayes(
     specs = [s for s in parse_metrics(metrics) if s.kind in ("binary", "continuous", "count", "nps")]
     if not specs:
         raise ValueError("bayes covers binary, continuous, count and nps metrics; none given")
-    a_codes = factorize(data[arm_col], arm_col)
-    agg = aggregate(data, arm_col, specs, arm_codes=a_codes)
+    a_codes = codes_of(data, arm_col)
+    agg = sufficient_statistics(data, arm_col, specs, arm_codes=a_codes)
     pairs = comparisons(agg.arms, control)
     rng = np.random.default_rng(seed)
     rows = []

@@ -38,7 +38,9 @@ from scipy import stats
 from ..stats.means import mean_diff, ratio_moments
 from ..stats.multitest import adjust
 from ..validation import check_finite
-from .aggregate import Aggregates, MetricSpec, aggregate, covariate_matrix, factorize, metric_values, parse_metrics
+from .aggregate import Aggregates, MetricSpec, covariate_matrix, factorize, metric_values, parse_metrics
+from ..engines import is_in_memory
+from .sufficient import MAX_ROWS_PULLED, pull_rows, sufficient_statistics
 from .tests import bootstrap_diff, cuped_moments, mann_whitney_p, ols_hc1
 
 __all__ = ["EFFECT_COLUMNS", "analyze", "comparisons", "adjust_pvalues"]
@@ -458,12 +460,16 @@ def analyze(
     all_pairs: bool = False,
     n_boot: int = 2000,
     seed: int = 0,
+    max_rows_pulled: int = MAX_ROWS_PULLED,
 ) -> pd.DataFrame:
     """Effects of every arm vs the control on every metric: the effects table.
 
     Parameters
     ----------
-    data : one row per customer.
+    data : one row per customer: a pandas DataFrame (numpy path), or a table held by an
+        engine -- an Ibis table, a DuckDB relation, a PySpark DataFrame, a path to
+        Parquet/CSV files -- whose sufficient statistics are computed inside the engine
+        in one pass (:mod:`.sufficient`); the numbers are the same.
     arm_col, control : the arm column and the control's label (any labels, >= 2 arms).
     metrics : ``{name: kind}`` (see :func:`.aggregate.parse_metrics`): binary, continuous,
         count, nps, ("ratio", num, den), ("time_to_event", duration, event).
@@ -477,6 +483,9 @@ def analyze(
     methods : extra raw-row methods: ``"mann_whitney"``, ``"bootstrap"`` (``n_boot``
         resamples, ``seed``).
     all_pairs : also compare every pair of non-control arms.
+    max_rows_pulled : on an engine table, the most rows that the methods needing rows
+        (``methods``, ``ancova``, time_to_event metrics) may copy out of the engine; above
+        it they are refused with a ValueError saying how to proceed (sample in the engine).
 
     Returns the tidy effects table (columns :data:`EFFECT_COLUMNS`, see the module doc).
 
@@ -502,7 +511,8 @@ def analyze(
     bad = set(methods) - {"mann_whitney", "bootstrap"}
     if bad:
         raise ValueError(f"unknown extra methods {sorted(bad)}; choose from 'mann_whitney', 'bootstrap'")
-    if len(data) == 0:
+    in_memory = is_in_memory(data)
+    if in_memory and len(data) == 0:
         raise ValueError("the data has no rows")
     specs = parse_metrics(metrics)
     if segment_col is not None and (methods or adjustment in ("ancova", "both")):
@@ -512,6 +522,18 @@ def analyze(
             "run per segment (run analyze on each segment's rows for them)",
             stacklevel=2,
         )
+    needs_rows = bool(methods) or (adjustment in ("ancova", "both") and bool(covariates))
+    if not in_memory and needs_rows:
+        # bootstrap, Mann-Whitney and ANCOVA-HC1 need the rows: the columns they
+        # read, copied out of the engine when there are at most max_rows_pulled of them
+        cols = [arm_col] + ([segment_col] if segment_col else []) + [c for s in specs for c in s.columns]
+        data = pull_rows(data, cols + list(covariates or []), what=_rows_what(methods, specs, adjustment),
+                         max_rows_pulled=max_rows_pulled)
+        in_memory = True
+    if not in_memory:
+        return _analyze_in_engine(data, specs, arm_col=arm_col, control=control, covariates=covariates,
+                                  segment_col=segment_col, alpha=alpha, correction=correction,
+                                  adjustment=adjustment, all_pairs=all_pairs, max_rows_pulled=max_rows_pulled)
     if arm_col not in data.columns:
         raise KeyError(f"arm column {arm_col!r} is not in the data; columns are {list(data.columns)}")
     # metric and covariate columns are checked where they are read (aggregate); durations here
@@ -520,7 +542,7 @@ def analyze(
     pairs = comparisons(arms, control, all_pairs)
     group_codes = None if segment_col is None else factorize(data[segment_col], segment_col)
     sufficient = [s for s in specs if s.kind != "time_to_event"]
-    agg = aggregate(
+    agg = sufficient_statistics(
         data, arm_col, sufficient, covariates, segment_col, arm_codes=(arm_codes, arms), group_codes=group_codes
     )
     frames = []
@@ -547,6 +569,50 @@ def analyze(
                 frames.append(_raw_effects(spec, data, arm_codes, arms, pairs, alpha, method, n_boot, rng))
     out = pd.concat(frames, ignore_index=True)
     _check_estimates(out, specs, data, arm_codes, arms, group_codes)
+    out["p_adjusted"] = adjust_pvalues(out, correction)
+    cols = (["segment"] if segment_col is not None else []) + EFFECT_COLUMNS
+    return out[cols]
+
+
+def _rows_what(methods, specs: list[MetricSpec], adjustment) -> str:
+    parts = list(methods) + (["ancova"] if adjustment in ("ancova", "both") else [])
+    parts += [f"time_to_event metric {s.name!r}" for s in specs if s.kind == "time_to_event"]
+    return ", ".join(parts)
+
+
+def _analyze_in_engine(
+    data, specs: list[MetricSpec], *, arm_col: str, control, covariates, segment_col, alpha: float,
+    correction: str, adjustment, all_pairs: bool, max_rows_pulled: int,
+) -> pd.DataFrame:
+    """:func:`analyze` of a table held by an engine: one aggregation pass there, the same
+    numpy statistics here (only sufficient-statistic methods; the caller pulled rows for the rest)."""
+    agg = sufficient_statistics(data, arm_col, specs, covariates, segment_col)
+    pairs = comparisons(agg.arms, control, all_pairs)
+    frames = []
+    for spec in specs:
+        if spec.kind == "time_to_event":  # Cox needs the rows: its three columns, if few enough
+            cols = [arm_col] + ([segment_col] if segment_col else []) + list(spec.columns)
+            rows = pull_rows(data, cols, what=f"the hazard ratio of time_to_event metric {spec.name!r}",
+                             max_rows_pulled=max_rows_pulled, n_rows=int(agg.rows.sum()))
+            frames.append(_survival_effects(spec, rows, arm_col, agg.arms, pairs, alpha, segment_col))
+            continue
+        ms = agg.stats[spec.name]
+        tot_n, tot_s1, tot_s2 = ms.n.sum(), ms.s1.sum(), ms.s2.sum()
+        if spec.kind != "ratio" and tot_n > 1 and tot_s2 - tot_s1**2 / tot_n <= 1e-12 * max(tot_s2, 1.0):
+            raise ValueError(
+                f"metric {spec.name!r} is constant ({tot_s1 / tot_n:g}) in every row with a value: "
+                f"there is nothing to compare; drop it from metrics"
+            )
+        frames += _sufficient_effects(spec, agg, pairs, alpha, adjustment)
+    out = pd.concat(frames, ignore_index=True)
+    if not np.isfinite(out[list(ESTIMATE_COLUMNS)].to_numpy(dtype=float)).all():
+        # the diagnosis (which rows, which cause) reads the rows: pulled if few enough
+        cols = [arm_col] + ([segment_col] if segment_col else []) + [c for s in specs for c in s.columns]
+        rows = pull_rows(data, cols + list(covariates or []), what="diagnosing a non-finite estimate",
+                         max_rows_pulled=max_rows_pulled, n_rows=int(agg.rows.sum()))
+        arm_codes, arms = factorize(rows[arm_col], arm_col)
+        group_codes = None if segment_col is None else factorize(rows[segment_col], segment_col)
+        _check_estimates(out, specs, rows, arm_codes, arms, group_codes)
     out["p_adjusted"] = adjust_pvalues(out, correction)
     cols = (["segment"] if segment_col is not None else []) + EFFECT_COLUMNS
     return out[cols]

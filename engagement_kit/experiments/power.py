@@ -29,7 +29,8 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from ..stats.multitest import check_method
-from .aggregate import aggregate, factorize, parse_metrics
+from .aggregate import codes_of, parse_metrics
+from .sufficient import sufficient_statistics
 
 __all__ = ["alpha_per_comparison", "sample_size", "mde", "power_at", "power_curve", "power_table"]
 
@@ -127,8 +128,8 @@ def power_table(
     specs = [s for s in parse_metrics(metrics) if s.kind in ("binary", "continuous", "count", "nps")]
     if not specs:
         raise ValueError("power_table needs at least one binary, continuous, count or nps metric")
-    arm_codes = factorize(data[arm_col], arm_col)
-    agg = aggregate(data, arm_col, specs, arm_codes=arm_codes)
+    arm_codes = codes_of(data, arm_col)
+    agg = sufficient_statistics(data, arm_col, specs, arm_codes=arm_codes)
     arms = agg.arms
     if control not in arms:
         raise ValueError(f"control label {control!r} is not an arm; arms are {arms}")

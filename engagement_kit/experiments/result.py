@@ -63,8 +63,10 @@ CUPED and balance: skipped, no covariates (set covariates to pre-period columns 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
+import functools
 import warnings
 from typing import Any
 
@@ -72,6 +74,7 @@ import numpy as np
 import pandas as pd
 
 from ..display import format_estimate, format_number, format_p
+from ..engines import as_table, is_in_memory
 from ..frameworks import value_label
 from ..i18n import check_language, translate
 from ..markdown import bullets, escape
@@ -89,6 +92,7 @@ from .sequential import SEQUENTIAL_COLUMNS, SequentialResult, sequential
 from .srm import DesignWarning
 from .srm import balance as balance_table
 from .srm import srm as srm_table
+from .sufficient import MAX_ROWS_PULLED, pull_rows, shared_aggregates
 from .value import value as value_table
 
 __all__ = ["ExperimentResult", "experiment"]
@@ -435,13 +439,17 @@ def experiment(
     time_col: str | None = None,
     looks: int | list | None = None,
     min_cell_size: int = MIN_CELL_SIZE,
+    max_rows_pulled: int = MAX_ROWS_PULLED,
 ) -> ExperimentResult:
     """Analyse a randomised A/B/n experiment (one row per customer): design checks, effects
     (+ CUPED), segments, value, Bayesian view, power for the next test, survival.
 
     Parameters
     ----------
-    data : one row per customer.
+    data : one row per customer: a pandas DataFrame, or a table held by an engine (an Ibis
+        table, a DuckDB relation, a PySpark DataFrame, a path to Parquet/CSV files or a
+        ``.duckdb`` file): every part that reduces to sums is then computed from one
+        ``GROUP BY`` pass inside the engine, with the same numbers.
     arm_col, control : the arm column and the control's label (required).
     metrics : ``{name: kind}`` (binary, continuous, count, nps, ``["ratio", num, den]``,
         ``["time_to_event", duration, event]``); their columns are required.
@@ -460,6 +468,9 @@ def experiment(
         the looks taken so far (a scheduled batch passes them, possibly none); the data's
         last time is always the final look. NPS is monitored in points, as in ``effects``.
     min_cell_size : smallest number of customers a published row may describe.
+    max_rows_pulled : on an engine table, the most rows the parts that need rows (survival,
+        monitoring) may copy out of the engine; above it survival raises and monitoring is
+        skipped, each saying how to proceed (sample in the engine).
 
     An optional part whose parameter is unset, or names a column the data lacks, is skipped
     with one line in ``result.skipped`` naming the parameter; a missing ``arm_col`` or metric
@@ -491,11 +502,64 @@ def _experiment(
     allocation, alpha, correction, power_target, seed, time_col, looks, min_cell_size,
 ) -> ExperimentResult:
     min_cell_size = check_min_cell_size(min_cell_size)
+    if not is_in_memory(data):
+        # a table held by an engine: every part that reduces to sums is answered from one
+        # GROUP BY there (shared_aggregates); the parts that need rows pull their columns
+        # when there are at most max_rows_pulled rows
+        table = as_table(data)
+        kwargs = dict(arm_col=arm_col, control=control, metrics=metrics, covariates=covariates,
+                      segment_col=segment_col, costs=costs, cost_col=cost_col, value_metric=value_metric,
+                      allocation=allocation, alpha=alpha, correction=correction, power_target=power_target, seed=seed,
+                      time_col=time_col, looks=looks, min_cell_size=min_cell_size, max_rows_pulled=max_rows_pulled)
+        return _experiment_in_engine(table, **kwargs)
     _require(data, [arm_col], "arm_col")
     specs = parse_metrics(metrics)
     _require(data, [c for s in specs for c in s.columns], "metric column")
     _, arms = factorize(data[arm_col], arm_col)
     comparisons(arms, control)  # a control that is no arm: the clear error, before any part runs
+    return _experiment(data, specs=specs, arms=arms, arm_col=arm_col, control=control, covariates=covariates,
+                       segment_col=segment_col, costs=costs, cost_col=cost_col, value_metric=value_metric,
+                       allocation=allocation, alpha=alpha, correction=correction, power_target=power_target,
+                       seed=seed, time_col=time_col, looks=looks, min_cell_size=min_cell_size,
+                       max_rows_pulled=max_rows_pulled)
+
+
+def _experiment_in_engine(table, *, arm_col: str, control, metrics: dict, covariates, segment_col, cost_col,
+                          value_metric, time_col, max_rows_pulled: int, **rest) -> ExperimentResult:
+    _require(table, [arm_col], "arm_col")
+    specs = parse_metrics(metrics)
+    _require(table, [c for s in specs for c in s.columns], "metric column")
+    covs = [c for c in (covariates or []) if c in table.columns]
+    wanted = [s for s in specs if s.kind != "time_to_event"]
+    wanted += [MetricSpec(c, "continuous", column=c) for c in covs]  # the balance table
+    if value_metric and value_metric in table.columns:
+        if cost_col and cost_col in table.columns and rest.get("costs") is None:
+            wanted += parse_metrics({value_metric: ("ratio", value_metric, cost_col)})
+        else:
+            wanted += parse_metrics({value_metric: {"kind": "continuous", "column": value_metric}})
+    seg = segment_col if segment_col and segment_col in table.columns else None
+    with contextlib.ExitStack() as stack:
+        try:
+            shared = stack.enter_context(shared_aggregates(table, arm_col=arm_col, metrics=wanted, covariates=covs,
+                                                           group_col=seg))
+        except ValueError:
+            if seg is None:
+                raise
+            # e.g. missing segment labels: share the whole-experiment sums; the segment part
+            # then runs on its own and reports why it cannot
+            shared = stack.enter_context(shared_aggregates(table, arm_col=arm_col, metrics=wanted, covariates=covs))
+        arms = shared.arms
+        comparisons(arms, control)
+        n_rows = int(shared.rows.sum())
+        pull = functools.partial(pull_rows, table, max_rows_pulled=max_rows_pulled, n_rows=n_rows)
+        return _experiment(table, specs=specs, arms=arms, arm_col=arm_col, control=control, covariates=covariates,
+                           segment_col=segment_col, cost_col=cost_col, value_metric=value_metric, time_col=time_col,
+                           max_rows_pulled=max_rows_pulled, pull=pull, **rest)
+
+
+def _experiment(data, *, specs: list[MetricSpec], arms: list, arm_col: str, control, covariates, segment_col,
+                costs, cost_col, value_metric, allocation, alpha: float, correction: str, power_target: float, seed,
+                time_col, looks, min_cell_size: int, max_rows_pulled: int, pull=None) -> ExperimentResult:
     seeded = {} if seed is None else {"seed": seed}
     common = dict(arm_col=arm_col, control=control)
     skipped: list[str] = []
@@ -563,13 +627,22 @@ def _experiment(
     tte = [s for s in specs if s.kind == "time_to_event"]
     survival = km = None
     if tte:
-        survival, km = _survival(data, tte, arm_col, control, alpha, min_cell_size)
+        rows = data if pull is None else pull([arm_col] + [c for s in tte for c in s.columns],
+                                              what="survival (Kaplan-Meier, log-rank)")
+        survival, km = _survival(rows, tte, arm_col, control, alpha, min_cell_size)
     else:
         skipped.append("survival: skipped, no time_to_event metric (set metrics, e.g. "
                        "churn: [time_to_event, duration, event]).")
 
     monitoring = None
-    timed = _time_column(data, time_col, skipped) if _optional_column(
+    if pull is not None and time_col and time_col in data.columns:
+        try:
+            data = pull([arm_col, time_col] + [c for s in (means or sufficient) for c in s.columns] + covs,
+                        what="monitoring (time_col)")
+        except ValueError as exc:
+            skipped.append(f"monitoring: skipped, {exc}")
+            time_col = ""
+    timed = None if time_col == "" else _time_column(data, time_col, skipped) if _optional_column(
         data, time_col, "time_col", "monitoring", skipped) else None  # fmt: skip
     if timed is not None:
         monitoring = sequential(timed, metrics=means or sufficient, time_col=time_col,

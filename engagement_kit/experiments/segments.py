@@ -39,7 +39,8 @@ import pandas as pd
 from scipy import stats
 
 from ..stats.means import ratio_moments
-from .aggregate import aggregate, factorize, parse_metrics
+from .aggregate import codes_of, parse_metrics
+from .sufficient import sufficient_statistics
 from .effects import analyze, comparisons
 
 __all__ = ["interaction_test", "segment_effects"]
@@ -55,9 +56,9 @@ def interaction_test(
     specs = [s for s in parse_metrics(metrics) if s.kind != "time_to_event"]
     if not specs:
         raise ValueError("interaction_test needs at least one non-survival metric")
-    a_codes = factorize(data[arm_col], arm_col)
-    g_codes = factorize(data[segment_col], segment_col)
-    agg = aggregate(data, arm_col, specs, None, segment_col, arm_codes=a_codes, group_codes=g_codes)
+    a_codes = codes_of(data, arm_col)
+    g_codes = codes_of(data, segment_col)
+    agg = sufficient_statistics(data, arm_col, specs, None, segment_col, arm_codes=a_codes, group_codes=g_codes)
     arms, groups = agg.arms, agg.groups
     G, K = len(groups), len(arms)
     if G < 2:

@@ -26,8 +26,9 @@ import pandas as pd
 from scipy import stats
 
 from ..stats.means import mean_diff
-from .aggregate import aggregate, covariate_matrix, factorize, parse_metrics
+from .aggregate import covariate_matrix, factorize, parse_metrics
 from .effects import comparisons
+from .sufficient import arm_labels, sufficient_statistics
 
 __all__ = ["DesignWarning", "srm", "balance"]
 
@@ -50,8 +51,11 @@ def srm(
     samples, smaller mismatches are still worth a look but not an alarm.
     Equals ``scipy.stats.chisquare(observed, expected)``.
     """
-    codes, arms = factorize(data[arm_col], arm_col)
-    observed = np.bincount(codes, minlength=len(arms)).astype(float)
+    if isinstance(data, pd.DataFrame):
+        codes, arms = factorize(data[arm_col], arm_col)
+        observed = np.bincount(codes, minlength=len(arms)).astype(float)
+    else:  # a table held by an engine: the arm counts come out of a GROUP BY there
+        arms, observed = arm_labels(data, arm_col)
     if allocation is None:
         planned = np.full(len(arms), 1 / len(arms))
     else:
@@ -110,6 +114,11 @@ def balance(
     if not covariates:
         raise ValueError("balance needs at least one covariate")
     parts = {}
+    if not isinstance(data, pd.DataFrame):
+        specs = parse_metrics({c: "continuous" for c in covariates})
+        agg = sufficient_statistics(data, arm_col, specs)  # numeric covariates only: the engine checks their type
+        parts = dict.fromkeys(covariates)
+        return _balance_rows(agg, parts, control, smd_threshold)
     for c in covariates:
         if c not in data.columns:
             raise KeyError(f"covariate {c!r} is not in the data; columns are {list(data.columns)}")
@@ -123,7 +132,11 @@ def balance(
     frame[arm_col] = data[arm_col].to_numpy()
     covariate_matrix(frame, [c for c in parts])  # validation: NaN / all-NaN errors
     specs = parse_metrics({c: "continuous" for c in parts})
-    agg = aggregate(frame, arm_col, specs)
+    agg = sufficient_statistics(frame, arm_col, specs)
+    return _balance_rows(agg, parts, control, smd_threshold)
+
+
+def _balance_rows(agg, parts: dict, control, smd_threshold: float) -> pd.DataFrame:
     pairs = comparisons(agg.arms, control)
     rows = []
     for name in parts:

@@ -30,7 +30,8 @@ import pandas as pd
 
 from ..stats.means import mean_diff
 from ..validation import check_finite
-from .aggregate import aggregate, factorize, parse_metrics
+from .aggregate import Aggregates, MetricStats, factorize, parse_metrics
+from .sufficient import collapse, sufficient_statistics
 from .effects import comparisons
 
 __all__ = ["value"]
@@ -43,13 +44,15 @@ def value(
     """Incremental value per customer of every arm vs the control, overall and per segment."""
     if (costs is None) == (cost_col is None):
         raise ValueError("give exactly one of costs (dict arm -> cost per customer) or cost_col (a column)")
+    if not isinstance(data, pd.DataFrame):
+        return _value_rows(_engine_value_aggregates(data, arm_col, revenue, costs, cost_col, segment_col),
+                           control, alpha, n_draws, seed)
     for col in [revenue] + ([cost_col] if cost_col else []):
         if col not in data.columns:
             raise KeyError(f"column {col!r} is not in the data; columns are {list(data.columns)}")
     check_finite(data, [revenue] + ([cost_col] if cost_col else []))
     a_codes, arms = factorize(data[arm_col], arm_col)
-    pairs = comparisons(arms, control)
-    c = pairs[0][1]
+    comparisons(arms, control)  # a control that is no arm: the clear error first
     rev = pd.to_numeric(data[revenue]).to_numpy(dtype=float)
     if np.isnan(rev).any():
         raise ValueError(f"revenue column {revenue!r} has missing values; fill them (0 = no revenue) first")
@@ -65,16 +68,53 @@ def value(
     frame = pd.DataFrame({"arm": data[arm_col].to_numpy(), "rev": rev, "cost": cost, "val": rev - cost})
     specs = parse_metrics({"rev": "continuous", "cost": "continuous", "val": "continuous"})
     levels = [None] if segment_col is None else [None, segment_col]
-    rng = np.random.default_rng(seed)
-    out = []
+    aggs = []
     for level in levels:
         if level is None:
-            agg = aggregate(frame, "arm", specs, arm_codes=(a_codes, arms))
-            seg_labels = ["all"]
+            aggs.append(sufficient_statistics(frame, "arm", specs, arm_codes=(a_codes, arms)))
         else:
             frame["seg"] = data[segment_col].to_numpy()
-            agg = aggregate(frame, "arm", specs, group_col="seg", arm_codes=(a_codes, arms))
-            seg_labels = agg.groups
+            aggs.append(sufficient_statistics(frame, "arm", specs, group_col="seg", arm_codes=(a_codes, arms)))
+    return _value_rows(aggs, control, alpha, n_draws, seed)
+
+
+def _engine_value_aggregates(data, arm_col: str, revenue: str, costs: dict | None, cost_col: str | None,
+                             segment_col: str | None) -> list[Aggregates]:
+    """The rev/cost/val aggregates from one engine pass: with ``cost_col`` the ratio metric
+    revenue/cost gives every sum (val = rev - cost: sum = s1 - d1, squares = s2 - 2 nd + d2);
+    with ``costs`` (one cost per arm) the revenue sums suffice."""
+    spec = (parse_metrics({"_value": ("ratio", revenue, cost_col)}) if cost_col
+            else parse_metrics({"_value": {"kind": "continuous", "column": revenue}}))
+    full = sufficient_statistics(data, arm_col, spec, group_col=segment_col)
+    out = []
+    for agg in [collapse(full)] + ([full] if segment_col else []):
+        ms = agg.stats["_value"]
+        if np.any(ms.n != agg.rows):
+            what = f"revenue column {revenue!r}" + (f" or cost column {cost_col!r}" if cost_col else "")
+            raise ValueError(f"{what} has missing values; fill them (0 = no revenue) first")
+        n, s1, s2 = ms.n, ms.s1, ms.s2
+        if cost_col:
+            d1, d2, nd = ms.d1, ms.d2, ms.nd
+        else:
+            missing = [a for a in agg.arms if a not in costs]
+            if missing:
+                raise ValueError(f"costs has no cost per customer for arms {missing}; give one per arm {agg.arms}")
+            c = np.array([float(costs[a]) for a in agg.arms])[None, :]
+            d1, d2, nd = n * c, n * c * c, s1 * c
+        res = Aggregates(arms=agg.arms, groups=agg.groups, covariates=[], rows=agg.rows)
+        res.stats = {"rev": MetricStats("continuous", n, s1, s2), "cost": MetricStats("continuous", n, d1, d2),
+                     "val": MetricStats("continuous", n, s1 - d1, s2 - 2 * nd + d2)}
+        out.append(res)
+    return out
+
+
+def _value_rows(aggs: list[Aggregates], control, alpha: float, n_draws: int, seed: int) -> pd.DataFrame:
+    arms = aggs[0].arms
+    c = comparisons(arms, control)[0][1]
+    rng = np.random.default_rng(seed)
+    out = []
+    for agg in aggs:
+        seg_labels = agg.groups
         v = agg.stats["val"]
         mean_v, var_v = v.mean, v.var(1)
         se = np.sqrt(var_v / v.n)

@@ -442,13 +442,37 @@ def data_parameters(params: dict[str, Any], root: Path) -> dict[str, Path]:
     return out
 
 
-def table_header(path: Path) -> list[str] | None:
+def _is_glob(path: Path | str) -> bool:
+    return any(ch in str(path) for ch in "*?[")
+
+
+def _glob_files(path: Path) -> list[Path]:
+    root = Path(path.anchor or ".")
+    return [f for f in root.glob(str(path.relative_to(root) if path.is_absolute() else path)) if f.is_file()]
+
+
+def _duckdb_header(path: Path, table: str | None) -> list[str] | None:
+    """Columns of a glob of Parquet/CSV files, or of ``table`` in a ``.duckdb`` file, read by
+    DuckDB from the files' metadata / the database's catalog (no rows are scanned)."""
+    try:
+        from ..engines import as_table
+
+        return list(as_table(path, table=table).columns)
+    except Exception:  # noqa: BLE001 - unreadable: the notebook explains it
+        return None
+
+
+def table_header(path: Path, table: str | None = None) -> list[str] | None:
     """The column names of a data file (read from its header only), or of every table in a
     folder of tables, plus the columns the toolkit's loader derives from them (``promoter``
-    from ``nps``); None where they cannot be read cheaply (the notebook reports it then)."""
+    from ``nps``); None where they cannot be read cheaply (the notebook reports it then).
+    A glob, or a ``.duckdb`` file with ``table``, is described by DuckDB without reading rows."""
     from ..io import DERIVED_COLUMNS
 
-    names = _raw_header(path)
+    if _is_glob(path) or path.suffix.lower() in (".duckdb", ".ddb"):
+        names = _duckdb_header(path, table) if (_is_glob(path) or table) else None
+    else:
+        names = _raw_header(path)
     if names is None:
         return None
     return names + [d for d, source in DERIVED_COLUMNS.items() if source in names and d not in names]
@@ -511,10 +535,12 @@ def _column_problems(run: RunSpec, declared: list, where: str) -> list[str]:
             problems += _metric_kind_problems(run.parameters[p.name], p.name, where)
         wanted = p.columns(run.parameters[p.name])
         path = run.data.get(p.columns_of or "")
-        if not wanted or path is None or not (path.is_file() or path.is_dir()):
+        if run.effective.get("engine") == "spark":
+            continue  # no Spark session before the kernel: the notebook checks the columns in Spark
+        if not wanted or path is None or not (path.is_file() or path.is_dir() or _is_glob(path)):
             continue
         if p.columns_of not in headers:
-            headers[p.columns_of] = table_header(path)
+            headers[p.columns_of] = table_header(path, run.effective.get("table"))
         header = headers[p.columns_of]
         if header is None:
             continue
@@ -617,8 +643,15 @@ def check_runs(runs: list[RunSpec]) -> None:
             if problem:
                 problems.append(f"{where}: parameter 'language': {problem}")
         run.data = data_parameters(run.effective, run.root)
+        spark_table = run.effective.get("engine") == "spark" and run.effective.get("table")
         for name, path in run.data.items():
             folder = name.endswith("_dir")  # a `_path` may name a file or a folder of tables
+            if spark_table and name == "data_path":
+                continue  # the rows come from the Spark catalog's table, not from data_path
+            if _is_glob(path):
+                if not _glob_files(path):
+                    problems.append(f"{where}: parameter {name!r}: the glob {run.effective[name]} matches no file")
+                continue
             if path.exists() and not (path.is_dir() or path.is_file()):
                 problems.append(
                     f"{where}: parameter {name!r}: {run.effective[name]} is not a regular file or folder "

@@ -64,9 +64,25 @@ class DataFingerprint:
     bytes: int
 
 
+#: Files above this size are fingerprinted cheaply (:func:`_sha256`): a report over a
+#: 100-million-row table must not read it end to end for its manifest on every run.
+FULL_HASH_MAX_BYTES = 256 * 2**20
+_EDGE = 1 << 20
+
+
 def _sha256(path: Path) -> str:
+    """sha256 of the file's bytes; above :data:`FULL_HASH_MAX_BYTES`, sha256 of its size,
+    modification time (ns) and first and last MiB (a Parquet file's footer, with its schema,
+    row groups and statistics, is in the last MiB): every rewrite changes the mtime."""
     h = hashlib.sha256()
+    st = path.stat()
     with open(path, "rb") as f:
+        if st.st_size > FULL_HASH_MAX_BYTES:
+            h.update(f"large file: size {st.st_size}, mtime_ns {st.st_mtime_ns}\0".encode())
+            h.update(f.read(_EDGE))
+            f.seek(max(st.st_size - _EDGE, 0))
+            h.update(f.read(_EDGE))
+            return h.hexdigest()
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -76,6 +92,8 @@ def _rows(path: Path) -> int | None:
     name = path.name.lower()
     try:
         if name.endswith((".csv", ".tsv", ".csv.gz")):
+            if path.stat().st_size > FULL_HASH_MAX_BYTES:
+                return None  # counting would parse the whole file on every run: unknown
             # pyarrow's streaming reader respects quoted newlines (a line count would not).
             import pyarrow.csv as pacsv
 
@@ -95,14 +113,20 @@ def _rows(path: Path) -> int | None:
     return None
 
 
-def _folder_fingerprint(p: Path, parameter: str, shown_as: str) -> DataFingerprint:
+def _folder_fingerprint(p: Path, parameter: str, shown_as: str, files: list[Path] | None = None) -> DataFingerprint:
     h = hashlib.sha256()
     total = 0
-    for f in sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")):
+    if files is None:
+        files = [x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")]
+    for f in sorted(files):
         # is_file() is False for pipes and devices: they are not data and are skipped
         h.update(f"{f.relative_to(p).as_posix()}\0{_sha256(f)}\n".encode())
         total += f.stat().st_size
     return DataFingerprint(parameter=parameter, path=shown_as, sha256=h.hexdigest(), rows=None, bytes=total)
+
+
+def _is_glob(path: str | Path) -> bool:
+    return any(ch in str(path) for ch in "*?[")
 
 
 def fingerprint(path: str | Path, parameter: str = "", shown_as: str | None = None) -> DataFingerprint:
@@ -111,6 +135,11 @@ def fingerprint(path: str | Path, parameter: str = "", shown_as: str | None = No
     For a folder: sha256 over its files' relative names and hashes, their total size, no rows.
     """
     p = Path(path)
+    if _is_glob(p):  # the files a glob matches (engine=duckdb reads them as one table)
+        root = Path(p.anchor or ".")
+        files = [x for x in root.glob(str(p.relative_to(root))) if x.is_file()] if p.is_absolute() else [
+            x for x in Path(".").glob(str(p)) if x.is_file()]
+        return _folder_fingerprint(root, parameter, shown_as if shown_as is not None else str(path), files)
     if p.is_dir():
         return _folder_fingerprint(p, parameter, shown_as if shown_as is not None else str(path))
     if not p.is_file():  # a pipe or device would block or never end
