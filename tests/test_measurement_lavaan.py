@@ -96,11 +96,16 @@ def our_params(est, group_index: dict[object, int] | None = None) -> dict[tuple,
     out = {}
     for lab, x, s in zip(est._model.labels, est.x, se):
         kind, g = lab[0], gi[est.groups[lab[1]]]
-        key = {"loading": lambda: (est.factors[lab[3]], "=~", est.items[lab[2]]),
-               "factor_cov": lambda: (est.factors[lab[2]], "~~", est.factors[lab[3]]),
-               "residual": lambda: (est.items[lab[2]], "~~", est.items[lab[2]]),
-               "intercept": lambda: (est.items[lab[2]], "~1", ""),
-               "factor_mean": lambda: (est.factors[lab[2]], "~1", "")}[kind]()
+        if kind == "loading":
+            key = (est.factors[lab[3]], "=~", est.items[lab[2]])
+        elif kind == "factor_cov":
+            key = (est.factors[lab[2]], "~~", est.factors[lab[3]])
+        elif kind == "residual":
+            key = (est.items[lab[2]], "~~", est.items[lab[2]])
+        elif kind == "intercept":
+            key = (est.items[lab[2]], "~1", "")
+        else:
+            key = (est.factors[lab[2]], "~1", "")
         out[(*key, g)] = (x, s)
     return out
 
@@ -232,3 +237,31 @@ def test_partial_scalar_parameters_match_group_partial(hs):
         nu = np.array([ref[(it, "~1", "", lg)][0] for it in items])
         kappa = np.array([ref[(f, "~1", "", lg)][0] for f in factors])
         np.testing.assert_allclose(est._model.implied(est.x, g)[1], nu + lam @ kappa, atol=1e-4)
+
+
+def lavaan_modindices(name: str) -> pd.DataFrame:
+    rows = [line.split() for line in SECTIONS[name]]
+    return pd.DataFrame(rows, columns=["lhs", "op", "rhs", "mi", "epc", "sepc_all"]).astype(
+        {"mi": float, "epc": float, "sepc_all": float})
+
+
+def test_modification_indices_under_fiml_match_lavaan(hs_mar):
+    from engagement_kit.measurement.modification import modification_indices
+
+    ours = modification_indices(cfa(hs_mar, scales=HS_SCALES, missing="fiml", **PLAIN).estimate)
+    ref = lavaan_modindices("modindices fiml ML")
+    # lavaan's modindices uses the expected information whatever the fit's information
+    pd.testing.assert_frame_equal(ref, lavaan_modindices("modindices fiml ML, expected information"))
+    both = ours.merge(ref, on=["lhs", "op", "rhs"], suffixes=("", "_lavaan"), validate="one_to_one")
+    assert len(both) == len(ours) == len(ref) == 54
+    assert (both["lhs"] + both["op"] + both["rhs"]).head(3).tolist() == ["visual=~x9", "x7~~x8", "x1~~x9"]
+    np.testing.assert_allclose(both["mi"], both["mi_lavaan"], atol=1e-3)
+    np.testing.assert_allclose(both["epc"], both["epc_lavaan"], atol=1e-4)
+    np.testing.assert_allclose(both["sepc_all"], both["sepc_all_lavaan"], atol=1e-4)  # the estimates differ by ~2e-6
+
+
+def test_pattern_wise_information_is_the_complete_data_one_without_holes(hs):
+    items, factors, pat = _pattern(HS_SCALES)
+    est = fit_cfa_ml(group_moments(hs[items], hs["school"], missing="fiml"), pat, items, factors)
+    _, hess = est._model.gradient_information(est.x)
+    np.testing.assert_allclose(est._model.fiml_expected_information(est.x), hess, rtol=1e-10, atol=1e-12)

@@ -637,6 +637,27 @@ class _Model:
             hess[np.ix_(par, par)] += self.w[g] * (tr + 2 * dm @ inv @ dm.T)
         return grad, hess
 
+    def fiml_expected_information(self, x: np.ndarray) -> np.ndarray:
+        """Expected Hessian of F under missing answers, pattern by pattern (lavaan's expected
+        information with ``missing = "ml"``): ``sum_r (n_r/N) [tr(S_r^-1 dS_r,a S_r^-1 dS_r,b)
+        + 2 dmu_r,a' S_r^-1 dmu_r,b]`` over the observed blocks ``S_r = Sigma_oo`` of each
+        pattern (information = N/2 times it). With complete data it is the Hessian of
+        :meth:`gradient_information`."""
+        hess = np.zeros((x.size, x.size))
+        for g in range(self.G):
+            par = self.group_params(g)
+            ds, dm = self._dmoments(x, g, par)
+            sigma, _ = self.implied(x, g)
+            for bt in self.batches[g]:
+                inv = np.linalg.inv(sigma[bt.idx[:, :, None], bt.idx[:, None, :]])
+                a = np.matmul(inv[None], ds[:, bt.idx[:, :, None], bt.idx[:, None, :]])  # (k, R, q, q)
+                mo = dm[:, bt.idx]  # (k, R, q)
+                wr = bt.n / self.N
+                tr = np.einsum("arij,brji,r->ab", a, a, wr, optimize=True)
+                mean = np.einsum("ari,rij,brj,r->ab", mo, inv, mo, wr, optimize=True)
+                hess[np.ix_(par, par)] += tr + 2 * mean
+        return hess
+
     def observed_hessian_numeric(self, x: np.ndarray) -> np.ndarray:
         """Hessian of F by central differences of the analytic gradient (the check of
         :meth:`observed_hessian` in the tests)."""
