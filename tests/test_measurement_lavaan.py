@@ -25,6 +25,10 @@ Agreement (ours - lavaan), all at the estimates lavaan prints to 8 decimals:
 * modification indices under FIML: since the fix of issue #15 (pattern-wise expected
   information, lavaan's ``modindices`` default) |diff| < 1e-3; before it, ours were 60-90 %
   of lavaan's (median 74 %).
+* score tests of the scalar model's equality constraints (``lavTestScore``), complete and
+  FIML: |diff| < 1e-4 with the same reference group; the loading tests depend on which
+  group's factor means are fixed (lavaan: first seen, Pasteur; ours: first sorted), the
+  intercept tests do not. The FIML ones were also off before the fix above.
 * partial scalar invariance, ``free=["x3~1"]`` vs ``group.partial = "x3~1"``: chi-square,
   df, CFI, TLI, RMSEA, robust indices |diff| < 1e-6; parameters < 1e-4 after matching groups
   by name (lavaan orders groups by first appearance, Pasteur first; ours sorts them,
@@ -295,3 +299,31 @@ def test_srmr_differs_from_lavaan_only_by_the_mean_residuals(hs, hs_mar):
     # without a mean structure (one group, complete data) both agree
     single = cfa(hs, scales=HS_SCALES, **PLAIN).fit["srmr"].iloc[0]
     assert single == pytest.approx(lavaan_fit("single MLR")["srmr"], abs=1e-7)
+
+
+def lavaan_score_tests(name: str) -> dict[str, float]:
+    return {a: float(x2) for a, _, x2 in (line.split() for line in SECTIONS["lavTestScore " + name])}
+
+
+@pytest.mark.parametrize("label, missing", [("scalar ML", "listwise"), ("scalar fiml ML", "fiml")])
+def test_constraint_indices_match_lavtestscore_with_the_same_reference_group(hs, hs_mar, label, missing):
+    """lavTestScore's univariate tests of the scalar model's equality constraints. Freeing a
+    loading in a scalar model gives a different model depending on which group's factor
+    means are fixed at 0 (the mean differences lie along the other group's loadings), so
+    the loading tests depend on the reference group; lavaan's is Pasteur (first seen), ours
+    the first group in sorted order: renaming Pasteur so it sorts first makes them the same."""
+    from engagement_kit.measurement.invariance import constraint_indices
+
+    d = (hs if missing == "listwise" else hs_mar).copy()
+    d["school"] = d["school"].replace({"Pasteur": "0 Pasteur"})
+    ours = constraint_indices(d, scales=HS_SCALES, group_col="school", missing=missing, top=None, **PLAIN)
+    ref = lavaan_score_tests(label)
+    assert len(ours) == len(ref) == 15
+    np.testing.assert_allclose(ours["mi"], (ours["lhs"] + ours["op"] + ours["rhs"]).map(ref), atol=1e-4)
+    # with Grant-White as the reference the intercept tests are unchanged, the loading tests are not
+    other = constraint_indices(hs if missing == "listwise" else hs_mar, scales=HS_SCALES, group_col="school",
+                               missing=missing, top=None, **PLAIN)
+    other = other.set_index(other["lhs"] + other["op"] + other["rhs"])["mi"]
+    intercepts = [f"x{i}~1" for i in range(1, 10)]
+    np.testing.assert_allclose(other[intercepts], [ref[k] for k in intercepts], atol=1e-4)
+    assert abs(other["visual=~x3"] - ref["visual=~x3"]) > 0.5

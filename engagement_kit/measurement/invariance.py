@@ -176,6 +176,12 @@ def constraint_indices(
     columns :data:`~.modification.MODINDEX_COLUMNS` (``group``: the group whose parameter
     would be released from the first group's).
 
+    The first group in sorted order is the reference (its factor means fixed at 0). The
+    intercept tests do not depend on that choice; the loading tests do, because freeing a
+    loading of a scalar model puts the other groups' mean differences along their own
+    loadings: lavaan (``lavTestScore``) takes the first group seen in the data instead, and
+    agrees to 1e-4 once the reference groups are the same (tests/test_measurement_lavaan.py).
+
     >>> from semopy.examples import holzinger39
     >>> hs = holzinger39.get_data()
     >>> sc = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}

@@ -74,7 +74,15 @@ for (est in c("ML", "MLR")) {
   show_fit(paste("partial scalar", est), pf)
   if (est == "ML") { cat("\n== groups\n", lavInspect(pf, "group.label"), "\n"); show_par("partial scalar ML", pf) }
 }
-sc <- cfa(model, data = HS, group = "school", group.equal = c("loadings", "intercepts"))
-cat("\n== lavTestScore scalar ML (equality constraints)\n")
-print(lavTestScore(sc)$uni)
-print(parTable(sc)[parTable(sc)$op == "==", c("lhs", "op", "rhs")])
+# score tests of the equality constraints of the scalar model (lavTestScore, univariate;
+# expected information by default), complete data and FIML
+show_score <- function(label, fit) {
+  cat("\n== lavTestScore", label, "\n")
+  pt <- parTable(fit)
+  uni <- lavTestScore(fit)$uni
+  name <- function(plabel) { i <- match(plabel, pt$plabel); paste0(pt$lhs[i], pt$op[i], pt$rhs[i]) }
+  cat(sprintf("%s %d %.8f\n", name(uni$lhs), pt$group[match(uni$rhs, pt$plabel)], uni$X2), sep = "")
+}
+show_score("scalar ML", cfa(model, data = HS, group = "school", group.equal = c("loadings", "intercepts")))
+show_score("scalar fiml ML", cfa(model, data = mar, group = "school", group.equal = c("loadings", "intercepts"),
+                                 missing = "ml"))
