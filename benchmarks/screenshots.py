@@ -86,6 +86,23 @@ def find_chromium() -> str:
     raise FileNotFoundError("no Chromium found: install it (apt-get install chromium) or set CHROMIUM=/path/to/chrome")
 
 
+def font_environment(folder: Path) -> dict[str, str]:
+    """A fontconfig set-up that adds the project's own Chinese (Traditional) font, the one the
+    plots use (the ``pylopdf-fonts-zh-tw`` dependency), to the machine's fonts: the screenshots
+    show Chinese text on a machine without CJK fonts, as a Chinese reader's browser would.
+    Empty (the machine's fonts only) when the package is missing."""
+    try:
+        import pylopdf_fonts_zh_tw
+    except ImportError:
+        return {}
+    fonts = Path(pylopdf_fonts_zh_tw.__file__).parent
+    conf = folder / "fonts.conf"
+    system = "<include ignore_missing=\"yes\">/etc/fonts/fonts.conf</include>"
+    conf.write_text(f"<?xml version=\"1.0\"?>\n<fontconfig>{system}<dir>{html.escape(str(fonts))}</dir>"
+                    f"<cachedir>{html.escape(str(folder / 'cache'))}</cachedir></fontconfig>\n")
+    return {"FONTCONFIG_FILE": str(conf)}
+
+
 def shoot(chromium: str, page: Path, png: Path, width: int = WIDTH, height: int = HEIGHT, timeout: float = 120) -> None:
     """One headless screenshot of ``page``'s first screen into ``png`` (raises on failure);
     a ``png`` ending in ``.pdf`` gets the page printed to PDF instead (what "print" gives)."""
@@ -100,7 +117,8 @@ def shoot(chromium: str, page: Path, png: Path, width: int = WIDTH, height: int 
         ]  # fmt: skip
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        env = {**os.environ, **font_environment(Path(profile))}
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if done.returncode != 0 or not png.exists():
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"Chromium failed on {page} (exit {done.returncode}): {last}")
