@@ -482,11 +482,11 @@ def experiment(
     # notes of the result: the summary box lists them, instead of stderr lines above it.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        result = _experiment(
+        result = _checked_experiment(
             data, arm_col=arm_col, control=control, metrics=metrics, covariates=covariates, segment_col=segment_col,
             costs=costs, cost_col=cost_col, value_metric=value_metric, allocation=allocation, alpha=alpha,
             correction=correction, power_target=power_target, seed=seed, time_col=time_col, looks=looks,
-            min_cell_size=min_cell_size,
+            min_cell_size=min_cell_size, max_rows_pulled=max_rows_pulled,
         )
     notes = []
     for w in caught:
@@ -497,9 +497,9 @@ def experiment(
     return dataclasses.replace(result, notes=tuple(dict.fromkeys(notes)))
 
 
-def _experiment(
+def _checked_experiment(
     data: pd.DataFrame, *, arm_col, control, metrics, covariates, segment_col, costs, cost_col, value_metric,
-    allocation, alpha, correction, power_target, seed, time_col, looks, min_cell_size,
+    allocation, alpha, correction, power_target, seed, time_col, looks, min_cell_size, max_rows_pulled,
 ) -> ExperimentResult:
     min_cell_size = check_min_cell_size(min_cell_size)
     if not is_in_memory(data):
