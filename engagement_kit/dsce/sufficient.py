@@ -185,27 +185,24 @@ def _weighted(values: list[ir.FloatingValue], present: list[ir.BooleanValue], w:
 
 
 def _measures(t: ir.Table, *, components: list[str], weights: dict[str, Mapping[str, float]],
-              targets: float | Mapping[str, float] | None, scale_min: float, scale_max: float) -> dict:
-    """Every measure group_summary averages, as a per-row Ibis expression (NULL = missing)."""
-    scores = [SCORE_MAX * (_value(t, c) - scale_min) / (scale_max - scale_min) for c in components]
-    present = [s.notnull() for s in scores]
-    tscores = [_targets(t, c, targets, scale_min, scale_max) for c in components]
-    out: dict[str, ir.Value] = {}
-    for c, s in zip(components, scores):
-        out[f"score_{c}"] = s
-    for name, w in weights.items():
-        out[name] = _weighted(scores, present, np.array([float(w[c]) for c in components]))
-    index = out["index"]
-    target_index = _weighted([ibis.ifelse(p, ts, ibis.null().cast("float64")) for p, ts in zip(present, tscores)],
-                             present, np.array([float(weights["index"][c]) for c in components]))
-    gap = target_index - index
-    for c, s, ts in zip(components, scores, tscores):
-        out[f"gap_{c}"] = ts - s
-    out["gap"] = gap
-    for c in components:
-        out[f"target_{c}__"] = out[f"score_{c}"] + out[f"gap_{c}"]  # as group_summary: score + gap
-    out["target_index__"] = index + gap
-    return out
+              targets: float | Mapping[str, float] | None, scale_min: float, scale_max: float) -> ir.Table:
+    """``t`` with every measure group_summary averages as a column (NULL = missing), built in
+    three stages (scores, then indexes, then gaps) so that the engine evaluates each once."""
+    nothing = ibis.null().cast("float64")
+    stage = t.mutate(**{f"score_{c}": SCORE_MAX * (_value(t, c) - scale_min) / (scale_max - scale_min)
+                        for c in components},
+                     **{f"_ek_t_{c}": _targets(t, c, targets, scale_min, scale_max) for c in components})
+    scores = [stage[f"score_{c}"] for c in components]
+    present = [x.notnull() for x in scores]
+    chosen = np.array([float(weights["index"][c]) for c in components])
+    indexes = {name: _weighted(scores, present, np.array([float(w[c]) for c in components]))
+               for name, w in weights.items()}
+    tscores = [ibis.ifelse(p, stage[f"_ek_t_{c}"], nothing) for p, c in zip(present, components)]
+    stage = stage.mutate(**indexes, _ek_target_index=_weighted(tscores, present, chosen))
+    stage = stage.mutate(gap=stage._ek_target_index - stage["index"],
+                         **{f"gap_{c}": stage[f"_ek_t_{c}"] - stage[f"score_{c}"] for c in components})
+    return stage.mutate(**{f"target_{c}__": stage[f"score_{c}"] + stage[f"gap_{c}"] for c in components},
+                        target_index__=stage["index"] + stage["gap"])  # as group_summary: score + gap
 
 
 def engine_segments(
@@ -225,28 +222,30 @@ def engine_segments(
                          scale_max=scale_max)
     score_cols, gap_cols, target_cols = measure_columns(components, index_cols)
     names = score_cols + gap_cols + target_cols
+    group_cols = list(group_cols)
+    # one GROUP BY over every grouping column at once; counts and sums are additive, so the
+    # overall row and each grouping's rows are sums over these cells (as experiments.collapse)
+    aggs: dict[str, ir.Value] = {}
+    for i, m in enumerate(names):
+        x = measures[m] - _SHIFT
+        aggs[f"n{i}"] = measures[m].count()
+        aggs[f"s{i}"] = x.sum()
+        aggs[f"q{i}"] = (x * x).sum()
+    cells = (measures.group_by(group_cols).aggregate(**aggs) if group_cols else measures.aggregate(**aggs)).to_pandas()
+    stat_cols = [c for c in cells.columns if c not in group_cols]
+    cells[stat_cols] = cells[stat_cols].astype(float).fillna(0.0)  # SUM over no value is NULL: 0 here
     rows = []
     for g in [None, *group_cols]:
-        key = ibis.literal("all") if g is None else t[g]
-        frame = t.mutate(_ek_group=key, **{f"_m{i}": measures[m] for i, m in enumerate(names)})
-        aggs: dict[str, ir.Value] = {"_rows": frame.count()}
-        for i in range(len(names)):
-            x = frame[f"_m{i}"]
-            aggs[f"n{i}"] = x.count()
-            aggs[f"s{i}"] = (x - _SHIFT).sum()
-            aggs[f"q{i}"] = ((x - _SHIFT) * (x - _SHIFT)).sum()
-        got = frame.group_by("_ek_group").aggregate(**aggs).to_pandas()
-        if g is not None and got["_ek_group"].isna().any():
+        if g is not None and cells[g].isna().any():
             raise ValueError(f"group column {g!r} has missing values; fill or drop them first")
-        got.index = got["_ek_group"].astype(str) if g is not None else got["_ek_group"]
-        got = got.sort_index()
-        n = pd.DataFrame({m: got[f"n{i}"].astype(float) for i, m in enumerate(names)})
-        s1 = pd.DataFrame({m: got[f"s{i}"].astype(float) for i, m in enumerate(names)})
-        s2 = pd.DataFrame({m: got[f"q{i}"].astype(float) for i, m in enumerate(names)})
+        key = np.full(len(cells), "all", dtype=object) if g is None else cells[g].astype(str).to_numpy()
+        got = cells[stat_cols].groupby(key, sort=True).sum()
+        n = pd.DataFrame({m: got[f"n{i}"] for i, m in enumerate(names)})
+        s1 = pd.DataFrame({m: got[f"s{i}"] for i, m in enumerate(names)})
+        s2 = pd.DataFrame({m: got[f"q{i}"] for i, m in enumerate(names)})
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = (_SHIFT + s1 / n).where(n > 0)
             var = ((s2 - s1 * s1 / n) / (n - 1)).clip(lower=0).where(n > 1)
-        n.index.name = mean.index.name = None
         rows.append(segment_rows(g or "all", n, mean, np.sqrt(var), components=components, index_cols=index_cols,
                                  alpha=alpha))
     return pd.concat(rows, ignore_index=True)[list(SEGMENT_COLUMNS)]
