@@ -1,7 +1,8 @@
 """The DSCE scorecard's aggregates in DuckDB versus pandas (issue 13).
 
 Prints, on N simulated accounts written as Parquet:
-1. peer: pandas ``group_summary`` on the account-level scores (the numpy path's reduction);
+1. peers: pandas ``group_summary`` on the account-level scores (the numpy path's reduction),
+   and the whole pandas scorecard (drivers included);
 2. the engine path: ``scorecard`` on Parquet paths with ``max_rows_pulled=0`` (only
    aggregates leave DuckDB: engine-side checks, joins, dsce_segments, KPIs);
 3. the same with the rows pulled for dsce_scores, drivers and the KPI trend;
@@ -40,6 +41,10 @@ def main(n: int = 100_000) -> None:
     print(f"peer  pandas group_summary on {n:,} accounts: {time.perf_counter() - t0:.2f} s")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        dsce.scorecard(sim.dsce, outcomes=sim.outcomes, customers=sim.customers, survey=sim.tables()["survey"],
+                       segment_col="segment", arm_col="touch_model")
+        print(f"peer  pandas scorecard (drivers included): {time.perf_counter() - t0:.2f} s")
         t0 = time.perf_counter()
         dsce.scorecard(paths["dsce"], max_rows_pulled=0, **kw)
         print(f"duckdb scorecard, aggregates only (max_rows_pulled=0): {time.perf_counter() - t0:.2f} s")
