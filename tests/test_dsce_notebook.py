@@ -116,3 +116,31 @@ def test_notebook_is_stored_without_outputs():
     assert "parameters" in code[0].metadata.get("tags", [])
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
     assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_notebook_aggregates_in_duckdb_with_the_summary_first(tmp_path):
+    """engine='duckdb': the tables stay in DuckDB; dsce_segments.csv matches the pandas scorecard
+    to 1e-9 relative, and the summary box is still the first output (issue 13)."""
+    import json
+
+    import numpy as np
+
+    sim = simulate(n_customers=800, seed=12, truth=False, frameworks=[], include_types=False)
+    paths = {}
+    for name in ("dsce", "outcomes", "customers", "survey"):
+        paths[name] = tmp_path / f"{name}.parquet"
+        sim.tables()[name].to_parquet(paths[name], index=False)
+    out = tmp_path / "out"
+    executed = _run(tmp_path, {"dsce_path": str(paths["dsce"]), "outcomes_path": str(paths["outcomes"]),
+                               "customers_path": str(paths["customers"]), "survey_path": str(paths["survey"]),
+                               "engine": "duckdb", "output_dir": str(out)})
+    cells = [c for c in json.loads(executed)["cells"] if c["cell_type"] == "code" and c.get("outputs")]
+    first = cells[0]["outputs"][0]
+    assert first["output_type"] == "display_data", first
+    assert any("engine: duckdb" in "".join(o.get("text", "")) for o in cells[0]["outputs"])
+    expected = dsce.scorecard(sim.dsce, outcomes=sim.outcomes, customers=sim.customers, survey=sim.tables()["survey"],
+                              segment_col="segment", arm_col="touch_model").tables()["dsce_segments"]
+    got = pd.read_csv(out / "dsce_segments.csv", keep_default_na=False, na_values=[""])
+    assert list(got["component"]) == list(expected["component"])
+    numeric = ["n", "score", "score_ci_low", "score_ci_high", "target", "gap", "gap_ci_low", "gap_ci_high"]
+    np.testing.assert_allclose(got[numeric].to_numpy(float), expected[numeric].to_numpy(float), rtol=1e-9)

@@ -16,6 +16,8 @@ from typing import ClassVar
 import pandas as pd
 
 from ..display import format_estimate, format_number
+from ..engines import as_table, is_in_memory
+from ..experiments.sufficient import MAX_ROWS_PULLED
 from ..frameworks import DSCE_COMPONENT_NAMES
 from ..i18n import translate
 from ..kpis import KPI_TABLE_COLUMNS, KPI_TREND_COLUMNS, kpi_table, kpi_trend
@@ -26,7 +28,8 @@ from ..summary import Summary
 from ..validation import Problem, ValidationError
 from .conclusions import conclusions as _conclusions
 from .drivers import DRIVER_COLUMNS, drivers, fitted_weights, weights_table
-from .scores import ID, SEGMENT_COLUMNS, check_ratings, dsce_index, group_summary
+from .scores import ID, SEGMENT_COLUMNS, check_ratings, dsce_index, group_summary, resolve_weights
+from .sufficient import as_accounts, check_ratings_in_engine, engine_segments, join_accounts
 
 __all__ = ["Scorecard", "merge_accounts", "scorecard"]
 
@@ -219,6 +222,7 @@ def scorecard(
     on_unmatched: str = "error",
     churn_model: str = "cox",
     expansion_model: str = "two_part",
+    max_rows_pulled: int = MAX_ROWS_PULLED,
 ) -> Scorecard:
     """The whole DSCE scorecard: scores, group summaries, drivers, weights, KPIs and their trend.
 
@@ -236,12 +240,30 @@ def scorecard(
     averages the rated components of an account with missing ratings;
     ``on_unmatched="drop"`` drops assessed accounts without outcomes (with a warning).
     Optional parts that cannot run are listed in ``skipped``.
+
+    Engines (issue 13): ``data``, ``outcomes``, ``customers`` and ``survey`` may each be a
+    pandas DataFrame, an Ibis table, a DuckDB relation, a PySpark DataFrame or a path read
+    by DuckDB. All in pandas: the numpy path below. Otherwise the tables are joined, checked
+    and aggregated inside the engine (``dsce_segments`` and ``kpis`` from per-group
+    sums, :mod:`engagement_kit.dsce.sufficient`); the parts that need rows - the
+    account-level ``dsce_scores``, the driver models (hence fitted weights) and the KPI
+    trend - pull only the columns they read when there are at most ``max_rows_pulled``
+    accounts, and are skipped (one line in ``skipped``) otherwise; ``dsce_scores`` is then
+    ordered by customer_id.
     """
     min_cell_size = check_min_cell_size(min_cell_size)
     multitest.check_method(correction)
     if components is None:
         components = [c for c in DSCE_COMPONENT_NAMES if c in getattr(data, "columns", ())]
     components = list(components)
+    if not all(is_in_memory(x) for x in (data, outcomes, customers, survey) if x is not None):
+        return _scorecard_in_engine(
+            data, outcomes=outcomes, customers=customers, survey=survey, components=components, targets=targets,
+            weights=weights, weights_outcome=weights_outcome, segment_col=segment_col, arm_col=arm_col,
+            scale_min=scale_min, scale_max=scale_max, alpha=alpha, correction=correction,
+            discount_rate=discount_rate, min_cell_size=min_cell_size, missing=missing, on_unmatched=on_unmatched,
+            churn_model=churn_model, expansion_model=expansion_model, max_rows_pulled=max_rows_pulled,
+        )  # fmt: skip
     ratings = check_ratings(data, components=components, scale_min=scale_min, scale_max=scale_max, missing=missing)
     tables = [("outcomes", outcomes)] + ([("customers", customers)] if customers is not None else [])
     merged = merge_accounts(ratings, *tables, on_unmatched=on_unmatched)
@@ -289,6 +311,128 @@ def scorecard(
     if "signup_date" in kdata.columns and "retained" in kdata.columns:
         arm = cols["arm_col"] if cols["arm_col"] in kdata.columns else None
         trend = kpi_trend(kdata, group_col=arm, alpha=alpha)
+    else:
+        skipped.append("KPI trend by signup cohort skipped: no signup_date column (customers / customers_path)")
+    used = weights if isinstance(weights, str) else "custom"
+    return Scorecard(
+        dsce_scores=scores, dsce_segments=segments, dsce_drivers=drv, dsce_weights=wt, kpis=kp,
+        weights_used=used, kpi_trend=trend, components=tuple(components), adjusted_for=tuple(adjust),
+        alpha=alpha, min_cell_size=min_cell_size, skipped=tuple(skipped),
+    )  # fmt: skip
+
+
+_OUTCOME_COLUMNS = ("churn_time", "churned", "retained", "expansion_revenue")
+
+
+def _engine_grouping(name: str, col: str | None, joined, customers, what: str) -> tuple[str | None, str | None]:
+    if col is None:
+        return None, f"breakdown by {what} skipped: set {name} to a column of customers (customers_path)"
+    if col in joined.columns:
+        return col, None
+    if customers is not None:
+        raise ValidationError(
+            [Problem("customers", col, (), f"{name}={col!r} names a column the customers table does not have",
+                     f"name a column of customers: {list(as_table(customers).columns)}", "missing_column")]
+        )  # fmt: skip
+    return None, f"breakdown by {what} skipped: {name}={col!r} needs the customers table (customers / customers_path)"
+
+
+def _scorecard_in_engine(data, *, outcomes, customers, survey, components, targets, weights, weights_outcome,
+                         segment_col, arm_col, scale_min, scale_max, alpha, correction, discount_rate,
+                         min_cell_size, missing, on_unmatched, churn_model, expansion_model,
+                         max_rows_pulled) -> Scorecard:
+    """:func:`scorecard` for tables held by an engine (see its docstring: what runs where)."""
+    if missing not in ("error", "reweight"):
+        raise ValueError(f"missing must be 'error' or 'reweight', not {missing!r}")
+    if not scale_max > scale_min:
+        raise ValueError(f"scale_max ({scale_max}) must be greater than scale_min ({scale_min})")
+    if components is None or not components:
+        components = [c for c in DSCE_COMPONENT_NAMES if c in as_table(data).columns]
+    ratings = as_accounts(data)
+    check_ratings_in_engine(ratings, components=components, scale_min=scale_min, scale_max=scale_max,
+                            missing=missing)
+    rating_cols = [ID, *components, *[f"target_{c}" for c in components if f"target_{c}" in ratings.columns]]
+    others = [("outcomes", outcomes)] + ([("customers", customers)] if customers is not None else [])
+    joined = join_accounts(ratings.select(*rating_cols), *others, on_unmatched=on_unmatched)
+    skipped: list[str] = []
+    cols = {}
+    for name, col, what in (("arm_col", arm_col, "arm"), ("segment_col", segment_col, "segment")):
+        cols[name], line = _engine_grouping(name, col, joined, customers, what)
+        skipped += [line] if line else []
+    adjust = [c for c in (cols["arm_col"], cols["segment_col"]) if c]
+
+    n = int(joined.count().to_pyarrow().as_py())
+    rows = None
+    if n <= max_rows_pulled:
+        need = rating_cols + [c for c in (*_OUTCOME_COLUMNS, *adjust) if c in joined.columns]
+        rows = joined.select(*need).order_by(ID).to_pandas()
+    else:
+        skipped.append(f"driver models, fitted weights and the account-level dsce_scores skipped: they need the "
+                       f"rows, and the data has {n:,} accounts, more than max_rows_pulled={max_rows_pulled:,} "
+                       "(sample in the engine, or raise max_rows_pulled if the rows fit in memory)")
+    fw = None
+    if rows is not None:
+        drv = drivers(rows, components=components, adjust=adjust, churn_model=churn_model,
+                      expansion_model=expansion_model, alpha=alpha, correction=correction)  # fmt: skip
+        try:
+            fw = fitted_weights(drv, outcome=weights_outcome, components=components)
+            wt = weights_table(drv, components=components, outcome=weights_outcome)
+        except ValueError as err:
+            if isinstance(weights, str) and weights == "fitted":
+                raise
+            skipped.append(f"fitted weights skipped (weights_outcome={weights_outcome!r}): {err}")
+    else:
+        if isinstance(weights, str) and weights == "fitted":
+            raise ValueError(f"weights='fitted' needs the driver models, which need the rows: the data has {n:,} "
+                             f"accounts, more than max_rows_pulled={max_rows_pulled:,}; use weights='equal' or "
+                             "raise max_rows_pulled")
+        drv = pd.DataFrame(columns=list(DRIVER_COLUMNS))
+    if fw is None:
+        wt = pd.DataFrame({"component": components, "equal_weight": 1.0 / len(components)})
+    chosen = fw if (isinstance(weights, str) and weights == "fitted") else weights
+    index_weights = {"index": resolve_weights(chosen, components=components),
+                     "index_equal": resolve_weights("equal", components=components)}
+    if fw is not None:
+        index_weights["index_fitted"] = resolve_weights(fw, components=components)
+    index_cols = list(index_weights)
+    order = [ID, *[f"score_{c}" for c in components], *index_cols, "target_index", "gap",
+             *[f"gap_{c}" for c in components]]  # fmt: skip
+    if rows is not None:
+        rated = rows[rating_cols]
+        common = dict(components=components, targets=targets, scale_min=scale_min, scale_max=scale_max,
+                      missing=missing)
+        scores = dsce_index(rated, weights=chosen, **common)
+        scores["index_equal"] = dsce_index(rated, weights="equal", **common)["index"]
+        if fw is not None:
+            scores["index_fitted"] = dsce_index(rated, weights=fw, **common)["index"]
+        scores = scores[order]
+    else:
+        scores = pd.DataFrame(columns=order)
+    # the published aggregates: per-group sums computed by the engine
+    segments = engine_segments(joined, components=components, weights=index_weights, targets=targets,
+                               scale_min=scale_min, scale_max=scale_max, group_cols=adjust[::-1], alpha=alpha)
+
+    kdata = as_accounts(outcomes)
+    for extra in (customers, survey):
+        if extra is not None:
+            other = as_accounts(extra)
+            keep = [c for c in other.columns if c != ID and c not in kdata.columns]
+            right = other.select(ID, *keep).rename({"_ek_id": ID})
+            kdata = kdata.left_join(right, kdata[ID] == right._ek_id).drop("_ek_id")
+    kgroups = [c for c in adjust if c in kdata.columns]
+    kp = kpi_table(kdata, kgroups, alpha, discount_rate=discount_rate)
+    skipped += _kpi_skips(kdata, None if survey is None else as_table(survey))
+    trend = None
+    if "signup_date" in kdata.columns and "retained" in kdata.columns:
+        arm = cols["arm_col"] if cols["arm_col"] in kdata.columns else None
+        k = int(kdata.count().to_pyarrow().as_py())
+        if k <= max_rows_pulled:
+            # cohort labels are pandas periods: the trend reads three columns of the rows
+            trend_rows = kdata.select(*[c for c in ("signup_date", "retained", arm) if c]).to_pandas()
+            trend = kpi_trend(trend_rows, group_col=arm, alpha=alpha)
+        else:
+            skipped.append(f"KPI trend by signup cohort skipped: it needs the rows, and outcomes has {k:,} rows, "
+                           f"more than max_rows_pulled={max_rows_pulled:,}")
     else:
         skipped.append("KPI trend by signup cohort skipped: no signup_date column (customers / customers_path)")
     used = weights if isinstance(weights, str) else "custom"

@@ -305,12 +305,7 @@ def group_summary(
     for c in components:
         frame[f"target_{c}__"] = frame[f"score_{c}"] + frame[f"gap_{c}"]
     frame["target_index__"] = frame["index"] + frame["gap"]
-    labels = components + index_cols
-    score_cols = [f"score_{c}" for c in components] + index_cols
-    with_gap = components + ["index"]
-    gap_cols = [f"gap_{c}" for c in components] + ["gap"]
-    target_cols = [f"target_{c}__" for c in components] + ["target_index__"]
-    crit = stats.t.ppf
+    score_cols, gap_cols, target_cols = measure_columns(components, index_cols)
     rows = []
     for g in [None, *group_cols]:
         if g is not None and frame[g].isna().any():
@@ -319,31 +314,51 @@ def group_summary(
         # one pass per grouping: count, mean and SD of every measure (t interval as in kpis.mean_by_group)
         agg = frame[score_cols + gap_cols + target_cols].groupby(key, sort=True).agg(["count", "mean", "std"])
         n, mean, sd = (agg.xs(stat, axis=1, level=1) for stat in ("count", "mean", "std"))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            half = crit(1 - alpha / 2, n - 1) * sd / np.sqrt(n)
-        groups = agg.index.to_numpy()
-        long = pd.DataFrame(
-            {
-                "group_col": g or "all",
-                "group": np.repeat(groups, len(labels)),
-                "component": np.tile(labels, len(groups)),
-                "n": n[score_cols].to_numpy().ravel().astype(int),
-                "score": mean[score_cols].to_numpy().ravel(),
-                "score_ci_low": (mean[score_cols] - half[score_cols]).to_numpy().ravel(),
-                "score_ci_high": (mean[score_cols] + half[score_cols]).to_numpy().ravel(),
-            }
-        )
-        gaps = pd.DataFrame(
-            {
-                "group": np.repeat(groups, len(with_gap)),
-                "component": np.tile(with_gap, len(groups)),
-                "target": mean[target_cols].to_numpy().ravel(),
-                "gap": mean[gap_cols].to_numpy().ravel(),
-                "gap_ci_low": (mean[gap_cols] - half[gap_cols]).to_numpy().ravel(),
-                "gap_ci_high": (mean[gap_cols] + half[gap_cols]).to_numpy().ravel(),
-            }
-        )
-        rows.append(long.merge(gaps, on=["group", "component"], how="left"))
+        rows.append(segment_rows(g or "all", n, mean, sd, components=components, index_cols=index_cols,
+                                 alpha=alpha))
     return pd.concat(rows, ignore_index=True)[list(SEGMENT_COLUMNS)]
 
 
+def measure_columns(components: list[str], index_cols: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(score, gap, target) measure columns that :func:`group_summary` averages per group."""
+    score_cols = [f"score_{c}" for c in components] + list(index_cols)
+    gap_cols = [f"gap_{c}" for c in components] + ["gap"]
+    target_cols = [f"target_{c}__" for c in components] + ["target_index__"]
+    return score_cols, gap_cols, target_cols
+
+
+def segment_rows(
+    group_col: str, n: pd.DataFrame, mean: pd.DataFrame, sd: pd.DataFrame, *, components: list[str],
+    index_cols: list[str], alpha: float,
+) -> pd.DataFrame:
+    """The ``dsce_segments`` rows of one grouping from per-group count, mean and SD of each
+    measure (frames indexed by the sorted group labels, one column per measure): shared by
+    the pandas path and the engine path (:mod:`engagement_kit.dsce.sufficient`)."""
+    score_cols, gap_cols, target_cols = measure_columns(components, index_cols)
+    labels = components + list(index_cols)
+    with_gap = components + ["index"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = stats.t.ppf(1 - alpha / 2, n - 1) * sd / np.sqrt(n)
+    groups = n.index.to_numpy()
+    long = pd.DataFrame(
+        {
+            "group_col": group_col,
+            "group": np.repeat(groups, len(labels)),
+            "component": np.tile(labels, len(groups)),
+            "n": n[score_cols].to_numpy().ravel().astype(int),
+            "score": mean[score_cols].to_numpy().ravel(),
+            "score_ci_low": (mean[score_cols] - half[score_cols]).to_numpy().ravel(),
+            "score_ci_high": (mean[score_cols] + half[score_cols]).to_numpy().ravel(),
+        }
+    )
+    gaps = pd.DataFrame(
+        {
+            "group": np.repeat(groups, len(with_gap)),
+            "component": np.tile(with_gap, len(groups)),
+            "target": mean[target_cols].to_numpy().ravel(),
+            "gap": mean[gap_cols].to_numpy().ravel(),
+            "gap_ci_low": (mean[gap_cols] - half[gap_cols]).to_numpy().ravel(),
+            "gap_ci_high": (mean[gap_cols] + half[gap_cols]).to_numpy().ravel(),
+        }
+    )
+    return long.merge(gaps, on=["group", "component"], how="left")
