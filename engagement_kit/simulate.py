@@ -286,7 +286,8 @@ class SimulatedData:
         return written + [truth_path, latents_path]
 
 
-def write_csv(df: pd.DataFrame, path: str | Path, *, dates_only: bool = False, decimals: int | None = None) -> Path:
+def write_csv(df: pd.DataFrame, path: str | Path, *, dates_only: bool = False, decimals: int | None = None,
+              header: bool = True) -> Path:
     """Write ``df`` as CSV with DuckDB's parallel columnar writer (pandas' ``to_csv`` formats
     row by row in Python and took ~100 s for the million-customer event log).
 
@@ -295,6 +296,7 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, dates_only: bool = False, d
     ``YYYY-MM-DD HH:MM:SS`` (``YYYY-MM-DD`` with ``dates_only``, for date columns); with
     ``decimals``, floats with that many decimals (as pandas' ``float_format="%.5f"``).
     The bytes equal pandas' ``to_csv(index=False)`` for the simulator's tables (tested).
+    ``header=False`` leaves out the column names (for files with more header rows).
 
     >>> import tempfile
     >>> p = write_csv(pd.DataFrame({"id": ["a"], "x": [1.5], "d": pd.to_datetime(["2025-01-02"])}),
@@ -321,7 +323,7 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, dates_only: bool = False, d
     try:
         con.register("frame", df)
         target = "'" + str(tmp).replace("'", "''") + "'"
-        con.execute(f"COPY (SELECT {', '.join(cols)} FROM frame) TO {target} (FORMAT csv, HEADER true)")
+        con.execute(f"COPY (SELECT {', '.join(cols)} FROM frame) TO {target} (FORMAT csv, HEADER {'true' if header else 'false'})")
     finally:
         con.close()
     tmp.replace(path)
