@@ -361,7 +361,7 @@ def _qualtrics_by_pandas(export, questions, import_ids, choice_text, path):
     out = export.copy()
     for col, scale in choice_text.items():
         labels = dict(enumerate(LIKERT_SCALES[scale], start=1))
-        out[col] = out[col].map(lambda v: labels[int(v)] if pd.notna(v) else None).astype(object)
+        out[col] = out[col].map(lambda v, labels=labels: labels[int(v)] if pd.notna(v) else None).astype(object)
     for c in out.columns:
         if pd.api.types.is_float_dtype(out[c]) and out[c].dropna().apply(float.is_integer).all():
             out[c] = out[c].astype("Int64")
