@@ -10,6 +10,7 @@ Printed, in one run:
   simulate ...``: imports, generation, writing every file), for CSV and Parquet, with the
   child's CPU time and peak RSS;
 * the **function** ``simulate()`` alone (generation, tables in memory);
+* the **survey exports** alone (``write_demo_exports``: Qualtrics CSV, SPSS .sav, codebook);
 * the **write** step alone (``Simulation.write``) for each format, and the **floor**:
   pyarrow writing the same tables (``pyarrow.csv.write_csv`` /
   ``pyarrow.parquet.write_table``, no formatting choices) - the least any writer of
@@ -90,6 +91,13 @@ def main(n: int = 1_000_000) -> None:
             fl, fl_cpu = _floor(tables, fmt, tmp_path / f"floor_{fmt}")
             print(f"  write {fmt:<8} (ours)     {w:7.1f} s wall  {w_cpu:7.1f} s CPU   floor (pyarrow, same tables) "
                   f"{fl:6.1f} s wall {fl_cpu:6.1f} s CPU  -> {w_cpu / fl_cpu:4.1f}x the floor's CPU", flush=True)
+        from engagement_kit.survey_files import write_demo_exports
+
+        t, c = time.perf_counter(), time.process_time()
+        write_demo_exports(sim, tmp_path / "exports", seed=1)
+        ex, ex_cpu = time.perf_counter() - t, time.process_time() - c
+        print(f"  survey exports (ours)    {ex:7.1f} s wall  {ex_cpu:7.1f} s CPU   (Qualtrics CSV + SPSS .sav + codebook, "
+              f"{len(sim.survey):,} respondents)", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -46,6 +46,8 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _simulate(args: argparse.Namespace) -> int:
     """Write the simulated tables and list them with their row counts."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from .simulate import simulate
     from .survey_files import write_demo_exports
 
@@ -58,8 +60,10 @@ def _simulate(args: argparse.Namespace) -> int:
         item_missing_rate=args.item_missing,
         arrival_weeks=args.arrival_weeks,
     )
-    paths = sim.write(args.out, fmt=args.format)
-    paths += write_demo_exports(sim, args.out, seed=args.seed)  # survey_qualtrics.csv, survey.sav, survey_codebook.yaml
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the survey exports beside the tables (2 cores)
+        exports = pool.submit(write_demo_exports, sim, args.out, seed=args.seed)  # Qualtrics CSV, .sav, codebook
+        paths = sim.write(args.out, fmt=args.format)
+        paths += exports.result()
     rows = {k: len(v) for k, v in sim.tables().items()}
     print(f"simulated {args.customers} customers (seed {args.seed}) in {time.perf_counter() - start:.1f} s -> {args.out}")
     for p in paths:

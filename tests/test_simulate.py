@@ -192,3 +192,24 @@ def test_columnar_writer_gives_the_bytes_and_values_pandas_gives(tmp_path, fmt):
         assert back["customer_id"].astype(str).str.startswith("C").all()  # ids stay text
     ref = sim.truth.latents.to_csv(index=False, float_format="%.5f")
     assert (tmp_path / "truth_latents.csv").read_text() == ref
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},  # the pyarrow path
+        {"label": ["a, b", "c"]},  # needs quotes: DuckDB
+        {"tiny": [1e-7, 2.5]},  # exponent form in repr: DuckDB
+    ],
+)
+def test_csv_writer_matches_pandas_on_either_path(tmp_path, extra):
+    """write_csv picks pyarrow or DuckDB per frame; both must give pandas' bytes."""
+    from engagement_kit.simulate import write_csv
+
+    df = pd.DataFrame({
+        "id": ["C1", "C2"], "x": [365.0, -0.0], "y": [0.1, 123456789.25], "n": pd.array([3, None], dtype="Int64"),
+        "b": [True, False], "t": pd.to_datetime(["2025-01-02 03:04:05", "2024-12-31 00:00:00"]),
+        "c": pd.Categorical(["u", "v"]), "m": [np.nan, 1.5], **extra,
+    })  # fmt: skip
+    path = write_csv(df, tmp_path / "t.csv")
+    assert path.read_text() == df.to_csv(index=False)

@@ -32,6 +32,7 @@ from engagement_kit.survey_files import (
     read_survey,
     survey_metadata,
     write_demo_exports,
+    write_qualtrics_csv,
 )
 from engagement_kit.validation import ValidationError
 
@@ -352,3 +353,49 @@ def test_five_point_somewhat_wording_is_never_silently_read_as_seven_points():
     assert likert_codes(five, likert="agree_5_somewhat")["q"].tolist() == [4.0, 5.0, 2.0]
     seven = pd.DataFrame({"q": ["Somewhat agree", "Agree"]})
     assert likert_codes(seven)["q"].tolist() == [5.0, 6.0]
+
+
+def _qualtrics_by_pandas(export, questions, import_ids, choice_text, path):
+    """The reference: pandas' to_csv of the export, as write_qualtrics_csv wrote it before the
+    columnar writer (labels looked up answer by answer)."""
+    out = export.copy()
+    for col, scale in choice_text.items():
+        labels = dict(enumerate(LIKERT_SCALES[scale], start=1))
+        out[col] = out[col].map(lambda v, labels=labels: labels[int(v)] if pd.notna(v) else None).astype(object)
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]) and out[c].dropna().apply(float.is_integer).all():
+            out[c] = out[c].astype("Int64")
+    header = pd.DataFrame([[questions.get(c, c) for c in out.columns],
+                           [json.dumps({"ImportId": import_ids.get(c, c)}, separators=(",", ":")) for c in out.columns]],
+                          columns=out.columns)  # fmt: skip
+    pd.concat([header, out.astype(object)], ignore_index=True).to_csv(path, index=False, encoding="utf-8-sig")
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_qualtrics_writer_gives_the_bytes_pandas_gives(tmp_path, quoted):
+    """Vectorised labels + the columnar writer (pyarrow, or DuckDB when a text needs quotes)
+    write the same file as pandas did: BOM, the three header rows with quoted question
+    texts, blank missing answers, whole floats as integers, other floats as repr."""
+    rng = np.random.default_rng(3)
+    n = 500
+    items = rng.integers(1, 8, n).astype(float)
+    items[rng.random(n) < 0.2] = np.nan
+    export = pd.DataFrame({
+        "ResponseId": [f"R_{k:015x}" for k in rng.integers(0, 2**60, n)],
+        "q_1": items, "csat": rng.integers(1, 6, n), "retained": (rng.random(n) < 0.5).astype(float),
+        "score": np.round(rng.normal(size=n) * 100, 2), "flag": rng.random(n) < 0.5,
+        "segment": np.where(rng.random(n) < 0.5, "smb, small" if quoted else "smb", "enterprise"),
+    })  # fmt: skip
+    questions = {"q_1": 'Agree, or "not"?', "csat": "Overall satisfaction"}
+    ids = {"q_1": "QID1_1", "csat": "QID2"}
+    choice = {"q_1": "agree_7", "csat": "satisfaction_5"}
+    ref = _qualtrics_by_pandas(export, questions, ids, choice, tmp_path / "reference.csv")
+    path = write_qualtrics_csv(export, tmp_path / "q.csv", questions=questions, import_ids=ids, choice_text=choice)
+    assert path.read_bytes() == ref
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q.csv", "reference.csv"]  # no temporary files left
+
+
+def test_qualtrics_writer_rejects_codes_outside_the_scale(tmp_path):
+    with pytest.raises(ValueError, match=r"'q_1'.*\[9\.0\].*rows \[2\]"):
+        write_qualtrics_csv(pd.DataFrame({"q_1": [1.0, 9.0]}), tmp_path / "q.csv", choice_text={"q_1": "agree_7"})
