@@ -32,6 +32,12 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 # --------------------------------------------------------------------------- simulate
 
 
+#: Above this many customers ``simulate --survey-exports auto`` skips the survey exports: they
+#: are demo files of the survey readers (issue #15), and at 1,000,000 customers they cost more
+#: CPU than all the tables together (pyreadstat writes .sav row by row).
+SURVEY_EXPORTS_AUTO_MAX = 100_000
+
+
 def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--customers", type=int, default=20_000, help="number of customers (default 20000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -42,6 +48,9 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--item-missing", type=float, default=0.0, help="share of item answers missing at random")
     parser.add_argument("--arrival-weeks", type=float, default=None, metavar="WEEKS",
                         help="customers arrive over this many weeks: adds customers.assigned_at (for monitoring)")  # fmt: skip
+    parser.add_argument("--survey-exports", choices=["auto", "yes", "no"], default="auto",
+                        help="also write the survey as a Qualtrics CSV export and an SPSS .sav with a codebook "
+                             f"(auto: up to {SURVEY_EXPORTS_AUTO_MAX:,} customers)")  # fmt: skip
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -60,14 +69,20 @@ def _simulate(args: argparse.Namespace) -> int:
         item_missing_rate=args.item_missing,
         arrival_weeks=args.arrival_weeks,
     )
+    with_exports = args.survey_exports == "yes" or (args.survey_exports == "auto"
+                                                     and args.customers <= SURVEY_EXPORTS_AUTO_MAX)
     with ThreadPoolExecutor(max_workers=1) as pool:  # the survey exports beside the tables (2 cores)
-        exports = pool.submit(write_demo_exports, sim, args.out, seed=args.seed)  # Qualtrics CSV, .sav, codebook
+        # Qualtrics CSV, .sav, codebook
+        exports = pool.submit(write_demo_exports, sim, args.out, seed=args.seed) if with_exports else None
         paths = sim.write(args.out, fmt=args.format)
-        paths += exports.result()
+        paths += exports.result() if exports is not None else []
     rows = {k: len(v) for k, v in sim.tables().items()}
     print(f"simulated {args.customers} customers (seed {args.seed}) in {time.perf_counter() - start:.1f} s -> {args.out}")
     for p in paths:
-        print(f"  {p}" + (f"  ({rows[p.stem]:,} rows)" if p.stem in rows else ""))
+        print(f"  {p}" + (f"  ({rows[p.stem]:,} rows)" if p.stem in rows and p.suffix in (".csv", ".parquet") else ""))
+    if not with_exports and args.survey_exports == "auto":
+        print(f"survey exports (Qualtrics CSV, SPSS .sav) skipped above {SURVEY_EXPORTS_AUTO_MAX:,} customers; "
+              "--survey-exports yes writes them")
     return 0
 
 

@@ -213,3 +213,17 @@ def test_csv_writer_matches_pandas_on_either_path(tmp_path, extra):
     })  # fmt: skip
     path = write_csv(df, tmp_path / "t.csv")
     assert path.read_text() == df.to_csv(index=False)
+
+
+def test_survey_exports_are_skipped_above_the_auto_limit_and_forced_with_yes(tmp_path, monkeypatch, capsys):
+    """`simulate --survey-exports auto` writes the Qualtrics/SPSS demo exports only up to
+    SURVEY_EXPORTS_AUTO_MAX customers (they cost more than the tables at 1M) and says so."""
+    from engagement_kit import cli
+
+    monkeypatch.setattr(cli, "SURVEY_EXPORTS_AUTO_MAX", 100)
+    assert cli.main(["simulate", "--customers", "300", "--seed", "3", "--out", str(tmp_path / "auto")]) == 0
+    assert "survey exports (Qualtrics CSV, SPSS .sav) skipped" in capsys.readouterr().out
+    assert not (tmp_path / "auto" / "survey.sav").exists() and (tmp_path / "auto" / "survey.csv").exists()
+    assert cli.main(["simulate", "--customers", "300", "--seed", "3", "--survey-exports", "yes",
+                     "--out", str(tmp_path / "yes")]) == 0
+    assert (tmp_path / "yes" / "survey.sav").exists() and (tmp_path / "yes" / "survey_qualtrics.csv").exists()
