@@ -11,7 +11,9 @@ under Holm and is conservative for BH.
 ``power.csv`` columns: ``metric, kind, baseline, sd, n_per_arm_current,
 n_comparisons, alpha_per_comparison, power, mde_current, mde_current_rel,
 target_rel_mde, target_mde, n_per_arm_required`` (baseline and sd from the control
-arm; mde_current is the absolute MDE at the current n per arm).
+arm; mde_current is the absolute MDE at the current n per arm). NPS rows are in points
+throughout: their targets are 5 and 10 points (``target_rel_mde`` and ``mde_current_rel``
+empty), because a share of a baseline that can be zero or negative means nothing.
 
 Example
 -------
@@ -145,8 +147,11 @@ def power_table(
         kind = "binary" if spec.kind == "binary" else "continuous"
         scale = 100.0 if spec.kind == "nps" else 1.0
         m_now = mde(kind, base, n_now, sd, alpha, power, K, len(specs), correction)
+        # NPS lives on -100..100 with a baseline that can be zero or negative: its targets are
+        # points (5 and 10 for relative_mdes 0.05, 0.10), never a share of the baseline
+        in_points = spec.kind == "nps"
         for rel in relative_mdes:
-            target = abs(base) * rel
+            target = rel if in_points else abs(base) * rel
             try:
                 n_req = sample_size(kind, base, target, sd, alpha, power, K, len(specs), correction)
             except ValueError:
@@ -156,8 +161,9 @@ def power_table(
                     "metric": spec.name, "kind": spec.kind, "baseline": scale * base, "sd": scale * sd,
                     "n_per_arm_current": n_now, "n_comparisons": (K - 1) * len(specs),
                     "alpha_per_comparison": a, "power": power, "mde_current": scale * m_now,
-                    "mde_current_rel": m_now / abs(base) if base else np.nan,
-                    "target_rel_mde": rel, "target_mde": scale * target, "n_per_arm_required": n_req,
+                    "mde_current_rel": m_now / abs(base) if base and not in_points else np.nan,
+                    "target_rel_mde": np.nan if in_points else rel, "target_mde": scale * target,
+                    "n_per_arm_required": n_req,
                 }
             )
     return pd.DataFrame(rows)
