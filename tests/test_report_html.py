@@ -26,11 +26,16 @@ import re
 from pathlib import Path
 
 import pytest
+
+from engagement_kit.i18n import LANGUAGES, translate
 from bs4 import BeautifulSoup
 from reports_helpers import run_default_batch
 
 E_NOTATION = re.compile(r"\d[eE][-+]?\d")
-P_VALUE = re.compile(r"^(< 0\.001|0\.\d{2,3}|1|–|suppressed)$")
+# the decimal mark and the word for a blanked cell are the report language's (0.012 in English,
+# 0,012 in Italian)
+_SUPPRESSED = "|".join(re.escape(translate("display.suppressed", lang)) for lang in LANGUAGES)
+P_VALUE = re.compile(rf"^(< 0[.,]001|0[.,]\d{{2,3}}|1|–|{_SUPPRESSED})$")
 P_HEADERS = {"p-value", "adjusted p", "Interaction p", "A p value", "B p value", "C p value", "C prime p value",
              "Delta p value", "Bartlett p"}
 
