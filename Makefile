@@ -46,13 +46,13 @@ report: $(STAMP) $(DEMO)
 	$(BIN)/engagement-kit report --jobs $(JOBS)
 
 test: $(STAMP) $(DEMO)
-	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(DEMO)
-	$(PY) -m pytest -n $(JOBS) -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 test-slow: $(STAMP) $(DEMO)
-	$(PY) -m pytest -n $(JOBS) -m slow $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m slow $(PYTEST_ARGS)
 
 # One kernel: the notebooks, the batch and Lab all use `python3`, which a JupyterLab started from
 # .venv resolves to .venv's own ipykernel. Lab lists no other kernel (a "Python (engagement-kit)"

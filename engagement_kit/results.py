@@ -59,6 +59,7 @@ def output_folder(output_dir: str | Path) -> Path:
     root (the folder holding ``pyproject.toml`` and ``engagement_kit/``), so a notebook
     writes to the same place whether it runs from the root, ``notebooks/`` or a batch.
 
+    >>> import tempfile
     >>> output_folder(tempfile.mkdtemp()).is_dir()
     True
     """

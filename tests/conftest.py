@@ -10,9 +10,18 @@ elsewhere they are skipped with the reason.
 from __future__ import annotations
 
 import pytest
+from reports_helpers import run_default_batch
 from spark_session import spark_session
 
 
 @pytest.fixture(scope="session")
 def spark():
     return spark_session()
+
+
+@pytest.fixture(scope="session")
+def default_batch(tmp_path_factory):
+    """The default batch (reports.yaml) on miniature data, run once per test process: the
+    privacy and HTML tests read the same batch (both modules are in the xdist group
+    ``default_batch``, so ``--dist loadgroup`` puts them on one worker)."""
+    return run_default_batch(tmp_path_factory.mktemp("project"))

@@ -26,10 +26,9 @@ import re
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 from engagement_kit.i18n import LANGUAGES, translate
-from bs4 import BeautifulSoup
-from reports_helpers import run_default_batch
 
 E_NOTATION = re.compile(r"\d[eE][-+]?\d")
 # the decimal mark and the word for a blanked cell are the report language's (0.012 in English,
@@ -40,12 +39,16 @@ P_HEADERS = {"p-value", "adjusted p", "Interaction p", "A p value", "B p value",
              "Delta p value", "Bartlett p"}
 
 
+# the default batch is run once for this module and tests/test_reports_privacy.py (conftest.py)
+pytestmark = pytest.mark.xdist_group("default_batch")
+
+
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
+def batch(request):
     if os.environ.get("EK_CHECK_BATCH"):  # check a batch folder you already have (reports/latest)
         batch = Path(os.environ["EK_CHECK_BATCH"])
         return batch, json.loads((batch / "manifest.json").read_text())["runs"]
-    root, batch, code = run_default_batch(tmp_path_factory.mktemp("project"))
+    root, batch, code = request.getfixturevalue("default_batch")
     runs = json.loads((batch / "manifest.json").read_text())["runs"]
     failed = {r["name"]: r["error"] for r in runs if r["status"] != "ok"}
     assert code == 0 and not failed, failed

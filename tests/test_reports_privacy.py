@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from reports_helpers import run_default_batch
 
 from engagement_kit.reports.config import load_config
 from engagement_kit.survey_files import is_qualtrics_export
@@ -22,9 +21,8 @@ MINI_ROWS = 3000
 ID_COLUMNS = re.compile(r"^(customer_?id|id|.*_id)$", re.IGNORECASE)
 
 
-@pytest.fixture(scope="module")
-def default_batch(tmp_path_factory):
-    return run_default_batch(tmp_path_factory.mktemp("project"))
+# the default batch is run once for this module and tests/test_report_html.py (conftest.py)
+pytestmark = pytest.mark.xdist_group("default_batch")
 
 
 def test_default_batch_runs_on_miniature_data(default_batch):
