@@ -542,6 +542,9 @@ def dimensions(
     (full-information ML) for the CFA and invariance models (ML-family estimators).
     """
     check_method(correction)
+    if estimator is not None and str(estimator).lower() not in ("ml", "mlm", "mlr", "wlsmv"):
+        raise ValueError(f"estimator must be one of ml, mlm, mlr, wlsmv (or None: wlsmv when every item is "
+                         f"ordinal, else ml), not {estimator!r}")
     if estimator is not None and estimator.lower() != "wlsmv":
         check_estimation(estimator.lower(), missing)
     elif missing != "listwise":
