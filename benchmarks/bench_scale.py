@@ -132,17 +132,18 @@ def run_ours(path: Path) -> dict:
 
 
 def floor_sql(path: Path) -> str:
-    """The same sums the layer asks for, written by hand (one GROUP BY)."""
+    """The same sums the layer's fast pass asks for, written by hand (one GROUP BY): per arm
+    the counts, sums and squares of each metric, the covariates' sums and cross-products
+    once, and each metric's cross-products with the covariates. Our pass adds its
+    validation (MIN/MAX screens that prove there is no NaN, inf or out-of-kind value)."""
     y = {"converted": "converted::INTEGER", "revenue": "revenue", "orders": "orders", "sessions": "sessions"}
     x = COVARIATES
     parts = ["count(*) AS n"]
+    parts += [f"count({xi}) AS n_{i}, sum({xi}) AS sx_{i}" for i, xi in enumerate(x)]
+    parts += [f"sum({xi} * {x[j]}) AS sxx_{i}{j}" for i, xi in enumerate(x) for j in range(i, len(x))]
     for m, e in y.items():
         parts += [f"count({m}) AS n_{m}", f"sum({e}) AS s1_{m}", f"sum(({e}) * ({e})) AS s2_{m}"]
-        for i, xi in enumerate(x):
-            parts += [f"sum(CASE WHEN {m} IS NOT NULL THEN {xi} END) AS sx_{m}_{i}",
-                      f"sum(({e}) * {xi}) AS sxy_{m}_{i}"]
-            for j in range(i, len(x)):
-                parts.append(f"sum(CASE WHEN {m} IS NOT NULL THEN {xi} * {x[j]} END) AS sxx_{m}_{i}{j}")
+        parts += [f"sum(({e}) * {xi}) AS sxy_{m}_{i}" for i, xi in enumerate(x)]
     return f"SELECT arm, {', '.join(parts)} FROM read_parquet('{path}') GROUP BY arm"
 
 

@@ -76,8 +76,9 @@ def _columns_of(t: ir.Table, columns, what: str) -> None:
         raise KeyError(f"{what} {missing} {'is' if len(missing) == 1 else 'are'} not in the data; columns are {have}")
 
 
-def _numeric(t: ir.Table, col: str, metric: str) -> tuple[ir.Value, ir.BooleanValue, bool]:
-    """(value as float or int, is-present, is floating) of a numeric or boolean column."""
+def _numeric(t: ir.Table, col: str, metric: str, clean: bool = True) -> tuple[ir.Value, ir.BooleanValue, bool]:
+    """(value as float or int, is-present, is floating) of a numeric or boolean column; with
+    ``clean=False`` NaN counts as present (the fast pass, which has proven there is none)."""
     c = t[col]
     dt = c.type()
     if dt.is_boolean():
@@ -86,18 +87,18 @@ def _numeric(t: ir.Table, col: str, metric: str) -> tuple[ir.Value, ir.BooleanVa
         return c.cast("int64"), c.notnull(), False
     if dt.is_floating() or dt.is_decimal():
         x = c.cast("float64")
-        return x, x.notnull() & ~x.isnan(), True
+        return x, (x.notnull() & ~x.isnan()) if clean else x.notnull(), True
     raise ValueError(f"metric {metric!r}: column {col!r} is not numeric (type {dt}); convert it or declare "
                      "another kind")
 
 
-def _binary(t: ir.Table, col: str, metric: str) -> tuple[ir.Value, ir.BooleanValue, ir.BooleanValue]:
+def _binary(t: ir.Table, col: str, metric: str, clean: bool = True) -> tuple[ir.Value, ir.BooleanValue, ir.BooleanValue]:
     c = t[col]
     if c.type().is_string():
         s = c.strip().lower()
         y = ibis.cases((s.isin(_TRUE), 1), (s.isin(_FALSE), 0), else_=None).cast("int64")
         return y, y.notnull(), c.notnull() & y.isnull()
-    y, ok, _ = _numeric(t, col, metric)
+    y, ok, _ = _numeric(t, col, metric, clean)
     return y, ok, ok & (y != 0) & (y != 1)
 
 
@@ -112,37 +113,46 @@ def _null_unless(x: ir.Value, ok: ir.BooleanValue) -> ir.Value:
     return ibis.ifelse(ok, x, ibis.null().cast(x.type()))
 
 
-def _plan(t: ir.Table, spec: MetricSpec) -> tuple[dict, dict, dict]:
+def _plan(t: ir.Table, spec: MetricSpec, clean: bool = True) -> tuple[dict, dict, dict]:
     """The value columns of one metric, NULL where the value is missing or NaN (``y``, or
     ``num``/``den`` NULL together); its validation conditions (name -> per-row condition);
     and the screens (name -> (expression, low, high)) that prove most conditions false from
     a MIN and a MAX: the per-row counts then run only when a screen fails (or for the
-    conditions no screen covers: fractional values in float columns, text flags)."""
+    conditions no screen covers: fractional values in float columns, text flags).
+
+    ``clean=False`` (the fast pass) leaves NaN in place and screens every float column's
+    raw MIN/MAX instead: a NaN, an inf or a huge value fails that screen, and the caller
+    then redoes the pass with ``clean=True``."""
     checks: dict[str, ir.Value] = {}
     screens: dict[str, tuple] = {}
-    if spec.kind == "ratio":
+
+    def finite(col: str, x: ir.Value, fl: bool, ok: ir.BooleanValue) -> None:
+        bad = _finite_bad(x, fl)
+        if bad is None:
+            return
+        checks[f"finite:{col}"] = ok & bad  # on present values only: Spark orders NaN above every number
+        screens[f"finite:{col}"] = ((_null_unless(x, ok).abs(), 0.0, MAX_ABS_VALUE) if clean
+                                    else (x, -MAX_ABS_VALUE, MAX_ABS_VALUE))
+
+    if spec.kind == "ratio":  # always cleaned: num and den must be NULL together
         num, ok_n, fl_n = _numeric(t, spec.numerator, spec.name)
         den, ok_d, fl_d = _numeric(t, spec.denominator, spec.name)
         for col, x, fl, ok in ((spec.numerator, num, fl_n, ok_n), (spec.denominator, den, fl_d, ok_d)):
-            bad = _finite_bad(x, fl)
-            if bad is not None:  # on present values only: Spark orders NaN above every number
-                checks[f"finite:{col}"] = ok & bad
-                screens[f"finite:{col}"] = (_null_unless(x, ok).abs(), 0.0, MAX_ABS_VALUE)
+            finite(col, x, fl, ok)
         ok = ok_n & ok_d
         return {"num": _null_unless(num, ok), "den": _null_unless(den, ok)}, checks, screens
     if spec.kind == "binary":
         c = t[spec.column]
-        y, ok, bad = _binary(t, spec.column, spec.name)
+        y, ok, bad = _binary(t, spec.column, spec.name, clean)
         if not c.type().is_boolean():
             checks["kind"] = bad
             if c.type().is_integer():
                 screens["kind"] = (y, 0, 1)
-        return {"y": _null_unless(y, ok) if c.type().is_floating() else y}, checks, screens
-    y, ok, fl = _numeric(t, spec.column, spec.name)
-    bad = _finite_bad(y, fl)
-    if bad is not None:
-        checks[f"finite:{spec.column}"] = ok & bad
-        screens[f"finite:{spec.column}"] = (_null_unless(y, ok).abs(), 0.0, MAX_ABS_VALUE)
+        if c.type().is_floating():
+            finite(spec.column, y, True, ok)
+        return {"y": _null_unless(y, ok) if c.type().is_floating() and clean else y}, checks, screens
+    y, ok, fl = _numeric(t, spec.column, spec.name, clean)
+    finite(spec.column, y, fl, ok)
     if spec.kind == "count":
         checks["kind"] = ok & ((y < 0) | (y != y.floor()) if fl else (y < 0))
         if not fl:
@@ -152,7 +162,7 @@ def _plan(t: ir.Table, spec: MetricSpec) -> tuple[dict, dict, dict]:
         if not fl:
             screens["kind"] = (y, 0, 10)
         y = ibis.cases((y >= 9, 1), (y <= 6, -1), else_=0).cast("int64")
-    return {"y": _null_unless(y, ok) if (fl or spec.kind == "nps") else y}, checks, screens
+    return {"y": _null_unless(y, ok) if ((fl and clean) or spec.kind == "nps") else y}, checks, screens
 
 
 _KIND_FIX = {
@@ -178,6 +188,116 @@ def _labels(values: pd.Series, column: str, source: str) -> list:
     if values.isna().any():
         raise ValueError(f"{source}: column {column!r} has missing labels; drop those rows or label them")
     return sorted(values.unique().tolist())
+
+
+def _zero_nulls(res: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return res.fillna({c: 0 for c in res.columns if c not in keys})
+
+
+def _group_pass(t: ir.Table, keys: list[str], indexed: list[tuple[int, MetricSpec]], covs: list[str],
+                source: str, *, fast: bool) -> pd.DataFrame | None:
+    """One ``GROUP BY keys`` of every sum the metrics need (columns ``m{m}_n``, ``m{m}_s1``, ...,
+    ``m{m}_sx{i}``, ``m{m}_sxy{i}``, ``m{m}_sxx{i}_{j}``), validated.
+
+    The **fast** pass assumes the common case, proven by its own MIN/MAX screens: no NaN, inf
+    or huge value and no missing covariate. It skips the NaN-to-NULL cleaning and sums the
+    covariates once over all rows rather than once per metric (exact when the metric has no
+    missing value; the caller redoes the metrics that have). It returns None when a screen
+    fails. The **exact** pass cleans every value, restricts each covariate sum to the metric's
+    rows by adding ``0 * y`` (NULL when y is NULL) and, if a screen fails, counts the
+    offending rows in a second query so that the error names them.
+    """
+    cols: dict[str, ir.Value] = {k: t[k] for k in keys}
+    diagnose: dict[str, ir.Value] = {}  # every per-row condition, counted only if a screen fails
+    screened: dict[str, tuple] = {}
+    for i, c in enumerate(covs):
+        x = t[c].cast("float64")
+        cols[f"x{i}"] = x if fast else _null_unless(x, ~x.isnan())
+        diagnose[f"cov_missing_{i}"] = x.isnull() | x.isnan()
+        diagnose[f"cov_bad_{i}"] = x.notnull() & ~x.isnan() & (x.isinf() | (x.abs() > MAX_ABS_VALUE))
+        screened[f"cov_bad_{i}"] = ((x, -MAX_ABS_VALUE, MAX_ABS_VALUE) if fast
+                                    else (cols[f"x{i}"].abs(), 0.0, MAX_ABS_VALUE))
+    checks: dict[str, tuple[MetricSpec, str]] = {}
+    for m, spec in indexed:
+        vals, cks, screens = _plan(t, spec, clean=not fast)
+        for name, cond in cks.items():
+            key = f"chk_{m}_{len(checks)}"
+            checks[key] = (spec, name)
+            diagnose[key] = cond
+            if name in screens:
+                screened[key] = screens[name]
+            else:  # no MIN/MAX screen proves it: counted in the main pass
+                cols[key] = cond
+        for v, e in vals.items():
+            cols[f"m{m}_{v}"] = e
+    for key, (expr, _, _) in screened.items():
+        cols[f"scr_{key}"] = expr
+    u = t.select(**cols)
+    aggs: dict[str, ir.Value] = {"rows": u.count()}
+    aggs |= {c: u[c].cast("int64").sum() for c in cols if c.startswith("chk_")}
+    for key in screened:
+        aggs[f"min_{key}"], aggs[f"max_{key}"] = u[f"scr_{key}"].min(), u[f"scr_{key}"].max()
+        if fast:  # tells a NaN extreme (fails) from an empty group's NULL (passes) after pandas
+            aggs[f"cnt_{key}"] = u[f"scr_{key}"].count()
+    X = [u[f"x{i}"] for i in range(len(covs))]
+    aggs |= {f"cov_present_{i}": x.count() for i, x in enumerate(X)}
+    if fast:
+        for i, xi in enumerate(X):
+            aggs[f"cx{i}"] = xi.sum()
+            aggs |= {f"cxx{i}_{j}": (xi * X[j]).sum() for j in range(i, len(X))}
+    for m, spec in indexed:
+        if spec.kind == "ratio":
+            num, den = u[f"m{m}_num"], u[f"m{m}_den"]
+            aggs |= {f"m{m}_n": num.count(), f"m{m}_s1": num.sum(), f"m{m}_s2": (num * num).sum(),
+                     f"m{m}_d1": den.sum(), f"m{m}_d2": (den * den).sum(), f"m{m}_nd": (num * den).sum()}
+            continue
+        y = u[f"m{m}_y"]
+        aggs |= {f"m{m}_n": y.count(), f"m{m}_s1": y.sum(), f"m{m}_s2": (y * y).sum()}
+        aggs |= {f"m{m}_sxy{i}": (xi * y).sum() for i, xi in enumerate(X)}
+        if not fast:
+            zero = y * 0
+            for i, xi in enumerate(X):
+                aggs[f"m{m}_sx{i}"] = (xi + zero).sum()
+                aggs |= {f"m{m}_sxx{i}_{j}": (xi * X[j] + zero).sum() for j in range(i, len(X))}
+    res = u.group_by(keys).aggregate(**aggs).execute()
+    for c in res.columns:
+        if c not in keys:
+            res[c] = pd.to_numeric(res[c])
+    if fast:
+        ok = all(((res[f"min_{k}"].astype(float) >= lo) & (res[f"max_{k}"].astype(float) <= hi)
+                  | (res[f"cnt_{k}"] == 0)).all() for k, (_, lo, hi) in screened.items())
+        if not ok or any(res[f"cov_present_{i}"].sum() < res["rows"].sum() for i in range(len(covs))):
+            return None
+        res = _zero_nulls(res, keys)
+        for m, spec in indexed:
+            if spec.kind != "ratio":
+                for i in range(len(covs)):
+                    res[f"m{m}_sx{i}"] = res[f"cx{i}"]
+                    for j in range(i, len(covs)):
+                        res[f"m{m}_sxx{i}_{j}"] = res[f"cxx{i}_{j}"]
+    else:
+        res = _zero_nulls(res, keys)  # an empty masked sum is NULL in SQL
+        failed = [key for key, (_, lo, hi) in screened.items()
+                  if not (np.all(res[f"min_{key}"].fillna(lo).astype(float) >= lo)
+                          and np.all(res[f"max_{key}"].fillna(hi).astype(float) <= hi))]
+        failed += [f"cov_missing_{i}" for i in range(len(covs)) if res[f"cov_present_{i}"].sum() < res["rows"].sum()]
+        if failed:  # a screen failed: count the offending rows exactly (a second query, only now)
+            counts = t.aggregate(**{k: c.cast("int64").sum() for k, c in diagnose.items()}).execute()
+            res = res.assign(**{k: [int(counts[k].iloc[0] or 0)] + [0] * (len(res) - 1) for k in diagnose})
+    res = res.assign(**{k: 0 for k in diagnose if k not in res.columns})
+    for key, (spec, name) in checks.items():
+        _check(spec, name, int(res[key].sum()), source)
+    for i, c in enumerate(covs):
+        if res[f"cov_bad_{i}"].sum():
+            raise ValueError(f"{source}: covariate {c!r} has {int(res[f'cov_bad_{i}'].sum())} rows holding inf or a "
+                             f"magnitude above {MAX_ABS_VALUE:g}; fix them or drop the covariate")
+        miss = int(res[f"cov_missing_{i}"].sum())
+        if miss == int(res["rows"].sum()):
+            raise ValueError(f"{source}: covariate {c!r} is all missing (NaN); drop it from covariates")
+        if miss:
+            raise ValueError(f"{source}: covariate {c!r} has {miss} missing values; impute them (e.g. with the "
+                             "pre-period mean plus a missing-indicator covariate) or drop the covariate")
+    return res
 
 
 def aggregate_table(
@@ -207,83 +327,24 @@ def aggregate_table(
     _columns_of(t, [arm_col] + ([group_col] if group_col else []), "arm/segment column")
     _columns_of(t, [c for s in specs for c in s.columns], "metric column")
     _columns_of(t, covs, "covariate")
-    # one projection (each value column cleaned once: NULL where missing or NaN), then one
-    # GROUP BY of plain sums and counts, which skip NULLs; a covariate's sums are restricted
-    # to the rows where the metric has a value by adding ``0 * y`` (NULL when y is NULL)
     keys = [arm_col] + ([group_col] if group_col else [])
-    cols: dict[str, ir.Value] = {k: t[k] for k in keys}
-    diagnose: dict[str, ir.Value] = {}  # every per-row condition, counted only if a screen fails
-    screened: dict[str, tuple] = {}
-    for i, c in enumerate(covs):
+    for c in covs:
         dt = t[c].type()
         if not (dt.is_numeric() or dt.is_boolean()):
             raise ValueError(f"{source}: covariate {c!r} is not numeric (type {dt}); one-hot encode it first or drop it")
-        x = t[c].cast("float64")
-        cols[f"x{i}"] = _null_unless(x, ~x.isnan())
-        diagnose[f"cov_missing_{i}"] = x.isnull() | x.isnan()
-        diagnose[f"cov_bad_{i}"] = x.notnull() & ~x.isnan() & (x.isinf() | (x.abs() > MAX_ABS_VALUE))
-        screened[f"cov_bad_{i}"] = (cols[f"x{i}"].abs(), 0.0, MAX_ABS_VALUE)
-    checks: dict[str, tuple[MetricSpec, str]] = {}
-    for m, spec in enumerate(specs):
-        vals, cks, screens = _plan(t, spec)
-        for name, cond in cks.items():
-            key = f"chk_{m}_{len(checks)}"
-            checks[key] = (spec, name)
-            diagnose[key] = cond
-            if name in screens:
-                screened[key] = screens[name]
-            else:  # no MIN/MAX screen proves it: counted in the main pass
-                cols[key] = cond
-        for v, e in vals.items():
-            cols[f"m{m}_{v}"] = e
-    for key, (expr, _, _) in screened.items():
-        cols[f"scr_{key}"] = expr
-    u = t.select(**cols)
-    aggs: dict[str, ir.Value] = {"rows": u.count()}
-    aggs |= {c: u[c].cast("int64").sum() for c in cols if c.startswith("chk_")}
-    for key in screened:
-        aggs[f"min_{key}"], aggs[f"max_{key}"] = u[f"scr_{key}"].min(), u[f"scr_{key}"].max()
-    X = [u[f"x{i}"] for i in range(len(covs))]
-    aggs |= {f"cov_present_{i}": x.count() for i, x in enumerate(X)}
-    for m, spec in enumerate(specs):
-        if spec.kind == "ratio":
-            num, den = u[f"m{m}_num"], u[f"m{m}_den"]
-            aggs |= {f"m{m}_n": num.count(), f"m{m}_s1": num.sum(), f"m{m}_s2": (num * num).sum(),
-                     f"m{m}_d1": den.sum(), f"m{m}_d2": (den * den).sum(), f"m{m}_nd": (num * den).sum()}
-            continue
-        y = u[f"m{m}_y"]
-        aggs |= {f"m{m}_n": y.count(), f"m{m}_s1": y.sum(), f"m{m}_s2": (y * y).sum()}
-        zero = y * 0
-        for i, xi in enumerate(X):
-            aggs[f"m{m}_sx{i}"] = (xi + zero).sum()
-            aggs[f"m{m}_sxy{i}"] = (xi * y).sum()
-            for j in range(i, len(X)):
-                aggs[f"m{m}_sxx{i}_{j}"] = (xi * X[j] + zero).sum()
-    res = u.group_by(keys).aggregate(**aggs).execute()
-    for c in res.columns:
-        if c not in keys:
-            res[c] = pd.to_numeric(res[c]).fillna(0)  # an empty masked sum is NULL in SQL
-    failed = [key for key, (_, lo, hi) in screened.items()
-              if not (np.all(res[f"min_{key}"].fillna(lo).astype(float) >= lo)
-                      and np.all(res[f"max_{key}"].fillna(hi).astype(float) <= hi))]
-    failed += [f"cov_missing_{i}" for i in range(len(covs)) if res[f"cov_present_{i}"].sum() < res["rows"].sum()]
-    if failed:  # a screen failed: count the offending rows exactly (a second pass, only now)
-        counts = t.aggregate(**{k: c.cast("int64").sum() for k, c in diagnose.items()}).execute()
-        res = res.assign(**{k: [int(counts[k].iloc[0] or 0)] + [0] * (len(res) - 1) for k in diagnose})
-    else:
-        res = res.assign(**{k: 0 for k in diagnose if k not in res.columns})
-    for key, (spec, name) in checks.items():
-        _check(spec, name, int(res[key].sum()), source)
-    for i, c in enumerate(covs):
-        if res[f"cov_bad_{i}"].sum():
-            raise ValueError(f"{source}: covariate {c!r} has {int(res[f'cov_bad_{i}'].sum())} rows holding inf or a "
-                             f"magnitude above {MAX_ABS_VALUE:g}; fix them or drop the covariate")
-        miss = int(res[f"cov_missing_{i}"].sum())
-        if miss == int(res["rows"].sum()):
-            raise ValueError(f"{source}: covariate {c!r} is all missing (NaN); drop it from covariates")
-        if miss:
-            raise ValueError(f"{source}: covariate {c!r} has {miss} missing values; impute them (e.g. with the "
-                             "pre-period mean plus a missing-indicator covariate) or drop the covariate")
+    indexed = list(enumerate(specs))
+    res = _group_pass(t, keys, indexed, covs, source, fast=True)
+    if res is None:  # a NaN, inf, huge value or missing covariate: the exact pass names it
+        res = _group_pass(t, keys, indexed, covs, source, fast=False)
+    elif covs:
+        # the fast pass summed the covariates over all rows; a metric with missing values
+        # needs them over its own rows: one more pass for those metrics only
+        total = res["rows"].sum()
+        incomplete = [(m, spec) for m, spec in indexed if res[f"m{m}_n"].sum() < total]
+        if incomplete:
+            masked = _group_pass(t, keys, incomplete, covs, source, fast=False)
+            redo = [c for c in masked.columns if c.startswith(tuple(f"m{m}_" for m, _ in incomplete))]
+            res = res.drop(columns=redo).merge(masked[keys + redo], on=keys, how="left")
     arms = _labels(res[arm_col], arm_col, source)
     groups = _labels(res[group_col], group_col, source) if group_col else ["all"]
     K, G = len(arms), len(groups)
