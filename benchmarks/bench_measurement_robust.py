@@ -13,7 +13,8 @@ Run: ``PYTHONPATH=. nice -n 10 python benchmarks/bench_measurement_robust.py [--
    a Monte-Carlo 95 % interval (:mod:`engagement_kit.measurement.calibration`), at the
    design's n = 400 and at n = 2000 (``--robust-n``): MLR's scaled test over-rejects at
    n = 400 (as lavaan's does on the same data sets, ``benchmarks/mlr_vs_lavaan.py``) and
-   approaches 5 % as n grows.
+   approaches 5 % as n grows. ``--skip-speed --robust-n 200,400,500,1000,2000,4000`` gives
+   the table in the calibration module's docstring.
 """
 
 from __future__ import annotations
