@@ -260,15 +260,21 @@ def test_fiml_loadings_unbiased_and_covered_under_mar():
 
 
 @pytest.mark.slow
-def test_mlr_keeps_the_rejection_rate_of_a_true_model_near_alpha():
+def test_scaled_tests_cut_the_ml_over_rejection_of_a_true_model():
+    """Seeded, small version of the robust calibration. Full run (benchmarks/bench_measurement_robust.py,
+    1000 replicates, seed 20261201), rejection at 5 % with Wilson 95 % intervals:
+    n = 400: ML .530 [.499, .561], MLM .062 [.049, .079], MLR .073 [.058, .091];
+    n = 2000: ML .508 [.477, .539], MLM .049 [.037, .064], MLR .051 [.039, .066].
+    MLR's scaled test over-rejects at n = 400 and approaches 5 % as n grows. lavaan's MLR does
+    the same on the same data sets (tests/test_measurement_mlr_calibration.py, per replication;
+    benchmarks/mlr_vs_lavaan.py): the method's finite-sample behaviour, not ours to hide."""
     out = robust_calibration(reps=150, n=400, seed=5)
     print(out)
-    # full run (benchmarks/bench_measurement_robust.py, 1000 replicates): ML .530 [.499, .561],
-    # MLM .062 [.049, .079], MLR .073 [.058, .091]: the scaled test is near 5 % (slightly above
-    # at n = 400 with a scaling factor ~2), plain ML rejects a true model half of the time
-    assert out["mlr_rejection"] <= 0.10 and out["mlm_rejection"] <= 0.10
-    assert out["mlr_rejection_ci"][1] < out["ml_rejection_ci"][0]  # Wilson 95 % intervals apart
-    assert out["ml_rejection_ci"][0] > 0.2
+    assert out["ml_rejection_ci"][0] > 0.2  # plain ML rejects a true model far more often than 5 %
+    for k, full_run in (("mlr", 0.073), ("mlm", 0.062)):
+        lo, hi = out[f"{k}_rejection_ci"]
+        assert hi < out["ml_rejection_ci"][0]  # Wilson 95 % intervals apart: the scaling works
+        assert lo <= full_run <= hi  # the small run agrees with the full one (MC interval)
 
 
 def test_analytic_derivatives_equal_central_differences(hs_missing):
