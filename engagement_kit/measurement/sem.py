@@ -274,10 +274,13 @@ def _fill(rows: _Rows, sigma: np.ndarray, mu: np.ndarray, logdet: bool = False) 
             cond.append(np.zeros((1, 0, 0)))
             continue
         pmm = prec[bl.miss[:, :, None], bl.miss[:, None, :]]
-        if logdet:
-            c = np.linalg.cholesky(pmm)
-            total_logdet += np.sum(bl.n * 2 * np.sum(np.log(np.diagonal(c, axis1=1, axis2=2)), axis=1))
-        cmm = np.linalg.inv(pmm)
+        try:
+            if logdet:
+                c = np.linalg.cholesky(pmm)
+                total_logdet += np.sum(bl.n * 2 * np.sum(np.log(np.diagonal(c, axis1=1, axis2=2)), axis=1))
+            cmm = np.linalg.inv(pmm)
+        except np.linalg.LinAlgError:  # Sigma numerically singular: the caller evaluates pattern by pattern
+            return None
         cond.append(cmm)
         ym = y[bl.cells].reshape(-1, k)
         flat[bl.cells] = -np.einsum("nij,nj->ni", cmm[bl.pid], ym).ravel()
@@ -1069,6 +1072,7 @@ def _fit_cfa_ml(
     # information per respondent: expected for complete data, observed (Hessian) for FIML
     info = hess / 2 if missing == "listwise" else model.observed_hessian(x) / 2
     vcov = np.linalg.inv(info) / model.N
+    model._last_fill = [None] * G  # the estimate keeps its model, not the N x p work arrays
     mats = [model.matrices(x, g) for g in range(G)]
     if any((mt[2] < 0).any() for mt in mats):
         warnings.warn(
