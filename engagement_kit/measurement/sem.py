@@ -23,6 +23,13 @@ lavaan does, ``likelihood="normal"``) with:
   the same function at the unrestricted (saturated) estimates: sample means and
   covariances for complete data, the EM estimates for FIML (:func:`saturated_em`), so
   ``chi2`` is the likelihood-ratio statistic against the saturated model as in lavaan;
+* with unanswered items the sum over patterns is evaluated through the full precision
+  matrix ``P = Sigma^-1`` and a k x k block per pattern (k unanswered items):
+  ``Sigma_oo^-1 = P_oo - P_om P_mm^-1 P_mo``, ``log|Sigma_oo| = log|Sigma| + log|P_mm|``,
+  so the fit function, gradient, EM step and observed information are a few row-matrix
+  products instead of one q x q inverse per pattern (with answers missing cell by cell
+  nearly every row is its own pattern); the pattern-by-pattern evaluation is kept as the
+  reference and the fallback (``tests/test_measurement_fiml_fast.py``);
 * Fisher scoring with step halving (for FIML the complete-data information at the
   current estimate is the scoring matrix); the Jacobian of the model-implied moments is
   analytic (checked against central differences in the tests);
