@@ -23,6 +23,13 @@ lavaan does, ``likelihood="normal"``) with:
   the same function at the unrestricted (saturated) estimates: sample means and
   covariances for complete data, the EM estimates for FIML (:func:`saturated_em`), so
   ``chi2`` is the likelihood-ratio statistic against the saturated model as in lavaan;
+* with unanswered items the sum over patterns is evaluated through the full precision
+  matrix ``P = Sigma^-1`` and a k x k block per pattern (k unanswered items):
+  ``Sigma_oo^-1 = P_oo - P_om P_mm^-1 P_mo``, ``log|Sigma_oo| = log|Sigma| + log|P_mm|``,
+  so the fit function, gradient, EM step and observed information are a few row-matrix
+  products instead of one q x q inverse per pattern (with answers missing cell by cell
+  nearly every row is its own pattern); the pattern-by-pattern evaluation is kept as the
+  reference and the fallback (``tests/test_measurement_fiml_fast.py``);
 * Fisher scoring with step halving (for FIML the complete-data information at the
   current estimate is the scoring matrix); the Jacobian of the model-implied moments is
   analytic (checked against central differences in the tests);
@@ -53,6 +60,7 @@ Example
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 
@@ -162,6 +170,132 @@ def _scatter_vec(p: int, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
     return np.bincount(idx.ravel(), weights=vals.ravel(), minlength=p)
 
 
+# The rows of a group for the precision-matrix evaluation --------------------------------
+#
+# With most rows their own missing-data pattern (answers missing cell by cell) a loop or a
+# batch of q x q inverses per pattern (q answered items) is the whole cost of FIML. All
+# that FIML needs of a pattern follows from the full precision matrix P = Sigma^-1 and a
+# k x k block of it, k = the number of *unanswered* items (usually a few):
+#   Sigma_oo^-1 = P_oo - P_om P_mm^-1 P_mo,   log|Sigma_oo| = log|Sigma| + log|P_mm|,
+#   E[x_m - mu_m | x_o] = -P_mm^-1 P_mo (x_o - mu_o),   Cov[x_m | x_o] = P_mm^-1.
+# So every row's residual, its missing part filled by the conditional mean (``fill``),
+# times P gives Sigma_oo^-1 (x_o - mu_o) embedded in p items (zero at the unanswered
+# ones): the fit function, its gradient, the EM step and the observed information are
+# then sums of row products (a few N x p matrix products) and of k x k blocks per pattern.
+
+
+@dataclass(frozen=True)
+class _MissingBlock:
+    """The patterns of a group with the same number k of unanswered items, their rows
+    contiguous: ``rows`` (slice of the group's rows), ``miss`` (R x k unanswered items),
+    ``n`` (R rows per pattern), ``pid`` (pattern of each row within the block), ``starts``
+    (first row of each pattern, relative to the block), ``cells`` (the flat indices of the
+    unanswered cells of the block's rows in the group's N x p matrix, row by row)."""
+
+    rows: slice
+    miss: np.ndarray
+    n: np.ndarray
+    pid: np.ndarray
+    starts: np.ndarray
+    cells: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """A group's answers as one N x p matrix ``x`` (0 where unanswered), ``obs`` (1.0 where
+    answered), rows ordered by number of unanswered items then pattern, in ``blocks`` by that
+    number."""
+
+    x: np.ndarray
+    obs: np.ndarray
+    blocks: tuple[_MissingBlock, ...]
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def incomplete(self) -> bool:
+        return any(bl.miss.shape[1] > 0 for bl in self.blocks)
+
+
+def _rows(patterns: tuple[Pattern, ...], p: int) -> _Rows:
+    k_of = np.array([p - pt.observed.size for pt in patterns])
+    n_all = sum(pt.n for pt in patterns)
+    x = np.zeros((n_all, p))
+    obs = np.zeros((n_all, p))
+    blocks = []
+    start = 0
+    for k in np.unique(k_of):
+        sel = [patterns[i] for i in np.flatnonzero(k_of == k)]
+        n = np.array([pt.n for pt in sel])
+        pid = np.repeat(np.arange(len(sel)), n)
+        o = np.array([pt.observed for pt in sel]).reshape(len(sel), p - k)
+        at = np.arange(start, start + n.sum())
+        x[at[:, None], o[pid]] = np.concatenate([pt.rows for pt in sel])
+        obs[at[:, None], o[pid]] = 1.0
+        miss = np.nonzero(obs[at[np.cumsum(n) - n]] == 0)[1].reshape(len(sel), k)
+        blocks.append(_MissingBlock(rows=slice(start, at[-1] + 1), miss=miss, n=n.astype(float), pid=pid,
+                                    starts=np.cumsum(n) - n, cells=(at[:, None] * p + miss[pid]).ravel()))
+        start += n.sum()
+    return _Rows(x=x, obs=obs, blocks=tuple(blocks))
+
+
+@dataclass(frozen=True)
+class _Fill:
+    """The precision-matrix quantities of a group's rows at (Sigma, mu): ``prec`` (P),
+    ``logdet`` (sum over rows of log|Sigma_oo|; NaN unless asked for), ``resid`` (x - mu, 0
+    where unanswered), ``fill`` (the residuals with the unanswered items at their
+    conditional mean), ``v`` (``fill @ P``: Sigma_oo^-1 (x_o - mu_o) of each row, embedded),
+    ``cond`` (per block, the R x k x k conditional covariances P_mm^-1) and ``cond_sum``
+    (sum over rows of the embedded conditional covariances)."""
+
+    prec: np.ndarray
+    logdet: float
+    resid: np.ndarray
+    fill: np.ndarray
+    v: np.ndarray
+    cond: tuple[np.ndarray, ...]
+    cond_sum: np.ndarray
+
+
+def _fill(rows: _Rows, sigma: np.ndarray, mu: np.ndarray, logdet: bool = False) -> _Fill | None:
+    """See the comment above :class:`_MissingBlock`; ``None`` if Sigma is not positive definite."""
+    p = sigma.shape[0]
+    try:
+        chol = np.linalg.cholesky(sigma)
+    except np.linalg.LinAlgError:
+        return None
+    ichol = np.linalg.inv(chol)
+    prec = ichol.T @ ichol
+    total_logdet = rows.n * 2 * np.sum(np.log(np.diag(chol))) if logdet else np.nan
+    resid = rows.x - rows.obs * mu
+    fill = resid.copy()
+    flat = fill.reshape(-1)
+    y = (resid @ prec).reshape(-1)  # (P e)_m = P_mo e_o: the residual is 0 at the unanswered items
+    cond = []
+    cond_sum = np.zeros((p, p))
+    for bl in rows.blocks:
+        k = bl.miss.shape[1]
+        if k == 0:
+            cond.append(np.zeros((1, 0, 0)))
+            continue
+        pmm = prec[bl.miss[:, :, None], bl.miss[:, None, :]]
+        try:
+            if logdet:
+                c = np.linalg.cholesky(pmm)
+                total_logdet += np.sum(bl.n * 2 * np.sum(np.log(np.diagonal(c, axis1=1, axis2=2)), axis=1))
+            cmm = np.linalg.inv(pmm)
+        except np.linalg.LinAlgError:  # Sigma numerically singular: the caller evaluates pattern by pattern
+            return None
+        cond.append(cmm)
+        ym = y[bl.cells].reshape(-1, k)
+        flat[bl.cells] = -np.einsum("nij,nj->ni", cmm[bl.pid], ym).ravel()
+        cond_sum += _scatter(p, bl.miss, bl.n[:, None, None] * cmm)
+    return _Fill(prec=prec, logdet=float(total_logdet), resid=resid, fill=fill, v=fill @ prec, cond=tuple(cond),
+                 cond_sum=cond_sum)
+
+
 def saturated_em(patterns: tuple[Pattern, ...], p: int, tol: float = 1e-10,
                  max_iter: int = 5000) -> tuple[np.ndarray, np.ndarray]:
     """ML means and covariance of incomplete normal data by EM (Dempster, Laird & Rubin
@@ -174,55 +308,23 @@ def saturated_em(patterns: tuple[Pattern, ...], p: int, tol: float = 1e-10,
     2.1
     """
     n = sum(pt.n for pt in patterns)
-    s1 = np.zeros(p)
-    cnt = np.zeros(p)
-    s2 = np.zeros(p)
-    for pt in patterns:
-        s1[pt.observed] += pt.rows.sum(axis=0)
-        s2[pt.observed] += (pt.rows**2).sum(axis=0)
-        cnt[pt.observed] += pt.n
-    mu = s1 / np.maximum(cnt, 1)
-    sigma = np.diag(np.maximum(s2 / np.maximum(cnt, 1) - mu**2, 1e-8))
     if all(pt.observed.size == p for pt in patterns):
         pt = patterns[0] if len(patterns) == 1 else _pattern(np.arange(p), np.vstack([q.rows for q in patterns]))
         return pt.mean, pt.cov
-    batches = []
-    for q in sorted({pt.observed.size for pt in patterns}):
-        sel = [pt for pt in patterns if pt.observed.size == q]
-        o = np.array([pt.observed for pt in sel])
-        answered = np.zeros((len(sel), p), dtype=bool)
-        answered[np.arange(len(sel))[:, None], o] = True
-        m = np.nonzero(~answered)[1].reshape(len(sel), p - q)
-        nn = np.array([pt.n for pt in sel], dtype=float)
-        mean = np.array([pt.mean for pt in sel])
-        raw = np.array([pt.n * (pt.cov + np.outer(pt.mean, pt.mean)) for pt in sel])  # sum x_o x_o'
-        batches.append((o, m, nn, mean, raw))
+    rows = _rows(patterns, p)
+    cnt = rows.obs.sum(axis=0)
+    mu = rows.x.sum(axis=0) / np.maximum(cnt, 1)
+    sigma = np.diag(np.maximum((rows.x**2).sum(axis=0) / np.maximum(cnt, 1) - mu**2, 1e-8))
     for _ in range(max_iter):
-        t1 = np.zeros(p)
-        t2 = np.zeros((p, p))
-        for o, m, nn, mean, raw in batches:
-            sx = nn[:, None] * mean
-            t1 += _scatter_vec(p, o, sx)
-            t2 += _scatter(p, o, raw)
-            if m.shape[1] == 0:
-                continue
-            s_oo = sigma[o[:, :, None], o[:, None, :]]
-            s_om = sigma[o[:, :, None], m[:, None, :]]
-            s_mm = sigma[m[:, :, None], m[:, None, :]]
-            b = np.transpose(np.linalg.solve(s_oo, s_om), (0, 2, 1))  # Sigma_mo Sigma_oo^-1, R x pm x q
-            a = mu[m] - np.einsum("rij,rj->ri", b, mu[o])  # E[x_m | x_o] = a + b x_o
-            bsx = np.einsum("rij,rj->ri", b, sx)
-            t1 += _scatter_vec(p, m, nn[:, None] * a + bsx)
-            om = sx[:, :, None] * a[:, None, :] + raw @ np.transpose(b, (0, 2, 1))
-            flat_om = (o[:, :, None] * p + m[:, None, :]).ravel()
-            add = np.bincount(flat_om, weights=om.ravel(), minlength=p * p).reshape(p, p)
-            t2 += add + add.T
-            cond = s_mm - b @ s_om
-            mm = (nn[:, None, None] * (a[:, :, None] * a[:, None, :] + cond) + a[:, :, None] * bsx[:, None, :]
-                  + bsx[:, :, None] * a[:, None, :] + b @ raw @ np.transpose(b, (0, 2, 1)))
-            t2 += _scatter(p, m, mm)
-        mu_new = t1 / n
-        sigma_new = t2 / n - np.outer(mu_new, mu_new)
+        # E step: each row's unanswered items at their conditional mean, plus the conditional
+        # covariances; M step: mean and covariance of the completed rows
+        fl = _fill(rows, sigma, mu)
+        if fl is None:
+            raise ValueError("EM for the saturated model reached a singular covariance matrix; drop redundant items")
+        shift = fl.fill.mean(axis=0)
+        dev = fl.fill - shift
+        mu_new = mu + shift
+        sigma_new = (dev.T @ dev + fl.cond_sum) / n
         delta = max(np.max(np.abs(mu_new - mu)), np.max(np.abs(sigma_new - sigma)))
         mu, sigma = mu_new, (sigma_new + sigma_new.T) / 2
         if delta < tol:
@@ -482,8 +584,16 @@ class _Model:
         self.labels = labels
         self.N = sum(mo.n for mo in moments)
         self.w = np.array([mo.n / self.N for mo in moments])
-        self.batches = [_batches(mo.patterns) for mo in moments]
+        # groups with unanswered items take the precision-matrix path (see _MissingBlock)
+        rows = [_rows(mo.patterns, p) if mo.missing == "fiml" else None for mo in moments]
+        self.rows = [r if r is not None and r.incomplete else None for r in rows]
+        self._last_fill: list[tuple | None] = [None] * self.G
         self.h1 = sum(self._pattern_terms(mo.cov, mo.mean, g) for g, mo in enumerate(moments))
+
+    @functools.cached_property
+    def batches(self) -> list[list[_Batch]]:
+        """The patterns stacked by size, for the pattern-by-pattern evaluations."""
+        return [_batches(mo.patterns) for mo in self.moments]
 
     # model matrices -----------------------------------------------------------------
     def matrices(self, x: np.ndarray, g: int):
@@ -510,8 +620,31 @@ class _Model:
         return std[self.pattern]
 
     # fit function, gradient, information ---------------------------------------------
+    def _fill(self, sigma: np.ndarray, mu: np.ndarray, g: int, logdet: bool = False) -> _Fill | None:
+        """:func:`_fill` of group g, the last one kept: Fisher scoring asks for the gradient
+        where the line search last evaluated the fit function."""
+        if self.rows[g] is None:
+            return None
+        last = self._last_fill[g]
+        if last is not None and np.array_equal(last[0], sigma) and np.array_equal(last[1], mu) and (
+                not logdet or np.isfinite(last[2].logdet)):
+            return last[2]
+        fl = _fill(self.rows[g], sigma, mu, logdet=logdet)
+        if fl is not None:
+            self._last_fill[g] = (sigma.copy(), mu.copy(), fl)
+        return fl
+
     def _pattern_terms(self, sigma: np.ndarray, mu: np.ndarray, g: int) -> float:
         """sum_r (n_r/N) [log|Sigma_oo| + tr(S_r Sigma_oo^-1) + d' Sigma_oo^-1 d]; inf if not PD."""
+        fl = self._fill(sigma, mu, g, logdet=True)
+        if fl is None:  # complete data, or a Sigma that is not positive definite
+            return self._pattern_terms_direct(sigma, mu, g)
+        # sum over rows of (x_o - mu_o)' Sigma_oo^-1 (x_o - mu_o) = n_r [tr(S_r Sigma_oo^-1) + d' Sigma_oo^-1 d]
+        return float((fl.logdet + np.sum(fl.resid * fl.v)) / self.N)
+
+    def _pattern_terms_direct(self, sigma: np.ndarray, mu: np.ndarray, g: int) -> float:
+        """:meth:`_pattern_terms` pattern by pattern (one q x q inverse each): the reference of the
+        precision-matrix path in the tests, and its fallback."""
         total = 0.0
         for bt in self.batches[g]:
             s = sigma[bt.idx[:, :, None], bt.idx[:, None, :]]
@@ -598,6 +731,17 @@ class _Model:
 
     def _moment_gradient(self, sigma: np.ndarray, mu: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
         """dF/dSigma (p x p, as a full symmetric matrix) and dF/dmu of group g's patterns."""
+        fl = self._fill(sigma, mu, g)
+        if fl is None:
+            return self._moment_gradient_direct(sigma, mu, g)
+        # sum_r n_r embed(Sigma_oo^-1) = n_g P - P (sum_r n_r embed(P_mm^-1)) P, and
+        # sum_r n_r embed(Sigma_oo^-1 W_r Sigma_oo^-1) = V'V (W_r = S_r + d d', V = fill @ P)
+        prec = fl.prec
+        gs = (self.rows[g].n * prec - prec @ fl.cond_sum @ prec - fl.v.T @ fl.v) / self.N
+        return (gs + gs.T) / 2, -2 * fl.v.sum(axis=0) / self.N
+
+    def _moment_gradient_direct(self, sigma: np.ndarray, mu: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_moment_gradient` pattern by pattern (the reference, and the fallback)."""
         gs = np.zeros((self.p, self.p))
         gm = np.zeros(self.p)
         for bt in self.batches[g]:
@@ -690,7 +834,52 @@ class _Model:
 
     def _moment_gradient_derivative(self, sigma: np.ndarray, mu: np.ndarray, g: int, ds: np.ndarray,
                                     dm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Derivatives of (dF/dSigma, dF/dmu) along each (dSigma_a, dmu_a): (k, p, p), (k, p)."""
+        """Derivatives of (dF/dSigma, dF/dmu) along each (dSigma_a, dmu_a): (k, p, p), (k, p).
+
+        Per pattern (K = Sigma_oo^-1, W = S_r + d d', w = n_r/N) along dSigma = lam z z':
+        d[K - K W K] = lam (-Kz z'K + KWKz z'K + Kz z'KWK), d[-2 K d] = 2 lam Kz z'K d; along
+        dmu: d[-K W K] = K dmu d'K + K d dmu'K, d[-2 K d] = 2 K dmu. With the precision
+        matrix, ``Kz`` of every pattern is ``Pz - P_.m P_mm^-1 (Pz)_m``, ``n_r K d`` the
+        pattern's sum of ``v`` and ``n_r KWKz`` the pattern's sum of ``v (v'z)``."""
+        fl = self._fill(sigma, mu, g)
+        if fl is None:
+            return self._moment_gradient_derivative_direct(sigma, mu, g, ds, dm)
+        p, k, N = self.p, ds.shape[0], self.N
+        prec, v = fl.prec, fl.v
+        vals, vecs = np.linalg.eigh(ds)
+        dgs = np.zeros((k, p, p))
+        dgm = np.zeros((k, p))
+        for bl, cmm in zip(self.rows[g].blocks, fl.cond):
+            vb = v[bl.rows]
+            vsum = np.add.reduceat(vb, bl.starts, axis=0)  # n_r K d per pattern (R x p)
+            gain = np.einsum("pri,rij->rpj", prec[:, bl.miss], cmm)  # P_.m P_mm^-1 (R x p x k)
+
+            def k_times(z: np.ndarray, bl: _MissingBlock = bl, gain: np.ndarray = gain) -> np.ndarray:
+                """K_r z (embedded) of every pattern of the block, R x p."""
+                u = prec @ z
+                return u[None, :] - np.einsum("rpj,rj->rp", gain, u[bl.miss])
+
+            for a in range(k):
+                big = np.abs(vals[a]) > 1e-12 * max(1.0, np.abs(vals[a]).max())
+                acc = np.zeros((p, p))
+                gm_a = np.zeros(p)
+                for lam, z in zip(vals[a][big], vecs[a][:, big].T):
+                    kz = k_times(z)
+                    kwkz = np.add.reduceat(vb * (vb @ z)[:, None], bl.starts, axis=0)  # n_r K W K z
+                    part = (kwkz - bl.n[:, None] * kz).T @ kz
+                    acc += lam / N * (part + kz.T @ kwkz)
+                    gm_a += 2 * lam / N * (kz * (vsum @ z)[:, None]).sum(axis=0)
+                if np.any(dm[a] != 0):
+                    kdm = k_times(dm[a])
+                    acc += (kdm.T @ vsum + vsum.T @ kdm) / N
+                    gm_a += 2 / N * (bl.n @ kdm)
+                dgs[a] += acc
+                dgm[a] += gm_a
+        return dgs, dgm
+
+    def _moment_gradient_derivative_direct(self, sigma: np.ndarray, mu: np.ndarray, g: int, ds: np.ndarray,
+                                           dm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_moment_gradient_derivative` pattern by pattern (the reference, and the fallback)."""
         p, k = self.p, ds.shape[0]
         vals, vecs = np.linalg.eigh(ds)
         dgs = np.zeros((k, p, p))
@@ -767,10 +956,11 @@ def _univariate_moments(mo: GroupMoments) -> tuple[np.ndarray, np.ndarray, np.nd
     return cnt, mean, s2 / cnt - mean**2
 
 
-def _baseline_chi2(moments: list[GroupMoments]) -> float:
-    # Independence model with free means and variances per group (lavaan's baseline).
+def _baseline_chi2(moments: list[GroupMoments], rows: list[_Rows | None] | None = None) -> float:
+    # Independence model with free means and variances per group (lavaan's baseline);
+    # ``rows``: the groups' rows for the precision-matrix path (None: pattern by pattern).
     total = 0.0
-    for mo in moments:
+    for g, mo in enumerate(moments):
         if mo.missing == "listwise":
             _, logdet = np.linalg.slogdet(mo.cov)
             total += mo.n * (np.sum(np.log(np.diag(mo.cov))) - logdet)
@@ -778,6 +968,10 @@ def _baseline_chi2(moments: list[GroupMoments]) -> float:
         # -2 log L(independence) - (-2 log L(saturated)); constants cancel
         cnt, mean, var = _univariate_moments(mo)
         ll0 = np.sum(cnt * (np.log(var) + 1.0))
+        fl = _fill(rows[g], mo.cov, mo.mean, logdet=True) if rows is not None and rows[g] is not None else None
+        if fl is not None:
+            total += ll0 - (fl.logdet + np.sum(fl.resid * fl.v))
+            continue
         ll1 = 0.0
         for pt in mo.patterns:
             o = pt.observed
@@ -885,6 +1079,7 @@ def _fit_cfa_ml(
     # information per respondent: expected for complete data, observed (Hessian) for FIML
     info = hess / 2 if missing == "listwise" else model.observed_hessian(x) / 2
     vcov = np.linalg.inv(info) / model.N
+    model._last_fill = [None] * G  # the estimate keeps its model, not the N x p work arrays
     mats = [model.matrices(x, g) for g in range(G)]
     if any((mt[2] < 0).any() for mt in mats):
         warnings.warn(
@@ -905,7 +1100,7 @@ def _fit_cfa_ml(
         factor_means=[mt[4] for mt in mats],
         chi2=float(model.N * f),
         df=int(df),
-        baseline_chi2=_baseline_chi2(moments),
+        baseline_chi2=_baseline_chi2(moments, model.rows),
         baseline_df=int(G * p * (p - 1) // 2),
         implied_cov=[model.implied(x, g)[0] for g in range(G)],
         sample_cov=[mo.cov for mo in moments],
