@@ -35,7 +35,11 @@ Muthen, du Toit & Spisic 1997; Asparouhov & Muthen 2010):
   ``rmsea_robust`` from the scaled statistic (lavaan's ``rmsea.scaled``).
 
 Checked in ``tests/test_measurement_ordinal.py`` against Olsson's (1979) Table 7 and
-against lavaan 0.6-14 / psych 2.2.9 output (``tests/data/ordinal_reference``).
+against lavaan 0.6-14 / psych 2.2.9 output (``tests/data/ordinal_reference``), and in
+``tests/test_measurement_ordinal_published.py`` against a published WLSMV output: the Mplus
+User's Guide example 5.10 as printed by Mplus 6.11 (``tests/data/mplus_ex5_10``), with
+``mimic="mplus"`` (Mplus uses ``Gamma (N - 1) / N`` in the scaled-shifted test, i.e. ``N``
+where lavaan uses ``N - 1``; estimates and standard errors are the same).
 
 Example
 -------
