@@ -165,13 +165,18 @@ def test_constraint_options_check_their_input(ex510):
 @pytest.mark.slow
 def test_constrained_model_keeps_its_level_and_coverage():
     """A/A for the ex5.10-type model: data that follow it exactly (two factors of three skewed
-    4-category items, every loading .7, common thresholds, factor correlation .3; n = 500),
-    R = 200 seeded samples. Monte-Carlo SE of a rate near .05 is .015 and of a coverage near
-    .95 also .015, so the bands are about +-3 SE around the nominal values."""
+    4-category items, every loading .7, common thresholds, factor correlation .3), seeded.
+
+    n = 500, R = 200: the rejection rate of the scaled test and the coverage of the loading's
+    95 % CI; the Monte-Carlo SE of a rate near .05 (coverage near .95) is .015, so the bands
+    are about +-3 SE around nominal. The factor correlation's SE is checked at n = 2000
+    (R = 150, MC SE .018): at n = 500 its sandwich SE is ~10 % below the empirical SD
+    (coverage ~.91 over 450 samples, the same in the free model, whose SEs equal lavaan's), a
+    finite-sample property that vanishes with n (SD .0375 vs mean SE .0385 at n = 2000)."""
     from engagement_kit.measurement.ordinal import simulate_ordinal_items
 
     scales = {"f1": ["a1", "a2", "a3"], "f2": ["b1", "b2", "b3"]}
-    R, rejected, covered_lam, covered_phi = 200, 0, 0, 0
+    R, rejected, covered_lam = 200, 0, 0
     for r in range(R):
         d = simulate_ordinal_items(500, scales=scales, seed=9000 + r)
         fit = cfa_ordinal(d, scales=scales, equal_loadings=True, equal_thresholds=True)
@@ -179,8 +184,13 @@ def test_constrained_model_keeps_its_level_and_coverage():
         rejected += bool(stats.chi2.sf(f["chi2_scaled"], f["df_scaled"]) < 0.05)
         lam = fit.loadings.iloc[0]
         covered_lam += bool(lam["ci_low"] <= 0.7 <= lam["ci_high"])
-        phi, se = fit.factor_correlations.loc["f1", "f2"], fit.factor_correlation_se.loc["f1", "f2"]
-        covered_phi += bool(abs(phi - 0.3) <= stats.norm.ppf(0.975) * se)
     assert 0.005 <= rejected / R <= 0.10, rejected / R
     assert 0.90 <= covered_lam / R <= 0.995, covered_lam / R
-    assert 0.90 <= covered_phi / R <= 0.995, covered_phi / R
+    R, covered_phi = 150, 0
+    z = stats.norm.ppf(0.975)
+    for r in range(R):
+        d = simulate_ordinal_items(2000, scales=scales, seed=40000 + r)
+        fit = cfa_ordinal(d, scales=scales, equal_loadings=True, equal_thresholds=True)
+        phi, se = fit.factor_correlations.loc["f1", "f2"], fit.factor_correlation_se.loc["f1", "f2"]
+        covered_phi += bool(abs(phi - 0.3) <= z * se)
+    assert 0.895 <= covered_phi / R <= 0.995, covered_phi / R
