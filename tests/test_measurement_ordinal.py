@@ -10,9 +10,9 @@ References
   ``tests/data/ordinal_reference/reference_output.txt``. The data are lavaan's documented
   ``lavCor`` example: HolzingerSwineford1939 x1..x9 cut into three classes
   (``hs9_ordinal.csv``), fitted with lavaan's tutorial three-factor model,
-  ``estimator = "WLSMV"``. No published WLSMV output whose data are reachable offline was
-  found, so the reference is this lavaan run (an independent implementation), not numbers
-  of this package.
+  ``estimator = "WLSMV"``. The reference is this lavaan run (an independent implementation),
+  not numbers of this package; the check against a *published* WLSMV output (Mplus User's
+  Guide example 5.10, Mplus 6.11) is ``tests/test_measurement_ordinal_published.py``.
 * ``psych::omega(Thurstone)`` (psych 2.2.9, the help-page example): printed "Alpha: 0.89,
   Omega Hierarchical: 0.74, Omega H asymptotic: 0.79, Omega Total 0.93"; the unrounded
   values from the same run are ``om$omega_h`` etc. in reference_output.txt.

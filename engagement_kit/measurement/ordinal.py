@@ -35,7 +35,11 @@ Muthen, du Toit & Spisic 1997; Asparouhov & Muthen 2010):
   ``rmsea_robust`` from the scaled statistic (lavaan's ``rmsea.scaled``).
 
 Checked in ``tests/test_measurement_ordinal.py`` against Olsson's (1979) Table 7 and
-against lavaan 0.6-14 / psych 2.2.9 output (``tests/data/ordinal_reference``).
+against lavaan 0.6-14 / psych 2.2.9 output (``tests/data/ordinal_reference``), and in
+``tests/test_measurement_ordinal_published.py`` against a published WLSMV output: the Mplus
+User's Guide example 5.10 as printed by Mplus 6.11 (``tests/data/mplus_ex5_10``), with
+``mimic="mplus"`` (Mplus uses ``Gamma (N - 1) / N`` in the scaled-shifted test, i.e. ``N``
+where lavaan uses ``N - 1``; estimates and standard errors are the same).
 
 Example
 -------
@@ -315,7 +319,9 @@ class OrdinalCFA:
     std_loading, std_se, ci_low, ci_high, residual_var`` (delta parameterisation: the
     loadings are standardised); ``factor_correlations``; ``thresholds``: ``item,
     threshold, estimate, se, n`` (``n``: respondents on the smaller side of the threshold,
-    for small-cell suppression).
+    for small-cell suppression); ``baseline``: one row, ``chi2, df, chi2_scaled`` of the
+    independence model (thresholds free, every correlation 0) behind the CFI/TLI;
+    ``factor_correlation_se``: the SEs of ``factor_correlations`` (0 on the diagonal).
     """
 
     fit: pd.DataFrame
@@ -323,10 +329,22 @@ class OrdinalCFA:
     factor_correlations: pd.DataFrame
     thresholds: pd.DataFrame
     polychoric: PolychoricMatrix
+    baseline: pd.DataFrame | None = None
+    factor_correlation_se: pd.DataFrame | None = None
 
 
 def _rmsea(chi2: float, df: int, n: int) -> float:
     return float(np.sqrt(max(chi2 - df, 0.0) / (n * df))) if df > 0 else float("nan")
+
+
+def _scaled_shifted(chi2: float, df: int, UG: np.ndarray) -> tuple[float, float, float]:
+    """Asparouhov & Muthen's (2010) scaled-shifted statistic: ``(chi2 / c + b, c, b)``."""
+    if df <= 0:
+        return float("nan"), float("nan"), float("nan")
+    tr1, tr2 = float(np.trace(UG)), float(np.sum(UG * UG.T))
+    c = float(np.sqrt(tr2 / df))
+    b = df - float(np.sqrt(df * tr1 ** 2 / tr2))
+    return chi2 / c + b, c, b
 
 
 def cfa_ordinal(
@@ -335,15 +353,34 @@ def cfa_ordinal(
     scales: Mapping[str, Sequence[str]],
     estimator: str = "wlsmv",
     alpha: float = 0.05,
+    equal_loadings: bool = False,
+    equal_thresholds: bool = False,
+    mimic: str = "lavaan",
 ) -> OrdinalCFA:
     """CFA of ordinal items (each loads on its scale; factors correlate) by DWLS with the
     WLSMV test on the complete rows of ``data`` (items already reverse-scored).
 
     ``estimator``: ``"wlsmv"`` (robust standard errors and the scaled-shifted test) is the
     only one; the name is kept for :func:`~engagement_kit.measurement.dimensions`.
+    ``equal_loadings``: the items of a scale share one loading (tau-equivalence, the
+    assumption behind ordinal alpha); ``equal_thresholds``: they share their thresholds
+    (items of a scale must then have the same number of answer levels). Both default to
+    the free model. ``mimic``: ``"lavaan"`` (lavaan's default) or ``"mplus"``: Mplus
+    computes the scaled-shifted test with ``N`` where lavaan uses ``N - 1``
+    (lavaan's ``mimic = "Mplus"``: ``Gamma (N - 1) / N`` in the test); estimates, standard
+    errors and the unscaled statistic are the same.
+
+    >>> d = simulate_ordinal_items(400, scales={"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]}, seed=3)
+    >>> free = cfa_ordinal(d, scales={"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]})
+    >>> tied = cfa_ordinal(d, scales={"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]}, equal_loadings=True)
+    >>> int(free.fit.loc[0, "df"]), int(tied.fit.loc[0, "df"])
+    (8, 12)
     """
     if estimator.lower() != "wlsmv":
         raise ValueError(f"cfa_ordinal supports estimator='wlsmv' only; got {estimator!r}")
+    mimic = mimic.lower()
+    if mimic not in ("lavaan", "mplus"):
+        raise ValueError(f"mimic must be 'lavaan' or 'mplus'; got {mimic!r}")
     from .factors import rmsea_ci  # same inversion of the noncentral chi-square as the ML fit
 
     items = [i for its in scales.values() for i in its]
@@ -357,67 +394,86 @@ def cfa_ordinal(
         raise ValueError(f"items {absent} are not columns of the data; check the scales")
     pc = polychoric_matrix(data[items])
     n, p, m = pc.n, len(items), len(factors)
-    pattern = np.zeros((p, m), dtype=bool)
-    k = 0
-    for f, its in enumerate(scales.values()):
-        pattern[k:k + len(its), f] = True
-        k += len(its)
+    factor_of = np.concatenate([[f] * len(its) for f, its in enumerate(scales.values())])
+    n_levels = [len(pc.thresholds[i]) for i in items]
+    if equal_thresholds:
+        for s, its in scales.items():
+            levels = {i: len(pc.thresholds[i]) + 1 for i in its}
+            if len(set(levels.values())) > 1:
+                raise ValueError(f"equal_thresholds: the items of scale {s!r} have different numbers of observed "
+                                 f"answer levels {levels}; drop equal_thresholds or recode the items alike")
+    # the free parameters: loadings, factor correlations, thresholds; each maps onto its slots
+    lam_par = factor_of.copy() if equal_loadings else np.arange(p)
+    n_lam = m if equal_loadings else p
+    phi_idx = [(a, b) for b in range(m) for a in range(b + 1, m)]
+    th_par, k, first_of_factor = [], n_lam + len(phi_idx), {}
+    for j in range(p):
+        f = int(factor_of[j])
+        if equal_thresholds and f in first_of_factor:
+            th_par.extend(first_of_factor[f])
+            continue
+        slots = list(range(k, k + n_levels[j]))
+        first_of_factor.setdefault(f, slots)
+        th_par.extend(slots)
+        k += n_levels[j]
+    th_par = np.asarray(th_par, dtype=int)
+    n_par = k
     iu = np.array([(i, j) for j in range(p) for i in range(j + 1, p)])
     r = pc.corr.to_numpy()[iu[:, 0], iu[:, 1]]
-    n_th = sum(len(t) for t in pc.thresholds.values())
+    th_sample = np.concatenate([pc.thresholds[i] for i in items])
+    n_th = len(th_sample)
+    s = np.concatenate([th_sample, r])
     gamma = pc.gamma
-    w_all = 1.0 / np.diag(gamma)
-    w = w_all[n_th:]
-    lam_idx = np.argwhere(pattern)
-    phi_idx = [(a, b) for b in range(m) for a in range(b + 1, m)]
-    n_par = len(lam_idx) + len(phi_idx)
-    df = len(r) - n_par
+    w = 1.0 / np.diag(gamma)
+    df = len(s) - n_par
     if df < 0:
-        raise ValueError(f"the ordinal factor model is not identified: {n_par} free parameters for {len(r)} "
-                         f"polychoric correlations (df = {df}); a factor needs at least three items")
+        raise ValueError(f"the ordinal factor model is not identified: {n_par} free parameters for {len(s)} "
+                         f"thresholds and polychoric correlations (df = {df}); a factor needs at least three items")
+
+    def factor_corr(theta: np.ndarray) -> np.ndarray:
+        Phi = np.eye(m)
+        for q, (a, b) in enumerate(phi_idx):
+            Phi[a, b] = Phi[b, a] = theta[n_lam + q]
+        return Phi
 
     def implied(theta: np.ndarray) -> np.ndarray:
         L = np.zeros((p, m))
-        L[lam_idx[:, 0], lam_idx[:, 1]] = theta[:len(lam_idx)]
-        Phi = np.eye(m)
-        for q, (a, b) in enumerate(phi_idx):
-            Phi[a, b] = Phi[b, a] = theta[len(lam_idx) + q]
-        S = L @ Phi @ L.T
-        return S[iu[:, 0], iu[:, 1]]
+        L[np.arange(p), factor_of] = theta[lam_par]
+        S = L @ factor_corr(theta) @ L.T
+        return np.concatenate([theta[th_par], S[iu[:, 0], iu[:, 1]]])
 
     sw = np.sqrt(w)
-    start = np.concatenate([np.full(len(lam_idx), 0.7), np.full(len(phi_idx), 0.3)])
-    sol = optimize.least_squares(lambda th: sw * (r - implied(th)), start, method="lm", xtol=1e-15, ftol=1e-15,
+    start = np.zeros(n_par)
+    start[:n_lam], start[n_lam:n_lam + len(phi_idx)] = 0.7, 0.3
+    for slot in np.unique(th_par):
+        start[slot] = th_sample[th_par == slot].mean()
+    sol = optimize.least_squares(lambda th: sw * (s - implied(th)), start, method="lm", xtol=1e-15, ftol=1e-15,
                                  gtol=1e-15, max_nfev=20000)
     theta = sol.x
     # a factor's sign is arbitrary: make its first loading positive
     for f in range(m):
-        first = np.flatnonzero(lam_idx[:, 1] == f)[0]
+        first = int(lam_par[np.flatnonzero(factor_of == f)[0]])
         if theta[first] < 0:
-            theta[lam_idx[:, 1] == f] *= -1
+            theta[np.unique(lam_par[factor_of == f])] *= -1
             for q, (a, b) in enumerate(phi_idx):
                 if f in (a, b):
-                    theta[len(lam_idx) + q] *= -1
-    resid = r - implied(theta)
+                    theta[n_lam + q] *= -1
+    resid = s - implied(theta)
     chi2 = float((n - 1) * np.sum(w * resid ** 2))
     D = _num_jacobian(implied, theta)
-    G = gamma[n_th:, n_th:]
     WD = w[:, None] * D
     bread = np.linalg.inv(D.T @ WD)
+    # Mplus's scaled test uses Gamma (N - 1) / N (lavaan's mimic = "Mplus", lav_test_satorra_bentler)
+    G_test = gamma * ((n - 1) / n) if mimic == "mplus" else gamma
     U = np.diag(w) - WD @ bread @ WD.T
-    UG = U @ G
-    tr1, tr2 = float(np.trace(UG)), float(np.sum(UG * UG.T))
-    scaling = float(np.sqrt(tr2 / df)) if df > 0 else float("nan")
-    shift = df - float(np.sqrt(df * tr1 ** 2 / tr2)) if df > 0 else float("nan")
-    chi2_s = chi2 / scaling + shift if df > 0 else float("nan")
-    vcov = bread @ WD.T @ G @ WD @ bread / (n - 1)
+    chi2_s, scaling, _ = _scaled_shifted(chi2, df, U @ G_test)
+    vcov = bread @ WD.T @ gamma @ WD @ bread / (n - 1)
     se = np.sqrt(np.diag(vcov))
-    # independence baseline: every correlation 0; U = W, so its trace terms come from W Gamma
-    chi2_b = float((n - 1) * np.sum(w * r ** 2))
+    # independence baseline: thresholds free, every correlation 0; U is W on the correlations
+    w_r = w[n_th:]
+    chi2_b = float((n - 1) * np.sum(w_r * r ** 2))
     df_b = len(r)
-    WG = w[:, None] * G
-    tr1_b, tr2_b = float(np.trace(WG)), float(np.sum(WG * WG.T))
-    chi2_bs = chi2_b / np.sqrt(tr2_b / df_b) + df_b - np.sqrt(df_b * tr1_b ** 2 / tr2_b)
+    chi2_bs, _, _ = _scaled_shifted(chi2_b, df_b, w_r[:, None] * G_test[n_th:, n_th:])
 
     def cfi_tli(t: float, tb: float) -> tuple[float, float]:
         denom = max(tb - df_b, t - df, 0.0)
@@ -427,32 +483,38 @@ def cfa_ordinal(
 
     cfi, tli = cfi_tli(chi2, chi2_b)
     cfi_r, tli_r = cfi_tli(chi2_s, chi2_bs)
-    lo, hi = rmsea_ci(chi2, df, n - 1)
-    lo_r, hi_r = rmsea_ci(chi2_s, df, n - 1)
+    # lavaan's mimic = "Mplus" keeps N - 1 in the RMSEA (Mplus prints it to 3 decimals, which cannot tell)
+    n_rmsea = n - 1
+    lo, hi = rmsea_ci(chi2, df, n_rmsea)
+    lo_r, hi_r = rmsea_ci(chi2_s, df, n_rmsea)
+    resid_r = resid[n_th:]
     fit = pd.DataFrame([{
         "n": n, "chi2": chi2, "df": df, "p_value": float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan,
-        "cfi": cfi, "tli": tli, "rmsea": _rmsea(chi2, df, n - 1), "rmsea_ci_low": lo, "rmsea_ci_high": hi,
-        "srmr": float(np.sqrt(np.sum(resid ** 2) / (p * (p + 1) / 2))),
+        "cfi": cfi, "tli": tli, "rmsea": _rmsea(chi2, df, n_rmsea), "rmsea_ci_low": lo, "rmsea_ci_high": hi,
+        "srmr": float(np.sqrt(np.sum(resid_r ** 2) / (p * (p + 1) / 2))),
         "chi2_scaled": chi2_s, "df_scaled": df, "scaling_factor": scaling, "cfi_robust": cfi_r, "tli_robust": tli_r,
-        "rmsea_robust": _rmsea(chi2_s, df, n - 1), "rmsea_robust_ci_low": lo_r, "rmsea_robust_ci_high": hi_r,
+        "rmsea_robust": _rmsea(chi2_s, df, n_rmsea), "rmsea_robust_ci_low": lo_r, "rmsea_robust_ci_high": hi_r,
         "estimator": "wlsmv", "missing": "listwise",
     }])
     z = stats.norm.ppf(1 - alpha / 2)
     rows = []
-    for q, (j, f) in enumerate(lam_idx):
+    for j in range(p):
+        q = int(lam_par[j])
         est = theta[q]
-        rows.append({"scale": factors[f], "item": items[j], "loading": est, "std_loading": est, "std_se": se[q],
-                     "ci_low": est - z * se[q], "ci_high": est + z * se[q], "residual_var": 1 - est ** 2})
+        rows.append({"scale": factors[factor_of[j]], "item": items[j], "loading": est, "std_loading": est,
+                     "std_se": se[q], "ci_low": est - z * se[q], "ci_high": est + z * se[q],
+                     "residual_var": 1 - est ** 2})
     loadings = pd.DataFrame(rows)
-    Phi = np.eye(m)
+    Phi = factor_corr(theta)
+    Phi_se = np.zeros((m, m))
     for q, (a, b) in enumerate(phi_idx):
-        Phi[a, b] = Phi[b, a] = theta[len(lam_idx) + q]
-    th_se = np.sqrt(np.diag(gamma)[:n_th] / (n - 1))
+        Phi_se[a, b] = Phi_se[b, a] = se[n_lam + q]
     th_rows, k = [], 0
     for item in items:
         below = np.cumsum(pc.counts[item])[:-1]
-        for t, v in enumerate(pc.thresholds[item]):
-            th_rows.append({"item": item, "threshold": t + 1, "estimate": v, "se": th_se[k],
+        for t in range(len(pc.thresholds[item])):
+            slot = int(th_par[k])
+            th_rows.append({"item": item, "threshold": t + 1, "estimate": theta[slot], "se": se[slot],
                             "n": int(min(below[t], n - below[t]))})
             k += 1
     if (loadings["residual_var"] < 0).any():
@@ -460,7 +522,9 @@ def cfa_ordinal(
         warnings.warn(f"Heywood case: items {bad} have a standardised loading above 1 (negative residual variance); "
                       "the solution is improper, check the items or the model", MeasurementWarning, stacklevel=2)
     return OrdinalCFA(fit=fit, loadings=loadings, factor_correlations=pd.DataFrame(Phi, index=factors, columns=factors),
-                      thresholds=pd.DataFrame(th_rows), polychoric=pc)
+                      thresholds=pd.DataFrame(th_rows), polychoric=pc,
+                      baseline=pd.DataFrame([{"chi2": chi2_b, "df": df_b, "chi2_scaled": chi2_bs}]),
+                      factor_correlation_se=pd.DataFrame(Phi_se, index=factors, columns=factors))
 
 
 def _num_jacobian(fun, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
