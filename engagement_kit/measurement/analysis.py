@@ -93,7 +93,16 @@ from ..results import Result
 from ..schema import DEFAULT_SCALES, REVERSE_KEYED_ITEMS, TYPE_SCALES
 from ..stats.multitest import check_method
 from ..summary import Summary
-from .factors import FIT_COLUMNS, ROBUST_FIT_COLUMNS, cfa, check_estimation, efa, estimation_problems, htmt, validity
+from .factors import (
+    FIT_COLUMNS,
+    ROBUST_FIT_COLUMNS,
+    cfa,
+    check_estimation,
+    efa,
+    estimation_problems,
+    htmt,
+    validity,
+)
 from .invariance import (
     INVARIANCE_COLUMNS,
     INVARIANCE_ROBUST_COLUMNS,
@@ -419,13 +428,13 @@ def dimensions_option_problems(
     """
     problems: list[tuple[str, str]] = []
     if estimator is not None and (not isinstance(estimator, str) or estimator.lower() not in ESTIMATOR_CHOICES):
-        problems.append(("estimator", f"estimator must be one of {', '.join(ESTIMATOR_CHOICES)} (or None: wlsmv "
-                                      f"when every item is ordinal, else ml), not {estimator!r}"))
+        problems.append(("estimator", (f"estimator must be one of {', '.join(ESTIMATOR_CHOICES)} (or None: wlsmv "
+                                       f"when every item is ordinal, else ml), not {estimator!r}")))
         estimator = "ml"  # judge missing on its own
     declared: list[str] | None = None
     if not (ordinal_items is None or isinstance(ordinal_items, (bool, str)) or _is_item_list(ordinal_items)):
-        problems.append(("ordinal_items", f"ordinal_items must be True (all items), None or a list of item "
-                                          f"columns, not {ordinal_items!r}"))
+        problems.append(("ordinal_items", (f"ordinal_items must be True (all items), None or a list of item "
+                                           f"columns, not {ordinal_items!r}")))
     elif items is not None:
         try:
             declared = ordinal_columns(items, ordinal_items)
@@ -437,13 +446,13 @@ def dimensions_option_problems(
     if chosen != "wlsmv":
         problems += estimation_problems(chosen, missing)
     elif missing != "listwise":
-        problems.append(("missing", "estimator='wlsmv' reads complete rows only (missing='listwise'); for skipped "
-                                    "answers use estimator='mlr' with missing='fiml'"))
+        problems.append(("missing", ("estimator='wlsmv' reads complete rows only (missing='listwise'); for skipped "
+                                     "answers use estimator='mlr' with missing='fiml'")))
     if chosen == "wlsmv" and ordinal_items is not None and declared is not None and items is not None:
         continuous = [i for i in items if i not in declared]
         if continuous:
-            problems.append(("estimator", f"estimator='wlsmv' needs every CFA item ordinal; {continuous} are not in "
-                                          "ordinal_items (add them, or set ordinal_items=True, or use estimator='ml')"))
+            problems.append(("estimator", (f"estimator='wlsmv' needs every CFA item ordinal; {continuous} are not in "
+                                           "ordinal_items (add them, or set ordinal_items=True, or use estimator='ml')")))
     return problems
 
 

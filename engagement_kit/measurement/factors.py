@@ -191,8 +191,8 @@ def estimation_problems(estimator: object, missing: object) -> list[tuple[str, s
     if missing not in MISSING_METHODS:
         problems.append(("missing", f"missing must be one of {MISSING_METHODS}, not {missing!r}"))
     if estimator == "mlm" and missing == "fiml":
-        problems.append(("missing", "estimator='mlm' (Satorra-Bentler) needs complete data: use estimator='mlr' "
-                                    "with missing='fiml', or missing='listwise'"))
+        problems.append(("missing", ("estimator='mlm' (Satorra-Bentler) needs complete data: use estimator='mlr' "
+                                     "with missing='fiml', or missing='listwise'")))
     return problems
 
 
