@@ -206,9 +206,13 @@ def _report_batch(args: argparse.Namespace) -> int:
             if args.language is not None:
                 run.parameters.setdefault("language", args.language)
             run.parameters.update(overrides)
-        check_runs(runs)
     except ConfigError as exc:
         return _error(exc.problems)
+    try:
+        check_runs(runs)
+    except ConfigError as exc:  # each problem names the file (or command line) its run comes from
+        source = f"--notebook {args.notebook}" if args.notebook else str(args.config)
+        return _error([f"{source}: {problem}" for problem in exc.problems])
 
     from .reports.runner import BatchError, run_batch
 

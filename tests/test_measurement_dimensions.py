@@ -191,3 +191,39 @@ def test_dimensions_passes_estimator_and_missing_to_cfa_and_invariance(survey):
     assert "Missing answers" in res.conclusions() and "Yuan-Bentler" in res.conclusions()
     with pytest.raises(ValueError, match="estimator must be one of"):
         measurement.dimensions(data, scales=SCALES, estimator="gls", **LIKERT)
+
+
+@pytest.mark.parametrize(
+    ("options", "parameter", "words"),
+    [({"estimator": "gls"}, "estimator", "one of ml, mlm, mlr, wlsmv"),
+     ({"estimator": 3}, "estimator", "not 3"),
+     ({"missing": "pairwise"}, "missing", "missing must be one of"),
+     ({"estimator": "WLSMV", "missing": "fiml"}, "missing", "reads complete rows only"),
+     ({"ordinal_items": True, "missing": "fiml"}, "missing", "reads complete rows only"),
+     ({"estimator": "mlm", "missing": "fiml"}, "missing", "needs complete data"),
+     ({"ordinal_items": ["nope"]}, "ordinal_items", "['nope'] are not items"),
+     ({"ordinal_items": {"a": 1}}, "ordinal_items", "a list of item columns"),
+     ({"estimator": "wlsmv", "ordinal_items": ["sat_a"]}, "estimator", "needs every CFA item ordinal"),
+     ({"estimator": "wlsmv", "ordinal_items": False}, "estimator", "needs every CFA item ordinal")],
+)  # fmt: skip
+def test_option_problems_are_what_dimensions_refuses_before_any_fit(options, parameter, words):
+    """One rule set: the report batch's preflight shows dimensions_option_problems, and
+    dimensions() raises exactly those (fast: before any fit)."""
+    from engagement_kit.measurement.analysis import dimensions_option_problems
+
+    items = [i for its in SCALES.values() for i in its]
+    problems = dimensions_option_problems(**options, items=items)
+    assert [p for p, _ in problems] == [parameter] and words in problems[0][1]
+    with pytest.raises(ValueError) as caught:
+        measurement.dimensions(three_factor_survey(n=50, seed=3)[0], scales=SCALES, **LIKERT, **options)
+    assert str(caught.value) == problems[0][1]
+
+
+def test_option_problems_accept_what_dimensions_fits():
+    from engagement_kit.measurement.analysis import dimensions_option_problems
+
+    items = [i for its in SCALES.values() for i in its]
+    for options in ({}, {"estimator": "MLR", "missing": "fiml"}, {"ordinal_items": True}, {"ordinal_items": "all"},
+                    {"ordinal_items": items[:2]}, {"estimator": "wlsmv"}, {"estimator": "wlsmv", "ordinal_items": items}):
+        assert dimensions_option_problems(**options, items=items) == [], options
+    assert dimensions_option_problems(ordinal_items=["anything"]) == []  # items unknown: left to dimensions()

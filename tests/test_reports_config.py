@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from reports_helpers import make_project, write_notebook
 
 from engagement_kit.reports import __main__ as cli
@@ -341,3 +342,100 @@ def test_one_notebook_runs_on_its_own_with_command_line_parameters(tmp_path, mon
     assert seen["update_latest"] is False
     assert cli.main(["--notebook", "/etc/passwd"]) == 2
     assert "inside the notebooks/ folder" in capsys.readouterr().err
+
+
+# The dimensions notebook's survey parameters: refused by the library's own validators
+# (engagement_kit.codebook, engagement_kit.measurement.dimensions_option_problems) before any kernel.
+ITEMS = "enthusiasm_1,enthusiasm_2,enthusiasm_3,enthusiasm_4"
+BOOK_HEAD = "item,scale,reverse,question,min,max\n"
+BOOK_OK = BOOK_HEAD + "".join(f"enthusiasm_{i},enthusiasm,false,Q{i},1,7\n" for i in range(1, 5))
+SURVEY_CASES = [
+    ({"estimator": "gls"}, "'estimator' = 'gls'", "one of ml, mlm, mlr, wlsmv"),
+    ({"missing": "pairwise"}, "'missing' = 'pairwise'", "('listwise', 'fiml')"),
+    ({"estimator": "wlsmv", "missing": "fiml"}, "'missing' = 'fiml'", "use estimator='mlr' with missing='fiml'"),
+    ({"estimator": "mlm", "missing": "fiml"}, "'missing' = 'fiml'", "'mlm' (Satorra-Bentler) needs complete data"),
+    ({"ordinal_items": True, "missing": "fiml"}, "'missing' = 'fiml'", "estimator='wlsmv' reads complete rows"),
+    ({"ordinal_items": ["nps"]}, "'ordinal_items' = ['nps']", "['nps'] are not items of any scale"),
+    ({"scales": {"e": ["enthusiasm_1", "enthusiasm_2"]}, "ordinal_items": ["enthusiasm_3"]},
+     "'ordinal_items' = ['enthusiasm_3']", "are not items of any scale"),
+    ({"estimator": "wlsmv", "ordinal_items": ["enthusiasm_1"]}, "'estimator' = 'wlsmv'", "needs every CFA item ordinal"),
+    ({"ordinal_items": 5}, "'ordinal_items' = 5", "True (all items), None or a list"),
+    ({"codebook": "books/absent.txt"}, "'codebook': data file books/absent.txt not found", "engagement-kit codebook"),
+    ({"codebook": 7}, "'codebook' = 7 is not a file path", "Fix: set codebook"),
+    ({"codebook": "books/bad.yaml"}, "'codebook' = 'books/bad.yaml'", "not valid YAML"),
+    ({"codebook": "books/no_reverse.csv"}, "'codebook' = 'books/no_reverse.csv'", "the field 'reverse' is missing"),
+    ({"codebook": "books/twice.csv"}, "'codebook' = 'books/twice.csv'", "listed twice (rows 1 and 2)"),
+    ({"codebook": "books/maybe.csv"}, "'codebook' = 'books/maybe.csv'", "reverse 'maybe' is not true or false"),
+    ({"codebook": "books/empty_range.csv"}, "'codebook' = 'books/empty_range.csv'", "the range 5 to 1 is empty"),
+    ({"codebook": "books/labels.csv"}, "'codebook' = 'books/labels.csv'", "label 'agree_9' has no code"),
+    ({"codebook": "books/two_ranges.csv"}, "'codebook' = 'books/two_ranges.csv'", "2 answer ranges"),
+    ({"codebook": "books/not_a_column.csv"}, "'codebook' = 'books/not_a_column.csv'", "'enthusiasm_9' is not a column"),
+    ({"codebook": "books/book.json"}, "'codebook' = 'books/book.json'", "unknown codebook file type '.json'"),
+    ({"codebook": "books/ok.csv", "ordinal_items": ["enthusiasm_1", "nps"]}, "'ordinal_items' = ['enthusiasm_1', 'nps']",
+     "['nps'] are not items of any scale"),  # the codebook's items, not the default scales
+]  # fmt: skip
+
+
+def _survey_project(root: Path) -> None:
+    """The dimensions notebook, a survey header with one default scale, and codebooks good and bad."""
+    (root / "notebooks").mkdir(parents=True)
+    (root / "notebooks" / "engagement_dimensions.ipynb").write_bytes(
+        (REPO / "notebooks" / "engagement_dimensions.ipynb").read_bytes())
+    (root / "data").mkdir()
+    (root / "data" / "survey.csv").write_text(f"customer_id,{ITEMS},nps,touch_model,segment\nC1,1,2,3,4,9,a,b\n")
+    books = root / "books"
+    books.mkdir()
+    for name, text in {
+        "ok.csv": BOOK_OK,
+        "bad.yaml": "- {item: enthusiasm_1, scale: [\n",
+        "no_reverse.csv": BOOK_OK.replace(",reverse", "").replace(",false", ""),
+        "twice.csv": BOOK_OK.replace("enthusiasm_2,", "enthusiasm_1,"),
+        "maybe.csv": BOOK_OK.replace("false,Q3", "maybe,Q3"),
+        "empty_range.csv": BOOK_OK.replace("Q2,1,7", "Q2,5,1"),
+        "labels.csv": BOOK_OK.replace(",max\n", ",max,labels\n").replace(",1,7\n", ",1,7,agree_9\n"),
+        "two_ranges.csv": BOOK_OK.replace("Q4,1,7", "Q4,1,5"),
+        "not_a_column.csv": BOOK_OK.replace("enthusiasm_4,", "enthusiasm_9,"),
+        "book.json": "[]",
+    }.items():
+        (books / name).write_text(text)
+
+
+@pytest.mark.parametrize(("params", "named", "fix"), SURVEY_CASES)
+def test_bad_survey_parameters_exit_2_before_any_kernel_and_keep_the_last_report(
+        tmp_path, monkeypatch, capsys, params, named, fix):
+    _survey_project(tmp_path)
+    cfg = tmp_path / "reports.yaml"
+    cfg.write_text(yaml.safe_dump({"runs": [{"name": "dims", "notebook": "notebooks/engagement_dimensions.ipynb",
+                                             "parameters": {"data_path": "data/survey.csv", **params}}]}))
+    previous = tmp_path / "out" / "latest.txt"
+    previous.parent.mkdir()
+    previous.write_text("20261130-0800")
+
+    def no_kernel(*args, **kwargs):
+        raise AssertionError("a kernel would have started")
+
+    monkeypatch.setattr(runner, "run_batch", no_kernel)
+    monkeypatch.setattr(runner, "execute_job", no_kernel)
+    assert cli.main(["--config", str(cfg), "--output-root", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {cfg}: run 'dims': parameter {named}" in err, err
+    assert fix in err and "Traceback" not in err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["latest.txt"]
+    assert previous.read_text() == "20261130-0800"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"estimator": "mlr", "missing": "fiml"}, {"estimator": "MLM"}, {"ordinal_items": True},
+     {"estimator": "wlsmv", "ordinal_items": ITEMS.split(",")}, {"ordinal_items": ["enthusiasm_1"]},
+     {"codebook": "books/ok.csv", "ordinal_items": True, "estimator": "wlsmv"},
+     {"codebook": "books/ok.csv", "scales": {"other": ["nps", "customer_id"]}, "ordinal_items": ["enthusiasm_2"]}],
+)  # fmt: skip
+def test_good_survey_parameters_pass_the_preflight(tmp_path, params):
+    """The preflight refuses only what the library refuses (a codebook replaces scales)."""
+    _survey_project(tmp_path)
+    runs = expand_entry({"name": "dims", "notebook": "notebooks/engagement_dimensions.ipynb",
+                         "parameters": {"data_path": "data/survey.csv", **params}}, 0, tmp_path)
+    check_runs(runs)
+    if "codebook" in params:
+        assert runs[0].data["codebook"] == tmp_path / params["codebook"]  # fingerprinted by the cache

@@ -399,3 +399,48 @@ def test_qualtrics_writer_gives_the_bytes_pandas_gives(tmp_path, quoted):
 def test_qualtrics_writer_rejects_codes_outside_the_scale(tmp_path):
     with pytest.raises(ValueError, match=r"'q_1'.*\[9\.0\].*rows \[2\]"):
         write_qualtrics_csv(pd.DataFrame({"q_1": [1.0, 9.0]}), tmp_path / "q.csv", choice_text={"q_1": "agree_7"})
+
+
+IRIS = Path(__file__).parent / "data" / "sas" / "iris.sas7bdat"  # a real SAS file: tests/data/sas/README.md
+IRIS_COLUMNS = ["Sepal_Length", "Sepal_Width", "Petal_Length", "Petal_Width", "Species"]
+
+
+def test_a_real_sas7bdat_file_reads_as_pandas_and_r_read_it():
+    """haven's iris.sas7bdat (written by SAS) read by our reader: the same table as pandas'
+    own SAS reader gives, and R's datasets::iris as R prints it (head(iris); summary(iris)
+    means to 3 decimals: 5.843, 3.057, 3.758, 1.199; 50 of each species)."""
+    df = read_survey(IRIS)
+    assert list(df.columns) == IRIS_COLUMNS and len(df) == 150
+    theirs = pd.read_sas(IRIS, encoding="cp1252")
+    numbers = IRIS_COLUMNS[:4]
+    pd.testing.assert_frame_equal(df[numbers], theirs[numbers])
+    assert df["Species"].tolist() == theirs["Species"].tolist()
+    assert df.iloc[0].tolist() == [5.1, 3.5, 1.4, 0.2, "setosa"]
+    assert df[numbers].mean().round(3).tolist() == [5.843, 3.057, 3.758, 1.199]
+    # the file stores Species as 6-character text (format $6): "versic", as pandas reads it too
+    assert df["Species"].value_counts().to_dict() == {"setosa": 50, "versic": 50, "virgin": 50}
+    meta = survey_metadata(df)
+    assert (meta.format, meta.source, meta.questions, meta.value_labels) == ("sas", str(IRIS), {}, {})
+    assert table_header(IRIS) == IRIS_COLUMNS  # the batch's column check reads the same names
+    assert load_analysis_table(IRIS, base="survey")[numbers].equals(df[numbers])
+
+
+def test_sas_transport_round_trip_keeps_values_text_and_question_text(tmp_path):
+    """The iris table written by pyreadstat as SAS transport (.xpt) reads back unchanged,
+    with the variable labels as question text; pandas' own XPORT reader agrees on a version 5 file."""
+    frame = read_survey(IRIS)
+    labels = {"Sepal_Length": "Sepal length (cm)", "Species": "Iris species"}
+    xpt = tmp_path / "iris.xpt"
+    pyreadstat.write_xport(frame, str(xpt), column_labels=labels, table_name="IRIS")
+    back = read_survey(xpt)
+    pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+    assert survey_metadata(back).format == "sas" and survey_metadata(back).questions == labels
+    # pandas reads only version 5 transport files (names of at most 8 characters)
+    short = frame.set_axis(["SL", "SW", "PL", "PW", "SPECIES"], axis=1)
+    v5 = tmp_path / "iris_v5.xpt"
+    pyreadstat.write_xport(short, str(v5), file_format_version=5, table_name="IRIS")
+    ours = read_survey(v5)
+    theirs = pd.read_sas(v5, format="xport", encoding="utf-8")
+    pd.testing.assert_frame_equal(ours[["SL", "SW", "PL", "PW"]], theirs[["SL", "SW", "PL", "PW"]])
+    assert ours["SPECIES"].tolist() == theirs["SPECIES"].tolist() == frame["Species"].tolist()
+    pd.testing.assert_frame_equal(ours, short, check_dtype=False)

@@ -93,7 +93,16 @@ from ..results import Result
 from ..schema import DEFAULT_SCALES, REVERSE_KEYED_ITEMS, TYPE_SCALES
 from ..stats.multitest import check_method
 from ..summary import Summary
-from .factors import FIT_COLUMNS, ROBUST_FIT_COLUMNS, cfa, check_estimation, efa, htmt, validity
+from .factors import (
+    FIT_COLUMNS,
+    ROBUST_FIT_COLUMNS,
+    cfa,
+    check_estimation,
+    efa,
+    estimation_problems,
+    htmt,
+    validity,
+)
 from .invariance import (
     INVARIANCE_COLUMNS,
     INVARIANCE_ROBUST_COLUMNS,
@@ -106,7 +115,10 @@ from .ordinal import cfa_ordinal, ordinal_columns
 from .reliability import omega_hierarchical, reliability
 from .scales import Scales, answer_shares, prepare_items, scale_means, score_scales
 
-__all__ = ["DimensionsResult", "dimensions"]
+__all__ = ["ESTIMATOR_CHOICES", "DimensionsResult", "default_scales", "dimensions", "dimensions_option_problems"]
+
+#: The CFA and invariance estimators of :func:`dimensions` (None picks one from ``ordinal_items``).
+ESTIMATOR_CHOICES = ("ml", "mlm", "mlr", "wlsmv")
 
 _HYP_LABELS = ("id", "statement", "model", "outcome", "predictor", "term", "expected")
 _CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni", "none": "no"}
@@ -377,14 +389,71 @@ def _mediation_line(med: pd.DataFrame, lang: str = "en") -> str:
 
 
 # the entry point -----------------------------------------------------------------------
-def _default_scales(data: pd.DataFrame) -> dict[str, list[str]]:
-    found = {s: list(its) for s, its in {**DEFAULT_SCALES, **TYPE_SCALES}.items() if set(its) <= set(data.columns)}
+def default_scales(columns: Iterable[str]) -> dict[str, list[str]]:
+    """The default questionnaire's dimension and type scales whose items are all among
+    ``columns`` (what :func:`dimensions` fits when ``scales`` is None).
+
+    >>> list(default_scales(["customer_id"]))
+    Traceback (most recent call last):
+    ...
+    ValueError: scales was not given and the data holds none of the default questionnaire's scales ...
+    """
+    columns = set(columns)
+    found = {s: list(its) for s, its in {**DEFAULT_SCALES, **TYPE_SCALES}.items() if set(its) <= columns}
     if not found:
         raise ValueError(
             "scales was not given and the data holds none of the default questionnaire's scales "
             f"({', '.join(DEFAULT_SCALES)}); pass scales={{scale: [item column, ...]}}"
         )
     return found
+
+
+def _is_item_list(value: object) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
+def dimensions_option_problems(
+    *, estimator: object = None, missing: object = "listwise", ordinal_items: object = None,
+    items: Sequence[str] | None = None,
+) -> list[tuple[str, str]]:
+    """Why :func:`dimensions` would refuse ``estimator``, ``missing`` and ``ordinal_items``, as
+    ``(parameter, problem and fix)`` pairs (empty: it accepts them). ``items``: the scale
+    items when known (None: the checks that need them are left out). :func:`dimensions`
+    raises these before any fit; the report batch shows them before any kernel starts.
+
+    >>> dimensions_option_problems(estimator="wlsmv", missing="fiml")  # doctest: +ELLIPSIS
+    [('missing', "estimator='wlsmv' reads complete rows only (missing='listwise'); ...")]
+    >>> dimensions_option_problems(ordinal_items=["q9"], items=["q1", "q2"])  # doctest: +ELLIPSIS
+    [('ordinal_items', "ordinal_items ['q9'] are not items of any scale; ...")]
+    """
+    problems: list[tuple[str, str]] = []
+    if estimator is not None and (not isinstance(estimator, str) or estimator.lower() not in ESTIMATOR_CHOICES):
+        problems.append(("estimator", (f"estimator must be one of {', '.join(ESTIMATOR_CHOICES)} (or None: wlsmv "
+                                       f"when every item is ordinal, else ml), not {estimator!r}")))
+        estimator = "ml"  # judge missing on its own
+    declared: list[str] | None = None
+    if not (ordinal_items is None or isinstance(ordinal_items, (bool, str)) or _is_item_list(ordinal_items)):
+        problems.append(("ordinal_items", (f"ordinal_items must be True (all items), None or a list of item "
+                                           f"columns, not {ordinal_items!r}")))
+    elif items is not None:
+        try:
+            declared = ordinal_columns(items, ordinal_items)
+        except ValueError as exc:
+            problems.append(("ordinal_items", str(exc)))
+    every_item = ordinal_items is True or ordinal_items == "all" or (
+        declared is not None and bool(declared) and len(declared) == len(items or ()))
+    chosen = (estimator or ("wlsmv" if every_item else "ml")).lower()
+    if chosen != "wlsmv":
+        problems += estimation_problems(chosen, missing)
+    elif missing != "listwise":
+        problems.append(("missing", ("estimator='wlsmv' reads complete rows only (missing='listwise'); for skipped "
+                                     "answers use estimator='mlr' with missing='fiml'")))
+    if chosen == "wlsmv" and ordinal_items is not None and declared is not None and items is not None:
+        continuous = [i for i in items if i not in declared]
+        if continuous:
+            problems.append(("estimator", (f"estimator='wlsmv' needs every CFA item ordinal; {continuous} are not in "
+                                           "ordinal_items (add them, or set ordinal_items=True, or use estimator='ml')")))
+    return problems
 
 
 def _present(names: Iterable[str] | None, data: pd.DataFrame, param: str, skipped: list[str]) -> list[str]:
@@ -458,15 +527,7 @@ def _cfa_part(data: pd.DataFrame, prepared: pd.DataFrame, spec: dict, *, ordinal
     """(fit, loadings, validity, thresholds, ML estimate) of the CFA by ML / MLM / MLR (listwise or
     FIML) or, for ordinal items, by WLSMV (no ML estimate then: modification indices are ML's)."""
     scales = spec["scales"]
-    if estimator == "wlsmv":
-        if missing != "listwise":
-            raise ValueError("estimator='wlsmv' reads complete rows only (missing='listwise'); for skipped answers "
-                             "use estimator='mlr' with missing='fiml'")
-        items = [i for its in scales.values() for i in its]
-        continuous = [i for i in items if i not in ordinal]
-        if continuous:
-            raise ValueError(f"estimator='wlsmv' needs every CFA item ordinal; {continuous} are not in ordinal_items "
-                             "(add them, or set ordinal_items=True, or use estimator='ml')")
+    if estimator == "wlsmv":  # dimensions_option_problems checked missing and ordinal_items
         fit = cfa_ordinal(prepared, scales=scales, estimator="wlsmv", alpha=alpha)
         val = validity(fit.loadings, factor_correlations=fit.factor_correlations,
                        htmt_table=htmt(prepared.dropna(), scales=scales))
@@ -542,17 +603,14 @@ def dimensions(
     (full-information ML) for the CFA and invariance models (ML-family estimators).
     """
     check_method(correction)
-    if estimator is not None and str(estimator).lower() not in ("ml", "mlm", "mlr", "wlsmv"):
-        raise ValueError(f"estimator must be one of ml, mlm, mlr, wlsmv (or None: wlsmv when every item is "
-                         f"ordinal, else ml), not {estimator!r}")
-    if estimator is not None and estimator.lower() != "wlsmv":
-        check_estimation(estimator.lower(), missing)
-    elif missing != "listwise":
-        check_estimation("ml", missing)
+    scales = default_scales(data.columns) if scales is None else {s: list(its) for s, its in scales.items()}
+    items = [i for its in scales.values() for i in its]
+    problems = dimensions_option_problems(estimator=estimator, missing=missing, ordinal_items=ordinal_items,
+                                          items=items)
+    if problems:
+        raise ValueError("; ".join(problem for _, problem in problems))
     min_cell_size = check_min_cell_size(min_cell_size)
     skipped: list[str] = []
-    scales = _default_scales(data) if scales is None else {s: list(its) for s, its in scales.items()}
-    items = [i for its in scales.values() for i in its]
     reverse = [i for i in REVERSE_KEYED_ITEMS if i in items] if reverse_items is None else list(reverse_items)
     spec = {"scales": scales, "reverse_items": reverse, "likert_min": likert_min, "likert_max": likert_max}
     steps = Steps(["reliability, CFA, EFA", "invariance", "hypotheses", "mediation bootstrap"], progress=progress,

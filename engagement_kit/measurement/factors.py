@@ -50,6 +50,7 @@ __all__ = [
     "ROBUST_FIT_COLUMNS",
     "cfa",
     "check_estimation",
+    "estimation_problems",
     "fit_indices",
     "rmsea_ci",
     "srmr",
@@ -177,15 +178,29 @@ class CFAResult:
     estimate: CFAEstimate
 
 
+def estimation_problems(estimator: object, missing: object) -> list[tuple[str, str]]:
+    """Why the ML-family ``estimator`` / ``missing`` pair cannot be fitted, as ``(parameter,
+    problem and fix)`` pairs (empty: it can); :func:`check_estimation` raises the first.
+
+    >>> estimation_problems("mlm", "fiml")[0][0]
+    'missing'
+    """
+    problems = []
+    if estimator not in ESTIMATORS:
+        problems.append(("estimator", f"estimator must be one of {ESTIMATORS}, not {estimator!r}"))
+    if missing not in MISSING_METHODS:
+        problems.append(("missing", f"missing must be one of {MISSING_METHODS}, not {missing!r}"))
+    if estimator == "mlm" and missing == "fiml":
+        problems.append(("missing", ("estimator='mlm' (Satorra-Bentler) needs complete data: use estimator='mlr' "
+                                     "with missing='fiml', or missing='listwise'")))
+    return problems
+
+
 def check_estimation(estimator: str, missing: str) -> None:
     """Raise a clear error for an unknown ``estimator`` / ``missing`` or an unsupported pair."""
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}, not {estimator!r}")
-    if missing not in MISSING_METHODS:
-        raise ValueError(f"missing must be one of {MISSING_METHODS}, not {missing!r}")
-    if estimator == "mlm" and missing == "fiml":
-        raise ValueError("estimator='mlm' (Satorra-Bentler) needs complete data: use estimator='mlr' with "
-                         "missing='fiml', or missing='listwise'")
+    problems = estimation_problems(estimator, missing)
+    if problems:
+        raise ValueError(problems[0][1])
 
 
 def fit_model(moments, pat: np.ndarray, items: list[str], factors: list[str], *, estimator: str = "ml",

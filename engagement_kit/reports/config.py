@@ -18,8 +18,10 @@ mapping is a *bundle* of parameters that change together (e.g. one per data set)
 
 Everything is checked before any kernel starts (:func:`check_runs`): unknown keys,
 wrong types, values that are not plain data, unknown parameter names, values whose type
-differs from the notebook's default, missing data files, and column names (parameters
-tagged ``[column of data_path]`` and the like) that the data's header does not hold.
+differs from the notebook's default, missing data files, column names (parameters
+tagged ``[column of data_path]`` and the like) that the data's header does not hold, and
+a survey notebook's ``codebook``, ``estimator``, ``missing`` and ``ordinal_items`` (by the
+validators of :mod:`engagement_kit.codebook` and :mod:`engagement_kit.measurement`).
 
 Example
 -------
@@ -94,6 +96,9 @@ DATA_SUFFIXES = (
 )  # fmt: skip
 #: Parameters the pipeline sets itself.
 RESERVED = ("output_dir",)
+#: Parameters whose text always names an input file, whatever its ending (a codebook may be
+#: ``.txt``): the batch checks that it exists and the cache sees its content.
+FILE_PARAMETERS = ("codebook",)
 
 
 class ConfigError(ValueError):
@@ -428,7 +433,7 @@ def select_runs(runs: list[RunSpec], only: list[str] | None) -> list[RunSpec]:
 def _looks_like_data(name: str, value: Any) -> bool:
     if not isinstance(value, str) or not value or name in RESERVED:
         return False
-    return name.endswith(("_path", "_dir")) or value.lower().endswith(DATA_SUFFIXES)
+    return name in FILE_PARAMETERS or name.endswith(("_path", "_dir")) or value.lower().endswith(DATA_SUFFIXES)
 
 
 def data_parameters(params: dict[str, Any], root: Path) -> dict[str, Path]:
@@ -570,24 +575,49 @@ def _language_problem(language: Any) -> str | None:
     return None
 
 
-def _codebook_problems(run: RunSpec, where: str) -> list[str]:
-    """A ``codebook`` file the run sets, read and checked against its data's header (the
-    same checks as in the notebook, before any kernel starts)."""
-    from ..codebook import read_codebook
+def _survey_problems(run: RunSpec, names: list[str], where: str) -> list[str]:
+    """The survey parameters of a notebook that hands them to
+    :func:`engagement_kit.measurement.dimensions`: the ``codebook`` file read and checked
+    against the data's header, and ``estimator``, ``missing`` and ``ordinal_items`` checked
+    against the scale items, each by the library's own validator (the rules live there)."""
+    from ..codebook import dimensions_parameters, read_codebook
+    from ..measurement.analysis import default_scales, dimensions_option_problems
     from ..validation import ValidationError
 
-    path = run.data.get("codebook")
-    if path is None or not path.is_file():
-        return []  # unset, or not found (reported with the other data paths)
+    eff, problems = run.effective, []
     data = run.data.get("data_path")
-    header = table_header(data) if data is not None and (data.is_file() or data.is_dir()) else None
-    try:
-        read_codebook(path, columns=header)
-    except ValidationError as exc:
-        return [f"{where}: parameter 'codebook': {p}" for p in exc.problems]
-    except (OSError, ValueError) as exc:
-        return [f"{where}: parameter 'codebook': {exc}"]
-    return []
+    header = None
+    if data is not None and (data.is_file() or data.is_dir()) and eff.get("engine") != "spark":
+        header = table_header(data, eff.get("table"))
+    items: list[str] | None = None
+    book = eff.get("codebook")
+    if "codebook" in names and book is not None and not (isinstance(book, str) and book.strip()):
+        problems.append(f"{where}: parameter 'codebook' = {book!r} is not a file path. "
+                        "Fix: set codebook to the path of a CSV or YAML codebook, or to None")
+    elif "codebook" in names and book is not None:
+        path = run.data["codebook"]
+        try:  # a codebook not found is reported with the other data paths
+            spec = dimensions_parameters(read_codebook(path, columns=header), scales=None, reverse_items=None,
+                                         likert_min=None, likert_max=None) if path.is_file() else None
+            items = None if spec is None else [i for its in spec["scales"].values() for i in its]
+        except ValidationError as exc:
+            problems += [f"{where}: parameter 'codebook' = {book!r}: {p}" for p in exc.problems]
+        except (OSError, ValueError) as exc:
+            problems.append(f"{where}: parameter 'codebook' = {book!r}: {exc}")
+    if not {"estimator", "missing"} <= set(names):
+        return problems
+    scales = eff.get("scales") if book is None else False  # a codebook replaces scales
+    if isinstance(scales, dict) and all(isinstance(v, list) for v in scales.values()):
+        items = [i for its in scales.values() for i in its]
+    elif scales is None and header is not None:
+        try:
+            items = [i for its in default_scales(header).values() for i in its]
+        except ValueError:
+            pass  # no default scale in the header: the notebook explains it with the data at hand
+    for name, problem in dimensions_option_problems(estimator=eff.get("estimator"), missing=eff.get("missing"),
+                                                    ordinal_items=eff.get("ordinal_items"), items=items):
+        problems.append(f"{where}: parameter {name!r} = {eff.get(name)!r}: {problem}")
+    return problems
 
 
 def check_runs(runs: list[RunSpec]) -> None:
@@ -658,10 +688,11 @@ def check_runs(runs: list[RunSpec]) -> None:
                     "(a pipe, device or socket); point it at a data file"
                 )
             elif not (path.is_dir() if folder else path.exists()):
-                hint = " (create the demo data with `make demo`)" if "data/demo" in str(run.effective[name]) else ""
+                hint = (" (create the demo data with `make demo`)" if "data/demo" in str(run.effective[name]) else
+                        " (draft one with `engagement-kit codebook SURVEY_FILE`)" if name == "codebook" else "")
                 what = "data folder" if folder else "data file"
                 problems.append(f"{where}: parameter {name!r}: {what} {run.effective[name]} not found{hint}")
         problems.extend(_column_problems(run, declared, where))
-        problems.extend(_codebook_problems(run, where))
+        problems.extend(_survey_problems(run, names, where))
     if problems:
         raise ConfigError(problems)
