@@ -357,10 +357,12 @@ def sequential(
     skipped = [f"{s.name}: {s.kind} metrics are not monitored by {method} (kinds: {', '.join(_KINDS[method])})"
                for s in specs if s.kind not in _KINDS[method]]  # fmt: skip
     specs = [s for s in specs if s.kind in _KINDS[method]]
+    if not is_in_memory(data):
+        data = as_table(data)
     if arm_col not in data.columns:
         raise KeyError(f"arm column {arm_col!r} is not in the data; columns are {list(data.columns)}")
     if not is_in_memory(data):
-        agg, cuts, is_time = _looks_in_engine(as_table(data), arm_col, specs, covariates, time_col, looks)
+        agg, cuts, is_time = _looks_in_engine(data, arm_col, specs, covariates, time_col, looks)
         K = len(cuts)
         times = pd.to_datetime(cuts.astype(np.int64)) if is_time else cuts
         if not specs:
