@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagement_kit.experiments import analyze, experiment, sequential
+from engagement_kit.experiments import analyze, experiment, sequential, survival_tests
 from engagement_kit.experiments.srm import balance
 from engagement_kit.kpis import kpi_table
 from engagement_kit.overview import overview
@@ -317,3 +317,11 @@ def test_spark_monitoring_balance_and_overview_match_pandas(spark, customers, mo
         warnings.simplefilter("ignore")
         _assert_same(want_balance, {"balance": balance(sdf, **BALANCE)}, "spark balance")
     _assert_same(want_overview, _overview(sdf, **OVERVIEWS[0]), "spark overview")
+
+
+def test_survival_tests_pull_three_columns_below_the_limit_and_refuse_above(customers, parquet):
+    kw = dict(arm_col="touch_model", control="no_touch", duration="churn_time", event="churned")
+    expected = {"survival": survival_tests(customers, **kw)}
+    _assert_same(expected, {"survival": survival_tests(duckdb.read_parquet(parquet), **kw)}, "duckdb relation")
+    with pytest.raises(ValueError, match=r"survival_tests \(Kaplan-Meier, log-rank\) needs the rows.*3,000 rows"):
+        survival_tests(parquet, max_rows_pulled=2_999, **kw)
