@@ -87,8 +87,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from .display import format_estimate, format_number
-from .engines import as_table, is_in_memory
-from .experiments.sufficient import MAX_ROWS_PULLED, pull_rows
+from .engines import MAX_ROWS_PULLED, as_table, is_in_memory, pull_rows
 from .frameworks import value_label
 from .i18n import check_language, translate
 from .markdown import bullets, escape

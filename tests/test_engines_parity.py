@@ -20,7 +20,7 @@ import pytest
 
 from engagement_kit.experiments import analyze, experiment, sequential, survival_tests
 from engagement_kit.experiments.srm import balance
-from engagement_kit.kpis import kpi_table
+from engagement_kit.kpis import kpi_table, kpi_trend
 from engagement_kit.overview import overview
 from engagement_kit.simulate import TARGETING_COSTS, simulate, simulate_targeting
 from engagement_kit.targeting import targeting_policy
@@ -325,3 +325,18 @@ def test_survival_tests_pull_three_columns_below_the_limit_and_refuse_above(cust
     _assert_same(expected, {"survival": survival_tests(duckdb.read_parquet(parquet), **kw)}, "duckdb relation")
     with pytest.raises(ValueError, match=r"survival_tests \(Kaplan-Meier, log-rank\) needs the rows.*3,000 rows"):
         survival_tests(parquet, max_rows_pulled=2_999, **kw)
+
+
+TRENDS = [dict(), dict(group_col="touch_model", freq="M"), dict(group_col="segment", retained_col="retained_text", freq="Y")]
+
+
+def test_kpi_trend_cohorts_in_the_engine(customers, parquet, monkeypatch):
+    expected = [{"trend": kpi_trend(customers, **kw)} for kw in TRENDS]
+    weekly = {"trend": kpi_trend(customers, freq="W")}
+    relation = duckdb.read_parquet(parquet)
+    _assert_same(weekly, {"trend": kpi_trend(relation, freq="W")}, "weekly, pulled")
+    with pytest.raises(ValueError, match=r"kpi_trend with text dates in 'signup_date' or freq='W' needs the rows"):
+        kpi_trend(parquet, freq="W", max_rows_pulled=100)
+    _refuse_rows(monkeypatch)
+    for kw, want in zip(TRENDS, expected):
+        _assert_same(want, {"trend": kpi_trend(parquet, **kw)}, f"parquet {kw}")
