@@ -34,9 +34,9 @@ METRICS = {
     "revenue_per_activity": ("ratio", "revenue", "prior_activity"),
     "churn": ("time_to_event", "churn_time", "churned"),
 }
-SETTINGS = dict(arm_col="touch_model", control="no_touch", metrics=METRICS,
-                covariates=["prior_revenue", "prior_activity"], segment_col="segment", value_metric="expansion_revenue",
-                cost_col="cost_to_serve", time_col="assigned_at", looks=4, seed=7)
+SETTINGS = {"arm_col": "touch_model", "control": "no_touch", "metrics": METRICS,
+                "covariates": ["prior_revenue", "prior_activity"], "segment_col": "segment", "value_metric": "expansion_revenue",
+                "cost_col": "cost_to_serve", "time_col": "assigned_at", "looks": 4, "seed": 7}
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_the_engine_path_is_not_the_pandas_path(customers, parquet, monkeypatch)
 
 
 def test_raw_row_methods_refuse_above_the_limit_and_say_how_to_proceed(parquet, customers):
-    kw = dict(arm_col="touch_model", control="no_touch", metrics={"revenue": "continuous"})
+    kw = {"arm_col": "touch_model", "control": "no_touch", "metrics": {"revenue": "continuous"}}
     with pytest.raises(ValueError, match=r"bootstrap needs the rows.*3,000 rows.*max_rows_pulled=100.*sample in the engine"):
         analyze(parquet, methods=("bootstrap",), max_rows_pulled=100, **kw)
     with warnings.catch_warnings():
@@ -187,8 +187,8 @@ def _sequential_tables(data, customers, **kw) -> dict:
 
 
 def test_monitoring_looks_are_one_group_by_in_the_engine(customers, parquet, monkeypatch):
-    plans = [dict(), dict(method="group_sequential", covariates=["prior_revenue", "prior_activity"], planned_n=1200),
-             dict(method="msprt", correction="none")]
+    plans = [{}, {"method": "group_sequential", "covariates": ["prior_revenue", "prior_activity"], "planned_n": 1200},
+             {"method": "msprt", "correction": "none"}]
     expected = [_sequential_tables(customers, customers, **kw) for kw in plans]
     assert expected[0]["sequential"]["n_arm"].iloc[0] == 0  # the empty first look is there
     as_numbers = customers.assign(day=(customers["assigned_at"] - customers["assigned_at"].min()).dt.total_seconds()
@@ -226,8 +226,8 @@ def test_monitoring_missing_times_are_skipped_as_on_pandas(customers, tmp_path):
             r = experiment(data, **settings)
         assert r.sequential is None
         lines.append([line for line in r.skipped if line.startswith("monitoring")])
-    assert lines[0] == lines[1] == ["monitoring: skipped, time_col 'assigned_at' has 60 missing values (fill or "
-                                    "drop them, or set time_col)."]
+    assert lines[0] == lines[1] == [("monitoring: skipped, time_col 'assigned_at' has 60 missing values (fill or "
+                                     "drop them, or set time_col).")]
     with pytest.raises(ValueError, match="time column 'assigned_at' has 60 missing values"):
         sequential(str(tmp_path / "gaps.parquet"), arm_col="touch_model", control="no_touch", metrics=MONITORED,
                    time_col="assigned_at")
@@ -240,8 +240,8 @@ def _with_labels(customers: pd.DataFrame) -> pd.DataFrame:
                             region=np.where(i % 11 == 0, None, customers["segment"]))  # fmt: skip
 
 
-BALANCE = dict(arm_col="touch_model", control="no_touch",
-               covariates=["segment", "prior_revenue", "channel", "retained", "prior_activity"])
+BALANCE = {"arm_col": "touch_model", "control": "no_touch",
+               "covariates": ["segment", "prior_revenue", "channel", "retained", "prior_activity"]}
 
 
 def test_balance_with_text_covariates_in_the_engine(customers, tmp_path, monkeypatch):
@@ -262,8 +262,8 @@ def test_balance_with_text_covariates_in_the_engine(customers, tmp_path, monkeyp
             balance(data, arm_col="touch_model", control="no_touch", covariates=["segment", "revenue"])
 
 
-OVERVIEWS = [dict(arm_col="touch_model", segment_col="region"), dict(arm_col="retained"),
-             dict(arm_col="touch_model", segment_col="channel", segment="email")]
+OVERVIEWS = [{"arm_col": "touch_model", "segment_col": "region"}, {"arm_col": "retained"},
+             {"arm_col": "touch_model", "segment_col": "channel", "segment": "email"}]
 
 
 def _overview(data, **kw) -> dict:
@@ -288,9 +288,9 @@ def test_overview_counts_in_the_engine(customers, tmp_path, monkeypatch):
 def test_targeting_pulls_its_columns_below_the_limit_and_refuses_above(tmp_path):
     sim = simulate_targeting(1_500, seed=3).customers
     sim.to_parquet(tmp_path / "targeting.parquet", index=False)
-    kw = dict(arm_col="touch_model", control="no_touch", value_metric="revenue", costs=TARGETING_COSTS,
-              features=["segment", "prior_revenue", "prior_activity"], segment_col="segment", randomised=True,
-              learner="linear", folds=2, seed=1)
+    kw = {"arm_col": "touch_model", "control": "no_touch", "value_metric": "revenue", "costs": TARGETING_COSTS,
+              "features": ["segment", "prior_revenue", "prior_activity"], "segment_col": "segment", "randomised": True,
+              "learner": "linear", "folds": 2, "seed": 1}
     expected = targeting_policy(sim, **kw).tables()
     relation = duckdb.read_parquet(str(tmp_path / "targeting.parquet"))
     _assert_same(expected, targeting_policy(relation, max_rows_pulled=1_500, **kw).tables(), "duckdb relation")
@@ -305,7 +305,7 @@ def test_spark_monitoring_balance_and_overview_match_pandas(spark, customers, mo
     # a missing text label must reach Spark as NULL (from a pandas str column it becomes 'NaN')
     sdf = spark.createDataFrame(frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), None)
                                                 for c in ("channel", "region")}))
-    plan = dict(method="group_sequential", covariates=["prior_revenue", "prior_activity"], planned_n=1200)
+    plan = {"method": "group_sequential", "covariates": ["prior_revenue", "prior_activity"], "planned_n": 1200}
     expected = _sequential_tables(customers, customers, **plan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -320,14 +320,14 @@ def test_spark_monitoring_balance_and_overview_match_pandas(spark, customers, mo
 
 
 def test_survival_tests_pull_three_columns_below_the_limit_and_refuse_above(customers, parquet):
-    kw = dict(arm_col="touch_model", control="no_touch", duration="churn_time", event="churned")
+    kw = {"arm_col": "touch_model", "control": "no_touch", "duration": "churn_time", "event": "churned"}
     expected = {"survival": survival_tests(customers, **kw)}
     _assert_same(expected, {"survival": survival_tests(duckdb.read_parquet(parquet), **kw)}, "duckdb relation")
     with pytest.raises(ValueError, match=r"survival_tests \(Kaplan-Meier, log-rank\) needs the rows.*3,000 rows"):
         survival_tests(parquet, max_rows_pulled=2_999, **kw)
 
 
-TRENDS = [dict(), dict(group_col="touch_model", freq="M"), dict(group_col="segment", retained_col="retained_text", freq="Y")]
+TRENDS = [{}, {"group_col": "touch_model", "freq": "M"}, {"group_col": "segment", "retained_col": "retained_text", "freq": "Y"}]
 
 
 def test_kpi_trend_cohorts_in_the_engine(customers, parquet, monkeypatch):

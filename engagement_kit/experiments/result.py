@@ -88,7 +88,13 @@ from .churn import survival_tests
 from .effects import DEFAULT_METHOD, EFFECT_COLUMNS, analyze, comparisons
 from .power import power_curve, power_table
 from .segments import interaction_test, segment_effects
-from .sequential import SEQUENTIAL_COLUMNS, SequentialResult, engine_time, sequential, time_range
+from .sequential import (
+    SEQUENTIAL_COLUMNS,
+    SequentialResult,
+    engine_time,
+    sequential,
+    time_range,
+)
 from .srm import DesignWarning
 from .srm import balance as balance_table
 from .srm import srm as srm_table

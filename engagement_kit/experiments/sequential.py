@@ -80,6 +80,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..engines import as_table, is_in_memory
 from ..frameworks import value_label
 from ..i18n import check_language, translate
 from ..markdown import escape
@@ -87,7 +88,6 @@ from ..privacy import MIN_CELL_SIZE, check_min_cell_size
 from ..results import Result
 from ..stats import sequential as sq
 from ..stats.multitest import adjust, check_method
-from ..engines import as_table, is_in_memory
 from .aggregate import Aggregates, MetricStats, aggregate, factorize, parse_metrics
 from .sufficient import aggregate_table
 from .tests import cuped_moments
@@ -399,7 +399,7 @@ def sequential(
         for j in others:
             n1, n0 = cum["n"][:, j], cum["n"][:, c]
             if covariates:
-                pick = lambda k: tuple(cum[f][:, k] for f in ("n", "s1", "s2", "sx", "sxx", "sxy"))  # noqa: E731
+                pick = lambda k: tuple(cum[f][:, k] for f in ("n", "s1", "s2", "sx", "sxx", "sxy"))
                 (m1, v1), (m0, v0) = cuped_moments([pick(j), pick(c)])[0]
             else:
                 with np.errstate(invalid="ignore", divide="ignore"):
@@ -552,7 +552,7 @@ def simulate_monitoring(
                 b = sd * math.sqrt(covariate_r2)
                 y = mean + b * x + sd * math.sqrt(1 - covariate_r2) * rng.standard_normal((E, N))
             idx = np.repeat(np.arange(K), inc)
-            csum = lambda v: np.add.reduceat(v, np.concatenate([[0], n[:-1]]), axis=1).cumsum(axis=1)  # noqa: E731
+            csum = lambda v: np.add.reduceat(v, np.concatenate([[0], n[:-1]]), axis=1).cumsum(axis=1)
             nn = np.broadcast_to(n, (E, K)).astype(float)
             if x is None or not cuped:
                 stats_.append((nn, csum(y), csum(y * y), None, None, None))

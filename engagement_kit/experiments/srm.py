@@ -25,9 +25,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..stats.means import mean_diff
 from ..engines import as_table, engine_of
-from .aggregate import Aggregates, MetricStats, covariate_matrix, factorize, parse_metrics
+from ..stats.means import mean_diff
+from .aggregate import (
+    Aggregates,
+    MetricStats,
+    covariate_matrix,
+    factorize,
+    parse_metrics,
+)
 from .effects import comparisons
 from .sufficient import arm_labels, sufficient_statistics
 

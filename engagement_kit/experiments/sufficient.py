@@ -39,7 +39,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ..engines import MAX_ROWS_PULLED, as_table, engine_of, pull_rows  # noqa: F401 (re-exported)
+from ..engines import MAX_ROWS_PULLED, as_table, engine_of, pull_rows
 from ..validation import MAX_ABS_VALUE
 from .aggregate import Aggregates, MetricSpec, MetricStats, aggregate
 
