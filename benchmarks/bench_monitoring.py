@@ -50,8 +50,8 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(os.environ.get("EK_BENCH_DIR", "/tmp/ek_bench"))
-KW = dict(arm_col="arm", control="a", metrics={"flag": "binary", "y": "continuous"}, time_col="assigned_at",
-          looks=10, covariates=["x"])
+KW = {"arm_col": "arm", "control": "a", "metrics": {"flag": "binary", "y": "continuous"}, "time_col": "assigned_at",
+          "looks": 10, "covariates": ["x"]}
 
 
 def _path(n: int) -> Path:
@@ -66,7 +66,7 @@ def generate(n: int) -> Path:
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
-    u = lambda k: f"(hash(i * 7 + {k}) % 1000003) / 1000003.0"  # noqa: E731
+    u = lambda k: f"(hash(i * 7 + {k}) % 1000003) / 1000003.0"
     con.execute(f"""
         COPY (SELECT ['a', 'b', 'c'][1 + (hash(i) % 3)::INT] AS arm,
                      TIMESTAMP '2025-01-01' + to_seconds(({u(1)} * 42 * 86400)::BIGINT) AS assigned_at,
