@@ -340,3 +340,20 @@ def test_kpi_trend_cohorts_in_the_engine(customers, parquet, monkeypatch):
     _refuse_rows(monkeypatch)
     for kw, want in zip(TRENDS, expected):
         _assert_same(want, {"trend": kpi_trend(parquet, **kw)}, f"parquet {kw}")
+
+
+def test_monitoring_on_text_times_pulls_below_the_limit_and_skips_above(customers, tmp_path):
+    """Text times are parsed in pandas: the columns are pulled (the one monitoring path that is)."""
+    frame = customers.drop(columns=["churn_time", "churned"]).assign(assigned_at=customers["assigned_at"].astype(str))
+    frame.to_parquet(tmp_path / "text_times.parquet", index=False)
+    kw = {"arm_col": "touch_model", "control": "no_touch", "metrics": {"revenue": "continuous", "retained": "binary"},
+          "time_col": "assigned_at", "looks": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = {"sequential": experiment(frame, **kw).tables()["sequential"]}
+        pulled = experiment(str(tmp_path / "text_times.parquet"), **kw)
+        refused = experiment(str(tmp_path / "text_times.parquet"), max_rows_pulled=2_999, **kw)
+    _assert_same(expected, {"sequential": pulled.tables()["sequential"]}, "text times")
+    assert refused.sequential is None
+    assert any(line.startswith("monitoring: skipped, monitoring (time_col) needs the rows") and "3,000 rows" in line
+               for line in refused.skipped)
