@@ -228,9 +228,10 @@ def test_monitoring_missing_times_are_skipped_as_on_pandas(customers, tmp_path):
         lines.append([line for line in r.skipped if line.startswith("monitoring")])
     assert lines[0] == lines[1] == [("monitoring: skipped, time_col 'assigned_at' has 60 missing values (fill or "
                                      "drop them, or set time_col).")]
-    with pytest.raises(ValueError, match="time column 'assigned_at' has 60 missing values"):
-        sequential(str(tmp_path / "gaps.parquet"), arm_col="touch_model", control="no_touch", metrics=MONITORED,
-                   time_col="assigned_at")
+    for looks in (None, _cuts(customers)):  # the range pass counts them; with given cut-offs the GROUP BY does
+        with pytest.raises(ValueError, match="time column 'assigned_at' has 60 missing values"):
+            sequential(str(tmp_path / "gaps.parquet"), arm_col="touch_model", control="no_touch", metrics=MONITORED,
+                       time_col="assigned_at", looks=looks)
 
 
 def _with_labels(customers: pd.DataFrame) -> pd.DataFrame:

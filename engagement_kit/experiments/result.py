@@ -92,6 +92,7 @@ from .sequential import (
     SEQUENTIAL_COLUMNS,
     SequentialResult,
     engine_time,
+    look_times,
     sequential,
     time_range,
 )
@@ -386,7 +387,10 @@ def _monitor_in_engine(table, *, metrics, time_col: str, looks, skipped: list, *
         return None
     is_time = engine_time(table, time_col)[1]
     ends = pd.Series(pd.to_datetime([lo, hi]) if is_time else [float(lo), float(hi)])
-    monitoring = sequential(table, metrics=metrics, time_col=time_col, looks=_current_looks(ends, looks), **kwargs)
+    current = _current_looks(ends, looks)
+    if isinstance(current, int):  # the cut-offs from the range read here: sequential needs no second pass
+        current = look_times(lo, hi, current, is_time)
+    monitoring = sequential(table, metrics=metrics, time_col=time_col, looks=current, **kwargs)
     skipped += [f"monitoring: {line}" for line in monitoring.skipped]
     return monitoring
 

@@ -255,23 +255,39 @@ def _looks_in_engine(t: ir.Table, arm_col: str, specs: list, covariates, time_co
         raise ValueError(f"time column {time_col!r} must be a date/time or a number, not {t[time_col].type()}; "
                          "cast it in the engine (e.g. CAST(... AS TIMESTAMP))")
     x, is_time = timed
-    lo, hi, missing = time_range(t, time_col)
-    if missing:
-        raise ValueError(f"time column {time_col!r} has {missing} missing values; drop or fill them")
-    ends = np.array([_ns(lo), _ns(hi)]) if is_time else np.array([float(lo), float(hi)])
-    cuts = _cutoffs(ends, looks, is_time)
+    if looks is not None and not isinstance(looks, (int, np.integer)):
+        cuts = _cutoffs(np.empty(0), looks, is_time)  # given cut-offs: no pass for the first/last time
+    else:
+        lo, hi, missing = time_range(t, time_col)
+        if missing:
+            raise ValueError(f"time column {time_col!r} has {missing} missing values; drop or fill them")
+        cuts = _cutoffs(np.array([_ns(lo), _ns(hi)]) if is_time else np.array([float(lo), float(hi)]), looks, is_time)
     K = len(cuts)
     tz = getattr(x.type(), "timezone", None)
     if is_time:
         lits = [ibis.literal(pd.Timestamp(int(c), tz="UTC" if tz else None), type=x.type()) for c in cuts]
     else:
         lits = [ibis.literal(float(c), type="float64") for c in cuts]
-    look = ibis.cases(*[(x <= lit, k) for k, lit in enumerate(lits)], else_=K).cast("int64")
+    # missing times form the group K + 1, rows after the last cut-off the group K
+    missing = x.isnull() if is_time else x.isnull() | x.isnan()
+    look = ibis.cases((missing, K + 1), *[(x <= lit, k) for k, lit in enumerate(lits)], else_=K).cast("int64")
     name = "_ek_look"
     while name in t.columns:
         name += "_"
     agg = aggregate_table(t.mutate(**{name: look}), arm_col, specs, covariates, group_col=name)
+    groups = [int(g) for g in agg.groups]
+    if K + 1 in groups:
+        n_missing = int(agg.rows[groups.index(K + 1)].sum())
+        raise ValueError(f"time column {time_col!r} has {n_missing} missing values; drop or fill them")
     return _on_looks(agg, K), cuts, is_time
+
+
+def look_times(lo: Any, hi: Any, looks: int | None, is_time: bool) -> list:
+    """The cut-offs of ``looks`` equally spaced looks between the first time ``lo`` and the
+    last ``hi`` (as :func:`sequential` places them), as a list of times it accepts."""
+    ends = np.array([_ns(lo), _ns(hi)]) if is_time else np.array([float(lo), float(hi)])
+    cuts = _cutoffs(ends, looks, is_time)
+    return list(pd.to_datetime(cuts.astype(np.int64))) if is_time else [float(c) for c in cuts]
 
 
 def _on_looks(agg: Aggregates, K: int) -> Aggregates:
