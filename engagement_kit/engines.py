@@ -44,7 +44,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 __all__ = ["ENGINES", "Engine", "as_table", "engine_of", "is_in_memory", "is_remote", "duckdb_connection",
-           "AUTO_DUCKDB_BYTES", "choose_engine", "spark_table", "n_rows"]
+           "AUTO_DUCKDB_BYTES", "choose_engine", "spark_table", "n_rows", "MAX_ROWS_PULLED", "pull_rows"]
 
 Engine = Literal["auto", "pandas", "duckdb", "spark"]
 #: Values of the notebooks' ``engine`` parameter.
@@ -232,3 +232,30 @@ def n_rows(data: Any) -> int:
     if isinstance(data, pd.DataFrame):
         return len(data)
     return int(as_table(data).count().execute())
+
+
+#: Default of ``max_rows_pulled``: the most rows a raw-row method copies out of an engine.
+MAX_ROWS_PULLED = 1_000_000
+
+
+def pull_rows(data: Any, columns: list[str], *, what: str, max_rows_pulled: int = MAX_ROWS_PULLED,
+              n_rows: int | None = None) -> pd.DataFrame:
+    """``columns`` of an engine table as a pandas frame, for methods that need the rows.
+
+    Refused (ValueError naming ``what``, the row count and the ways out) when the table has
+    more than ``max_rows_pulled`` rows: copying a billion rows out of a warehouse is never
+    what the user meant.
+    """
+    if is_in_memory(data):
+        return data
+    t = as_table(data)
+    n = int(t.count().execute()) if n_rows is None else n_rows
+    if n > max_rows_pulled:
+        raise ValueError(
+            f"{what} needs the rows, and the data ({engine_of(data)}) has {n:,} rows, more than "
+            f"max_rows_pulled={max_rows_pulled:,}: sample in the engine (e.g. table.sample(0.01) or "
+            f"TABLESAMPLE) and pass the sample, drop the method, or raise max_rows_pulled if the rows fit "
+            "in memory"
+        )
+    cols = list(dict.fromkeys(columns))
+    return t.select(*cols).to_pandas()

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .engines import as_table, is_in_memory
+from .engines import MAX_ROWS_PULLED, as_table, is_in_memory, pull_rows
 from .stats.means import t_interval
 from .stats.proportions import wilson_ci
 from .stats.survival import event_flag
@@ -510,8 +510,13 @@ def kpi_trend(
     retained_col: str = "retained",
     freq: str = "Q",
     alpha: float = 0.05,
+    max_rows_pulled: int = MAX_ROWS_PULLED,
 ) -> pd.DataFrame:
     """Retention rate per signup cohort (and per ``group_col`` group), Wilson CIs.
+
+    ``data`` may be a table held by an engine: with date/time signup dates and ``freq``
+    Q, M or Y the counts are one ``GROUP BY`` year, period (x group) there; text dates or
+    another ``freq`` pull the three columns, up to ``max_rows_pulled`` rows.
 
     Tidy (the ``kpi_trend.csv`` table): kpi ('retention_rate'), cohort ('2025Q1'),
     group_col (the grouping column, 'all' without one), group, n, estimate, ci_low,
@@ -522,11 +527,67 @@ def kpi_trend(
     >>> kpi_trend(df)[["cohort", "group", "n", "estimate"]].to_dict("records")
     [{'cohort': '2025Q1', 'group': 'all', 'n': 2, 'estimate': 0.5}, {'cohort': '2025Q2', 'group': 'all', 'n': 1, 'estimate': 1.0}]
     """
-    frame = data.assign(cohort=cohort_labels(data, date_col, freq).to_numpy())
-    out = proportion_by_group(frame, retained_col, ["cohort", *_group_list(group_col)], alpha, kpi="retention_rate")
+    if not is_in_memory(data):
+        t = as_table(data)
+        _check_columns(t, [date_col, retained_col, *_group_list(group_col)])
+        sums = _cohort_sums_in_engine(t, group_col, date_col, retained_col, freq)
+        if sums is None:  # text dates (parsed here) or another period: the columns are pulled
+            data = pull_rows(t, [date_col, retained_col, *_group_list(group_col)],
+                             what=f"kpi_trend with text dates in {date_col!r} or freq={freq!r}",
+                             max_rows_pulled=max_rows_pulled)
+    if is_in_memory(data):
+        frame = data.assign(cohort=cohort_labels(data, date_col, freq).to_numpy())
+        out = proportion_by_group(frame, retained_col, ["cohort", *_group_list(group_col)], alpha,
+                                  kpi="retention_rate")
+    else:
+        out = _proportion_rows(sums, ["cohort", *_group_list(group_col)], alpha, "retention_rate")
     out["group_col"] = group_col or "all"
     out["group"] = out[group_col].astype(str) if group_col else "all"
     return out[list(KPI_TREND_COLUMNS)].reset_index(drop=True)
+
+
+#: Cohort periods computed inside an engine (``freq`` -> the label from year and period).
+_ENGINE_PERIODS = {"Q": lambda y, p: f"{y}Q{p}", "M": lambda y, p: f"{y}-{p:02d}", "Y": lambda y, p: f"{y}"}
+
+
+def _cohort_sums_in_engine(t, group_col: str | None, date_col: str, retained_col: str,
+                           freq: str) -> pd.DataFrame | None:
+    """Retained customers and customers per signup cohort (x group) of an engine table: one
+    ``GROUP BY`` year, period (, group) in the engine, labelled here as :func:`cohort_labels`
+    spells them. None when the dates are text or ``freq`` is not Q, M or Y (the caller pulls)."""
+    import ibis
+
+    dt = t[date_col].type()
+    if freq not in _ENGINE_PERIODS or not (dt.is_timestamp() or dt.is_date()):
+        return None
+    d = t[date_col]
+    period = {"Q": d.quarter(), "M": d.month(), "Y": ibis.literal(1)}[freq]
+    r, bad, missing = _engine_flag(t, retained_col)
+    groups = _group_list(group_col)
+    u = t.select(_ek_year=d.year(), _ek_period=period, _ek_r=r, _ek_bad=bad, _ek_missing=missing,
+                 _ek_no_date=d.isnull(), **{g: t[g] for g in groups})
+    keys = ["_ek_year", "_ek_period", *groups]
+    res = u.group_by(keys).aggregate(
+        n=u.count(), successes=ibis.ifelse(u._ek_bad | u._ek_missing, 0, u._ek_r).sum(),
+        bad=u._ek_bad.cast("int64").sum(), missing=u._ek_missing.cast("int64").sum(),
+        no_date=u._ek_no_date.cast("int64").sum()).execute()
+    if int(res["no_date"].sum()):
+        raise ValueError(f"column {date_col!r} has {int(res['no_date'].sum())} missing dates; drop or fill them")
+    if int(res["missing"].sum()):
+        raise ValueError(f"column {retained_col!r} has {int(res['missing'].sum())} missing values; drop or impute "
+                         "them first")
+    if int(res["bad"].sum()):
+        raise ValueError(f"column {retained_col!r} has {int(res['bad'].sum())} values that are not a yes/no flag "
+                         "(true/false, yes/no, 1/0)")
+    for g in groups:
+        if res[g].isna().any():
+            raise ValueError(f"group column {g!r} has missing values; fill or drop them first")
+    label = _ENGINE_PERIODS[freq]
+    res["cohort"] = [label(int(y), int(p)) for y, p in zip(res["_ek_year"], res["_ek_period"])]
+    res["n"] = pd.to_numeric(res["n"]).astype(np.int64)
+    res["successes"] = pd.to_numeric(res["successes"]).fillna(0)
+    sums = res.groupby(["cohort", *groups], sort=True)[["successes", "n"]].sum().reset_index()
+    return sums
 
 
 def kpi_table(

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency
 
 from .display import format_estimate, format_number, format_p
+from .engines import as_table, is_in_memory
 from .frameworks import value_label
 from .i18n import check_language, translate
 from .markdown import bullets, escape
@@ -41,6 +43,25 @@ from .stats.proportions import wilson_ci
 from .summary import Summary
 
 __all__ = ["OverviewResult", "overview"]
+
+
+def _counts_in_engine(t: ir.Table, arm_col: str, segment_col: str | None,
+                      segment: str | None) -> tuple[pd.DataFrame, int]:
+    """The segment x arm crosstab of an engine table and its customers: one ``GROUP BY`` arm
+    (x segment) in the engine; the labels are spelled as the pandas path spells them
+    (``astype(str)``) on the small result, so a boolean or numeric arm and a missing label
+    read the same."""
+    keys = [arm_col] + ([segment_col] if segment_col else [])
+    res = t.group_by(keys).aggregate(_ek_n=t.count()).execute()
+    frame = pd.DataFrame({"seg": res[segment_col].astype(str) if segment_col else "all",
+                          "arm": res[arm_col].astype(str), "n": pd.to_numeric(res["_ek_n"]).astype(np.int64)})
+    if segment is not None:
+        frame = frame[frame["seg"] == str(segment)]
+    if frame.empty:
+        raise ValueError(f"no customers for segment={segment!r}; check the segment name")
+    counts = frame.pivot_table(index="seg", columns="arm", values="n", aggfunc="sum", fill_value=0)
+    counts.index.name, counts.columns.name = None, None
+    return counts.astype(np.int64), int(frame["n"].sum())
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -119,20 +140,29 @@ def overview(
 ) -> OverviewResult:
     """Customers per segment x arm, each arm's share of its segment, and the chi-square test.
 
+    ``data``: one row per customer, a pandas DataFrame or a table held by an engine (Ibis
+    table, DuckDB relation, PySpark DataFrame, path): there the counts are one ``GROUP BY``
+    arm x segment in the engine and no row leaves it.
     ``segment`` restricts the table to one segment. Raises ValueError when no customer is left.
     """
     check_min_cell_size(min_cell_size)
+    if not is_in_memory(data):
+        data = as_table(data)
     for col in [arm_col] + ([segment_col] if segment_col else []):
         if col not in data.columns:
             raise KeyError(f"column {col!r} is not in the data (columns: {', '.join(map(str, data.columns))})")
-    seg = data[segment_col].astype(str) if segment_col else pd.Series("all", index=data.index)
-    arm = data[arm_col].astype(str)
-    if segment is not None:
-        keep = seg == str(segment)
-        seg, arm = seg[keep], arm[keep]
-    if seg.empty:
-        raise ValueError(f"no customers for segment={segment!r}; check the segment name")
-    counts = pd.crosstab(seg, arm)
+    if is_in_memory(data):
+        seg = data[segment_col].astype(str) if segment_col else pd.Series("all", index=data.index)
+        arm = data[arm_col].astype(str)
+        if segment is not None:
+            keep = seg == str(segment)
+            seg, arm = seg[keep], arm[keep]
+        if seg.empty:
+            raise ValueError(f"no customers for segment={segment!r}; check the segment name")
+        counts = pd.crosstab(seg, arm)
+        n_customers = len(seg)
+    else:
+        counts, n_customers = _counts_in_engine(data, arm_col, segment_col, segment)
     table = counts.stack().rename("customers").reset_index()
     table.columns = ["segment", "touch_model", "customers"]
     table = table[table["customers"] > 0].reset_index(drop=True)
@@ -144,6 +174,6 @@ def overview(
     else:
         chi2, p, df = float("nan"), float("nan"), 0
     return OverviewResult(
-        customers_by_segment=table, n_customers=len(seg), chi2=float(chi2), df=int(df), p_value=float(p),
+        customers_by_segment=table, n_customers=n_customers, chi2=float(chi2), df=int(df), p_value=float(p),
         alpha=alpha, min_cell_size=min_cell_size,
     )  # fmt: skip

@@ -87,6 +87,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from .display import format_estimate, format_number
+from .engines import MAX_ROWS_PULLED, as_table, is_in_memory, pull_rows
 from .frameworks import value_label
 from .i18n import check_language, translate
 from .markdown import bullets, escape
@@ -539,12 +540,17 @@ def targeting_policy(
     min_cell_size: int = MIN_CELL_SIZE,
     n_threads: int = 1,
     progress: bool | None = None,
+    max_rows_pulled: int = MAX_ROWS_PULLED,
 ) -> TargetingResult:
     """Learn who should get which arm, and estimate honestly what that is worth.
 
     Parameters
     ----------
-    data : one row per customer of an experiment.
+    data : one row per customer of an experiment: a pandas DataFrame, or a table held by an
+        engine (Ibis table, DuckDB relation, PySpark DataFrame, path). Targeting needs the
+        rows (models fitted per customer, a score per customer): from an engine it copies
+        only the columns it reads, in the engine's row order (which fixes the folds), and
+        is refused above ``max_rows_pulled`` rows (sample in the engine first).
     arm_col, control : the arm column and the control's label.
     value_metric : the value column (e.g. revenue); the objective is its mean minus the cost.
     features : pre-period customer features (numeric or categorical) the policy may use.
@@ -565,8 +571,20 @@ def targeting_policy(
     n_threads : threads of the model fits (1 is fastest on a shared machine).
     progress : a bar over the cross-fitting folds (None: only in an interactive Jupyter kernel;
         :mod:`engagement_kit.progress`).
+    max_rows_pulled : on an engine table, the most rows copied out of the engine.
     """
     min_cell_size = check_min_cell_size(min_cell_size)
+    if not is_in_memory(data):
+        # no sufficient-statistic form: the models and AIPW scores are per customer
+        table = as_table(data)
+        cols = [arm_col, value_metric, *features]
+        if costs is None and cost_col:
+            cols.append(cost_col)
+        cols += list((propensity_cols or {}).values()) + list((oracle_cols or {}).values())
+        cols += [segment_col] if segment_col else []
+        _require(table, cols, "column")
+        data = pull_rows(table, cols, what="targeting_policy (cross-fitted outcome models and an AIPW score per "
+                         "customer)", max_rows_pulled=max_rows_pulled)
     _require(data, [arm_col, value_metric, *features], "column")
     if not features:
         raise ValueError("features must name at least one pre-period column")

@@ -19,19 +19,32 @@ Example
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
+from ..engines import is_in_memory
 from ..stats.survival import logrank, median_survival
 from .aggregate import factorize
 from .effects import comparisons
+from .sufficient import MAX_ROWS_PULLED, pull_rows
 
 __all__ = ["survival_tests"]
 
 
 def survival_tests(
-    data: pd.DataFrame, *, arm_col: str, control, duration: str, event: str, metric: str | None = None, alpha: float = 0.05
+    data: Any, *, arm_col: str, control, duration: str, event: str, metric: str | None = None, alpha: float = 0.05,
+    max_rows_pulled: int = MAX_ROWS_PULLED,
 ) -> pd.DataFrame:
-    """Log-rank test of each arm vs the control (and all arms) with KM medians."""
+    """Log-rank test of each arm vs the control (and all arms) with KM medians.
+
+    ``data`` may be a table held by an engine: Kaplan-Meier and the log-rank test need each
+    customer's time, so the three columns are copied out of the engine when it has at most
+    ``max_rows_pulled`` rows, and refused otherwise (sample in the engine first).
+    """
+    if not is_in_memory(data):
+        data = pull_rows(data, [arm_col, duration, event], what="survival_tests (Kaplan-Meier, log-rank)",
+                         max_rows_pulled=max_rows_pulled)
     _, arms = factorize(data[arm_col], arm_col)
     pairs = comparisons(arms, control)
     med = median_survival(data, duration, event, group_col=arm_col, alpha=alpha).set_index("group")

@@ -88,7 +88,14 @@ from .churn import survival_tests
 from .effects import DEFAULT_METHOD, EFFECT_COLUMNS, analyze, comparisons
 from .power import power_curve, power_table
 from .segments import interaction_test, segment_effects
-from .sequential import SEQUENTIAL_COLUMNS, SequentialResult, sequential
+from .sequential import (
+    SEQUENTIAL_COLUMNS,
+    SequentialResult,
+    engine_time,
+    look_times,
+    sequential,
+    time_range,
+)
 from .srm import DesignWarning
 from .srm import balance as balance_table
 from .srm import srm as srm_table
@@ -370,6 +377,24 @@ def _current_looks(times: pd.Series, looks: int | list | None) -> int | list:
     return [t for t in earlier if t < end] + [end]
 
 
+def _monitor_in_engine(table, *, metrics, time_col: str, looks, skipped: list, **kwargs) -> SequentialResult | None:
+    """:func:`.sequential` on an engine table, with the pandas path's skipped lines: missing
+    times skip monitoring; a list of earlier looks gets the data's last time appended."""
+    lo, hi, missing = time_range(table, time_col)
+    if missing:
+        skipped.append(f"monitoring: skipped, time_col {time_col!r} has {missing} missing "
+                       "values (fill or drop them, or set time_col).")
+        return None
+    is_time = engine_time(table, time_col)[1]
+    ends = pd.Series(pd.to_datetime([lo, hi]) if is_time else [float(lo), float(hi)])
+    current = _current_looks(ends, looks)
+    if isinstance(current, int):  # the cut-offs from the range read here: sequential needs no second pass
+        current = look_times(lo, hi, current, is_time)
+    monitoring = sequential(table, metrics=metrics, time_col=time_col, looks=current, **kwargs)
+    skipped += [f"monitoring: {line}" for line in monitoring.skipped]
+    return monitoring
+
+
 def _missing(columns, data: pd.DataFrame) -> list[str]:
     return [c for c in dict.fromkeys(columns) if c not in data.columns]
 
@@ -468,9 +493,11 @@ def experiment(
         the looks taken so far (a scheduled batch passes them, possibly none); the data's
         last time is always the final look. NPS is monitored in points, as in ``effects``.
     min_cell_size : smallest number of customers a published row may describe.
-    max_rows_pulled : on an engine table, the most rows the parts that need rows (survival,
-        monitoring) may copy out of the engine; above it survival raises and monitoring is
-        skipped, each saying how to proceed (sample in the engine).
+    max_rows_pulled : on an engine table, the most rows the parts that need rows (survival;
+        monitoring on a text ``time_col``, which is parsed here) may copy out of the engine;
+        above it survival raises and monitoring is skipped, each saying how to proceed (sample
+        in the engine, or cast the column to a timestamp there). Monitoring on a date/time or
+        numeric ``time_col`` is one ``GROUP BY`` arm x look in the engine and pulls no row.
 
     An optional part whose parameter is unset, or names a column the data lacks, is skipped
     with one line in ``result.skipped`` naming the parameter; a missing ``arm_col`` or metric
@@ -635,7 +662,14 @@ def _experiment(data, *, specs: list[MetricSpec], arms: list, arm_col: str, cont
                        "churn: [time_to_event, duration, event]).")
 
     monitoring = None
-    if pull is not None and time_col and time_col in data.columns:
+    if pull is not None and time_col and time_col in data.columns and engine_time(data, time_col) is not None:
+        # a date/time or numeric column of an engine table: the looks are one GROUP BY arm x
+        # look inside the engine (sequential), no row is pulled
+        monitoring = _monitor_in_engine(data, metrics=means or sufficient, time_col=time_col, looks=looks,
+                                        alpha=alpha, covariates=covs or None, correction=correction,
+                                        min_cell_size=min_cell_size, skipped=skipped, **common)
+        time_col = ""
+    elif pull is not None and time_col and time_col in data.columns:  # text times: parsed here, from the rows
         try:
             data = pull([arm_col, time_col] + [c for s in (means or sufficient) for c in s.columns] + covs,
                         what="monitoring (time_col)")

@@ -4,7 +4,10 @@
 customers assigned up to each cut-off time. The data are reduced once: every row gets the
 index of the first look that includes it, :func:`.aggregate.aggregate` sums counts, sums,
 sums of squares (and covariate cross-products) per look x arm, and a cumulative sum over
-looks gives every look's sufficient statistics. The statistics are the pure functions of
+looks gives every look's sufficient statistics. On a table held by an engine (DuckDB,
+Spark, a warehouse) the look index is a ``CASE`` and the sums one ``GROUP BY`` arm x look
+inside the engine (:func:`.sufficient.aggregate_table`); only the cumulative sums over the
+small result run here. The statistics are the pure functions of
 :mod:`engagement_kit.stats.sequential`.
 
 Methods (``method``)
@@ -71,10 +74,13 @@ import dataclasses
 import math
 from typing import Any, ClassVar
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..engines import as_table, is_in_memory
 from ..frameworks import value_label
 from ..i18n import check_language, translate
 from ..markdown import escape
@@ -82,7 +88,8 @@ from ..privacy import MIN_CELL_SIZE, check_min_cell_size
 from ..results import Result
 from ..stats import sequential as sq
 from ..stats.multitest import adjust, check_method
-from .aggregate import aggregate, factorize, parse_metrics
+from .aggregate import Aggregates, MetricStats, aggregate, factorize, parse_metrics
+from .sufficient import aggregate_table
 from .tests import cuped_moments
 
 __all__ = ["SEQUENTIAL_COLUMNS", "BOUNDARY_COLUMNS", "METHODS", "SequentialResult", "sequential"]
@@ -201,6 +208,106 @@ def _cutoffs(tv: np.ndarray, looks: Any, is_time: bool) -> np.ndarray:
     return cuts
 
 
+def engine_time(t: ir.Table, time_col: str) -> tuple[ir.Value, bool] | None:
+    """``time_col`` of an engine table as a timestamp (True) or float (False) expression;
+    None for a column the engine would have to parse (text)."""
+    if time_col not in t.columns:
+        raise KeyError(f"time column {time_col!r} is not in the data; columns are {list(t.columns)}")
+    x = t[time_col]
+    dt = x.type()
+    if dt.is_timestamp():
+        return x, True
+    if dt.is_date():
+        return x.cast("timestamp"), True
+    if dt.is_numeric() or dt.is_boolean():
+        return x.cast("float64"), False
+    return None
+
+
+def time_range(t: ir.Table, time_col: str) -> tuple[Any, Any, int]:
+    """First and last time of an engine table's ``time_col`` and its missing values (NULL or
+    NaN), in one pass inside the engine."""
+    timed = engine_time(t, time_col)
+    if timed is None:
+        raise ValueError(f"time column {time_col!r} must be a date/time or a number, not {t[time_col].type()}; "
+                         "cast it in the engine")
+    x, is_time = timed
+    missing = x.isnull() if is_time else x.isnull() | x.isnan()
+    present = x if is_time else ibis.ifelse(missing, ibis.null().cast("float64"), x)
+    r = t.aggregate(lo=present.min(), hi=present.max(), missing=missing.cast("int64").sum()).execute()
+    return r["lo"].iloc[0], r["hi"].iloc[0], int(r["missing"].fillna(0).iloc[0])
+
+
+def _ns(value: Any) -> float:
+    """A time from the engine as float nanoseconds since the epoch (UTC), as :func:`_times` reads it."""
+    return float(pd.Timestamp(value).value)
+
+
+def _looks_in_engine(t: ir.Table, arm_col: str, specs: list, covariates, time_col: str,
+                     looks: Any) -> tuple[Aggregates, np.ndarray, bool]:
+    """Per look x arm sufficient statistics of an engine table: the look of every row
+    (the first cut-off at or after its time, as ``np.searchsorted(side="left")``) is a
+    ``CASE`` inside the engine and the sums one ``GROUP BY`` arm x look there
+    (:func:`.sufficient.aggregate_table`); only ``looks x arms x metrics`` numbers come back.
+    Rows after the last cut-off form one more group, dropped here."""
+    timed = engine_time(t, time_col)
+    if timed is None:
+        raise ValueError(f"time column {time_col!r} must be a date/time or a number, not {t[time_col].type()}; "
+                         "cast it in the engine (e.g. CAST(... AS TIMESTAMP))")
+    x, is_time = timed
+    if looks is not None and not isinstance(looks, (int, np.integer)):
+        cuts = _cutoffs(np.empty(0), looks, is_time)  # given cut-offs: no pass for the first/last time
+    else:
+        lo, hi, missing = time_range(t, time_col)
+        if missing:
+            raise ValueError(f"time column {time_col!r} has {missing} missing values; drop or fill them")
+        cuts = _cutoffs(np.array([_ns(lo), _ns(hi)]) if is_time else np.array([float(lo), float(hi)]), looks, is_time)
+    K = len(cuts)
+    tz = getattr(x.type(), "timezone", None)
+    if is_time:
+        lits = [ibis.literal(pd.Timestamp(int(c), tz="UTC" if tz else None), type=x.type()) for c in cuts]
+    else:
+        lits = [ibis.literal(float(c), type="float64") for c in cuts]
+    # missing times form the group K + 1, rows after the last cut-off the group K
+    missing = x.isnull() if is_time else x.isnull() | x.isnan()
+    look = ibis.cases((missing, K + 1), *[(x <= lit, k) for k, lit in enumerate(lits)], else_=K).cast("int64")
+    name = "_ek_look"
+    while name in t.columns:
+        name += "_"
+    agg = aggregate_table(t.mutate(**{name: look}), arm_col, specs, covariates, group_col=name)
+    groups = [int(g) for g in agg.groups]
+    if K + 1 in groups:
+        n_missing = int(agg.rows[groups.index(K + 1)].sum())
+        raise ValueError(f"time column {time_col!r} has {n_missing} missing values; drop or fill them")
+    return _on_looks(agg, K), cuts, is_time
+
+
+def look_times(lo: Any, hi: Any, looks: int | None, is_time: bool) -> list:
+    """The cut-offs of ``looks`` equally spaced looks between the first time ``lo`` and the
+    last ``hi`` (as :func:`sequential` places them), as a list of times it accepts."""
+    ends = np.array([_ns(lo), _ns(hi)]) if is_time else np.array([float(lo), float(hi)])
+    cuts = _cutoffs(ends, looks, is_time)
+    return list(pd.to_datetime(cuts.astype(np.int64))) if is_time else [float(c) for c in cuts]
+
+
+def _on_looks(agg: Aggregates, K: int) -> Aggregates:
+    """``agg`` with one group per look ``0..K-1`` (zeros for a look without customers)."""
+    where = [(i, int(g)) for i, g in enumerate(agg.groups) if int(g) < K]
+
+    def fill(a: np.ndarray | None) -> np.ndarray | None:
+        if a is None:
+            return None
+        out = np.zeros((K,) + a.shape[1:])
+        for i, g in where:
+            out[g] = a[i]
+        return out
+
+    out = Aggregates(arms=agg.arms, groups=list(range(K)), covariates=agg.covariates, rows=fill(agg.rows))
+    for name, ms in agg.stats.items():
+        out.stats[name] = MetricStats(**{f: (fill(v) if isinstance(v, np.ndarray) else v) for f, v in vars(ms).items()})
+    return out
+
+
 def _when(time: Any) -> str:
     """A look's time for people: a number to 4 significant digits, a timestamp to the second."""
     if isinstance(time, (int, float, np.integer, np.floating)):
@@ -219,7 +326,7 @@ def _tau2(tau: Any, metric: str) -> float | None:
 
 
 def sequential(
-    data: pd.DataFrame,
+    data: Any,
     *,
     arm_col: str,
     control: Any,
@@ -238,6 +345,11 @@ def sequential(
 ) -> SequentialResult:
     """Monitor an experiment at ``looks``: anytime-valid intervals, p-values and decisions.
 
+    ``data``: one row per customer, a pandas DataFrame or a table held by an engine (Ibis
+    table, DuckDB relation, PySpark DataFrame, path): there every row's look is a ``CASE``
+    on ``time_col`` and the per look x arm sums one ``GROUP BY`` inside the engine (plus one
+    pass for the first and last time); the cumulative sums over looks run here in numpy,
+    so no row leaves the engine.
     ``time_col``: each customer's assignment (or observation) time, a date/time or a number.
     ``looks``: a list of cut-off times, or the number of equally spaced looks between the
     first and the last time (default 10); look ``k`` holds the customers with time <= its
@@ -261,23 +373,35 @@ def sequential(
     skipped = [f"{s.name}: {s.kind} metrics are not monitored by {method} (kinds: {', '.join(_KINDS[method])})"
                for s in specs if s.kind not in _KINDS[method]]  # fmt: skip
     specs = [s for s in specs if s.kind in _KINDS[method]]
+    if not is_in_memory(data):
+        data = as_table(data)
     if arm_col not in data.columns:
         raise KeyError(f"arm column {arm_col!r} is not in the data; columns are {list(data.columns)}")
-    a_codes, arms = factorize(data[arm_col], arm_col)
-    if control not in arms:
-        raise ValueError(f"control {control!r} is not an arm of {arm_col!r}; arms are {arms}")
-    tv, is_time = _times(data, time_col)
-    cuts = _cutoffs(tv, looks, is_time)
-    K = len(cuts)
-    bucket = np.searchsorted(cuts, tv, side="left")
-    keep = bucket < K
-    times = pd.to_datetime(cuts.astype(np.int64)) if is_time else cuts
-    if not specs:
-        return SequentialResult(None, None, method, alpha, correction, min_cell_size, tuple(skipped))
-    agg = aggregate(
-        data.loc[keep], arm_col, specs, covariates, group_col=time_col,
-        arm_codes=(a_codes[keep], arms), group_codes=(bucket[keep].astype(np.intp), list(range(K))),
-    )  # fmt: skip
+    if not is_in_memory(data):
+        agg, cuts, is_time = _looks_in_engine(data, arm_col, specs, covariates, time_col, looks)
+        K = len(cuts)
+        times = pd.to_datetime(cuts.astype(np.int64)) if is_time else cuts
+        if not specs:
+            return SequentialResult(None, None, method, alpha, correction, min_cell_size, tuple(skipped))
+        arms = agg.arms
+        if control not in arms:
+            raise ValueError(f"control {control!r} is not an arm of {arm_col!r}; arms are {arms}")
+    else:
+        a_codes, arms = factorize(data[arm_col], arm_col)
+        if control not in arms:
+            raise ValueError(f"control {control!r} is not an arm of {arm_col!r}; arms are {arms}")
+        tv, is_time = _times(data, time_col)
+        cuts = _cutoffs(tv, looks, is_time)
+        K = len(cuts)
+        bucket = np.searchsorted(cuts, tv, side="left")
+        keep = bucket < K
+        times = pd.to_datetime(cuts.astype(np.int64)) if is_time else cuts
+        if not specs:
+            return SequentialResult(None, None, method, alpha, correction, min_cell_size, tuple(skipped))
+        agg = aggregate(
+            data.loc[keep], arm_col, specs, covariates, group_col=time_col,
+            arm_codes=(a_codes[keep], arms), group_codes=(bucket[keep].astype(np.intp), list(range(K))),
+        )  # fmt: skip
     c = arms.index(control)
     others = [j for j in range(len(arms)) if j != c]
     m = len(others) * len(specs)
@@ -291,7 +415,7 @@ def sequential(
         for j in others:
             n1, n0 = cum["n"][:, j], cum["n"][:, c]
             if covariates:
-                pick = lambda k: tuple(cum[f][:, k] for f in ("n", "s1", "s2", "sx", "sxx", "sxy"))  # noqa: E731
+                pick = lambda k: tuple(cum[f][:, k] for f in ("n", "s1", "s2", "sx", "sxx", "sxy"))
                 (m1, v1), (m0, v0) = cuped_moments([pick(j), pick(c)])[0]
             else:
                 with np.errstate(invalid="ignore", divide="ignore"):
@@ -444,7 +568,7 @@ def simulate_monitoring(
                 b = sd * math.sqrt(covariate_r2)
                 y = mean + b * x + sd * math.sqrt(1 - covariate_r2) * rng.standard_normal((E, N))
             idx = np.repeat(np.arange(K), inc)
-            csum = lambda v: np.add.reduceat(v, np.concatenate([[0], n[:-1]]), axis=1).cumsum(axis=1)  # noqa: E731
+            csum = lambda v: np.add.reduceat(v, np.concatenate([[0], n[:-1]]), axis=1).cumsum(axis=1)
             nn = np.broadcast_to(n, (E, K)).astype(float)
             if x is None or not cuped:
                 stats_.append((nn, csum(y), csum(y * y), None, None, None))

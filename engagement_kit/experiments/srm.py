@@ -25,8 +25,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..engines import as_table, engine_of
 from ..stats.means import mean_diff
-from .aggregate import covariate_matrix, factorize, parse_metrics
+from .aggregate import (
+    Aggregates,
+    MetricStats,
+    covariate_matrix,
+    factorize,
+    parse_metrics,
+)
 from .effects import comparisons
 from .sufficient import arm_labels, sufficient_statistics
 
@@ -109,15 +116,14 @@ def balance(
     """Covariate balance table: means, standardised mean difference and Welch p per arm vs control.
 
     Non-numeric covariates (e.g. a channel label) are one-hot encoded, one row per level
-    (named ``column[level]``).
+    (named ``column[level]``; a missing value is in no level). ``data`` may be a table held
+    by an engine: the sums and the per-arm level counts are then ``GROUP BY`` s there.
     """
     if not covariates:
         raise ValueError("balance needs at least one covariate")
     parts = {}
     if not isinstance(data, pd.DataFrame):
-        specs = parse_metrics({c: "continuous" for c in covariates})
-        agg = sufficient_statistics(data, arm_col, specs)  # numeric covariates only: the engine checks their type
-        parts = dict.fromkeys(covariates)
+        agg, parts = _balance_in_engine(data, arm_col, covariates)
         return _balance_rows(agg, parts, control, smd_threshold)
     for c in covariates:
         if c not in data.columns:
@@ -134,6 +140,43 @@ def balance(
     specs = parse_metrics({c: "continuous" for c in parts})
     agg = sufficient_statistics(frame, arm_col, specs)
     return _balance_rows(agg, parts, control, smd_threshold)
+
+
+def _balance_in_engine(data, arm_col: str, covariates: list[str]) -> tuple[Aggregates, dict]:
+    """The balance table's sufficient statistics from an engine table, as the pandas path
+    builds them: numeric and boolean covariates from the shared ``GROUP BY`` arm sums; a
+    text (or other non-numeric) covariate as one 0/1 indicator per level (missing values
+    are in no level), its per-arm level counts one ``GROUP BY`` arm, level in the engine
+    (an indicator's sum and sum of squares are both its count)."""
+    t = as_table(data)
+    for c in covariates:
+        if c not in t.columns:
+            raise KeyError(f"covariate {c!r} is not in the data; columns are {list(t.columns)}")
+    numeric = [c for c in covariates if t[c].type().is_numeric() or t[c].type().is_boolean()]
+    arms, totals = arm_labels(data, arm_col)
+    agg = Aggregates(arms=arms, groups=["all"], covariates=[], rows=np.asarray(totals, float)[None, :])
+    if numeric:
+        agg = sufficient_statistics(data, arm_col, parse_metrics({c: "continuous" for c in numeric}))
+        for c in numeric:
+            missing = int(agg.rows.sum() - agg.stats[c].n.sum())
+            if missing:
+                raise ValueError(f"data ({engine_of(data)}): covariate {c!r} has {missing} missing values; impute "
+                                 "them (e.g. with the pre-period mean plus a missing-indicator covariate) or drop "
+                                 "the covariate")
+    parts: dict = {}
+    for c in covariates:
+        if c in numeric:
+            parts[c] = None
+            continue
+        counts = t.group_by([arm_col, c]).aggregate(__n=t.count()).execute()
+        n = agg.rows[0]
+        for lev in sorted(counts[c].dropna().unique(), key=str):
+            per_arm = counts[counts[c] == lev].groupby(arm_col)["__n"].sum()
+            k = np.array([float(per_arm.get(a, 0)) for a in agg.arms])[None, :]
+            name = f"{c}[{lev}]"
+            parts[name] = None
+            agg.stats[name] = MetricStats(kind="continuous", n=n[None, :].copy(), s1=k, s2=k.copy())
+    return agg, parts
 
 
 def _balance_rows(agg, parts: dict, control, smd_threshold: float) -> pd.DataFrame:

@@ -39,14 +39,11 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ..engines import as_table, engine_of, is_in_memory
+from ..engines import MAX_ROWS_PULLED, as_table, engine_of, pull_rows
 from ..validation import MAX_ABS_VALUE
 from .aggregate import Aggregates, MetricSpec, MetricStats, aggregate
 
 __all__ = ["MAX_ROWS_PULLED", "sufficient_statistics", "aggregate_table", "shared_aggregates", "pull_rows", "arm_labels", "collapse"]
-
-#: Default of ``max_rows_pulled``: the most rows a raw-row method copies out of an engine.
-MAX_ROWS_PULLED = 1_000_000
 
 _TRUE = ("true", "yes", "1")  # the spellings the pandas path accepts
 _FALSE = ("false", "no", "0")
@@ -463,26 +460,3 @@ def arm_labels(data: Any, arm_col: str) -> tuple[list, np.ndarray]:
     """Sorted arm labels and customers per arm of an engine table (shared aggregates if any)."""
     agg = aggregate_table(data, arm_col, [])
     return agg.arms, agg.rows.sum(axis=0)
-
-
-def pull_rows(data: Any, columns: list[str], *, what: str, max_rows_pulled: int = MAX_ROWS_PULLED,
-              n_rows: int | None = None) -> pd.DataFrame:
-    """``columns`` of an engine table as a pandas frame, for methods that need the rows.
-
-    Refused (ValueError naming ``what``, the row count and the ways out) when the table has
-    more than ``max_rows_pulled`` rows: copying a billion rows out of a warehouse is never
-    what the user meant.
-    """
-    if is_in_memory(data):
-        return data
-    t = as_table(data)
-    n = int(t.count().execute()) if n_rows is None else n_rows
-    if n > max_rows_pulled:
-        raise ValueError(
-            f"{what} needs the rows, and the data ({engine_of(data)}) has {n:,} rows, more than "
-            f"max_rows_pulled={max_rows_pulled:,}: sample in the engine (e.g. table.sample(0.01) or "
-            f"TABLESAMPLE) and pass the sample, drop the method, or raise max_rows_pulled if the rows fit "
-            "in memory"
-        )
-    cols = list(dict.fromkeys(columns))
-    return t.select(*cols).to_pandas()

@@ -49,8 +49,12 @@ def cuped_moments(
     cents = [_centered(*s) for s in pair_stats]
     cxx = sum(c[2] for c in cents)
     cxy = sum(c[3] for c in cents)
-    # pinv (not solve): a constant or collinear covariate gets weight 0 instead of an error
-    theta = np.einsum("...ij,...j->...i", np.linalg.pinv(cxx), cxy)
+    # pinv (not solve): a constant or collinear covariate gets weight 0 instead of an error;
+    # a cell without customers (e.g. a monitoring look before the first arrival) has NaN sums,
+    # on which pinv's SVD fails: its theta is NaN instead
+    finite = np.isfinite(cxx).all(axis=(-2, -1))
+    theta = np.einsum("...ij,...j->...i", np.linalg.pinv(np.where(finite[..., None, None], cxx, 0.0)), cxy)
+    theta = np.where(finite[..., None], theta, np.nan)
     n_tot = sum(s[0] for s in pair_stats)
     mx_pool = sum(s[3] for s in pair_stats) / n_tot[..., None]
     out = []
