@@ -76,11 +76,13 @@ Example
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
+from .scales import MeasurementWarning
 from .sem import CFAEstimate, GroupMoments, _univariate_moments
 
 __all__ = ["ESTIMATORS", "FimlCorrected", "RobustTest", "robust_test", "scaled_difference"]
@@ -328,6 +330,7 @@ def _fiml_corrected(est: CFAEstimate, implied: list[tuple[np.ndarray, np.ndarray
     for g, b in enumerate(base):
         delta_b[g * k : (g + 1) * k, g * 2 * model.p : (g + 1) * 2 * model.p] = b[2]
     c_b = trace(delta_b) / est.baseline_df
+    c, c_b = (v if np.isfinite(v) and v > 0 else np.nan for v in (c, c_b))
     return FimlCorrected(chi2=float(chi2), df=est.df, scaling=float(c), chi2_scaled=float(chi2 / c),
                          baseline_chi2=float(chi2_b), baseline_df=est.baseline_df, baseline_scaling=float(c_b))
 
@@ -367,7 +370,12 @@ def _robust_test(est: CFAEstimate, estimator: str, fiml_indices: bool = True) ->
         c_base = tb / est.baseline_df
     corrected = None
     if est.missing == "fiml" and fiml_indices and est.df > 0:
-        corrected = _fiml_corrected(est, implied, deltas, h1, iu0, iu1, basis)
+        try:
+            corrected = _fiml_corrected(est, implied, deltas, h1, iu0, iu1, basis)
+        except np.linalg.LinAlgError:  # lavaan: "computation of robust RMSEA failed", NA
+            warnings.warn("the FIML-corrected robust CFI / TLI / RMSEA could not be computed (a singular "
+                          "information matrix: some items are rarely answered together); they are left empty",
+                          MeasurementWarning, stacklevel=3)
     chi2_scaled = est.chi2 / c if np.isfinite(c) else np.nan
     p_value = float(stats.chi2.sf(chi2_scaled, est.df)) if est.df > 0 and np.isfinite(c) else np.nan
     return RobustTest(estimator=estimator, chi2_scaled=float(chi2_scaled), df=est.df, scaling_factor=float(c),
