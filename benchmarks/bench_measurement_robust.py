@@ -11,6 +11,9 @@ Run: ``PYTHONPATH=. nice -n 10 python benchmarks/bench_measurement_robust.py [--
    Then the MLR part on 20,000 respondents (``--mlr-n``): the Yuan-Bentler test without and
    with the FIML-corrected robust CFI / TLI / RMSEA (Zhang & Savalei), and the FIML-C step
    alone, beside the FIML fit itself (the peer) and the EM saturated model (the floor).
+   Measured (2026-12-01, shared 2-core machine, load ~8, CPU seconds): EM 2.2 s, FIML fit
+   4.2 s, MLR test 70.4 s, FIML-C step 0.09 s (0.13 % of the MLR test; it reuses the
+   saturated information and scores the MLR test computes anyway).
 2. Calibration (seeded): FIML vs listwise under MAR (bias, 95 % CI coverage, CI width) and
    the rejection rate of a true model on skewed ordinal items, ML vs MLM vs MLR, each with
    a Monte-Carlo 95 % interval (:mod:`engagement_kit.measurement.calibration`); and the

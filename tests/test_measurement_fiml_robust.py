@@ -176,11 +176,17 @@ def test_fiml_corrected_robust_rmsea_is_calibrated():
 
     out = fiml_robust_calibration(reps=150, reps_misfit=40, seed=15)
     print(out)
-    # (a) true model, skewed items, 20 % MCAR: the robust RMSEA interval excludes 0 about 5 %
-    # of the time, where the normal-theory FIML chi-square rejects far more often
-    lo, hi = out["robust_rmsea_rejection_ci"]
-    assert lo <= 0.08 and hi >= 0.03
-    assert out["ml_rejection"] > 0.25
+    # full run (benchmarks/bench_measurement_robust.py, seed 20261201, 1000 + 200 replicates):
+    # (a) robust RMSEA 90 % CI excludes 0: .080 [.065, .098]; MLR .089 [.073, .108]; ML (FIML)
+    # .521 [.490, .552] -- slightly above 5 % at n = 400 like complete-data MLR on these items
+    # (.073, test_measurement_robust.py); (b) population RMSEA .0866: FIML-corrected robust
+    # RMSEA mean .0861 [.0842, .0880], plain FIML RMSEA .0671 [.0656, .0686], robust RMSEA of
+    # the same rows before the holes .0861 [.0846, .0876].
+    # (a) true model, skewed items, 20 % MCAR: the robust RMSEA interval excludes 0 near 5 %
+    # of the time, where the normal-theory FIML chi-square rejects a true model half the time
+    assert out["robust_rmsea_rejection"] <= 0.10
+    assert out["robust_rmsea_rejection_ci"][1] < out["ml_rejection_ci"][0]  # Wilson 95 % intervals apart
+    assert out["ml_rejection_ci"][0] > 0.2
     # (b) misspecified model: the robust RMSEA estimates the complete-data population value;
     # the plain FIML RMSEA does not (it falls with the share of missing answers)
     pop, se = out["population_rmsea"], out["mean_robust_rmsea_se"]
