@@ -155,6 +155,10 @@ def test_notebook_with_robust_estimator_and_fiml_on_incomplete_answers(tmp_path)
     fit = t["cfa_fit.csv"].iloc[0]
     assert fit["n"] == 600 and fit["estimator"] == "mlr" and fit["missing"] == "fiml"
     assert np.isfinite(fit["chi2_scaled"]) and np.isfinite(fit["scaling_factor"])
+    # Zhang & Savalei's FIML-corrected robust indices (tests/test_measurement_fiml_robust.py)
+    robust = ["cfi_robust", "tli_robust", "rmsea_robust", "rmsea_robust_ci_low", "rmsea_robust_ci_high"]
+    assert np.isfinite(fit[robust].astype(float)).all()
+    assert t["invariance.csv"][robust].notna().all().all()
     assert (t["invariance.csv"]["missing"] == "fiml").all() and t["invariance.csv"]["chi2_diff_scaled"].iloc[1:].notna().all()
     pats = t["missing_patterns.csv"]
     assert pats["pattern"].iloc[0] == "(complete)" and (pats["n"].dropna() >= 10).all()  # aggregates only

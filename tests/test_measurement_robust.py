@@ -222,11 +222,15 @@ def test_saturated_em_recovers_complete_data_moments(hs):
     np.testing.assert_allclose(mu, hs[items].mean(), atol=1e-12)
 
 
-def test_mlr_with_fiml_gives_a_scaled_statistic_but_no_robust_indices(hs_missing):
+def test_mlr_with_fiml_gives_a_scaled_statistic_and_fiml_corrected_robust_indices(hs_missing):
     fit = cfa(hs_missing, scales=HS_SCALES, missing="fiml", estimator="mlr", **PLAIN).fit.iloc[0]
     assert 0.8 < fit["scaling_factor"] < 1.2
     assert fit["chi2_scaled"] == pytest.approx(fit["chi2"] / fit["scaling_factor"])
-    assert np.isnan(fit["cfi_robust"]) and np.isnan(fit["rmsea_robust"])  # lavaan uses Zhang & Savalei here
+    # Zhang & Savalei's indices, as lavaan (tests/test_measurement_fiml_robust.py)
+    assert 0 < fit["cfi_robust"] <= 1
+    assert fit["rmsea_robust_ci_low"] <= fit["rmsea_robust"] <= fit["rmsea_robust_ci_high"]
+    plain = cfa(hs_missing, scales=HS_SCALES, missing="fiml", **PLAIN).fit.iloc[0]
+    assert np.isnan(plain["cfi_robust"])  # plain ML: no scaled test, no robust indices
 
 
 def test_fiml_invariance_runs_all_steps(hs_missing):

@@ -19,7 +19,8 @@ CSV outputs of ``DimensionsResult.write`` (the column names are an interface)
 * ``cfa_fit.csv``: ``n, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low, rmsea_ci_high, srmr``
   (lavaan conventions, see :mod:`.factors`), then ``chi2_scaled, df_scaled, scaling_factor,
   cfi_robust, tli_robust, rmsea_robust, rmsea_robust_ci_low, rmsea_robust_ci_high, estimator,
-  missing`` (NaN for plain ML; MLM / MLR: :mod:`.robust`; WLSMV for ordinal items: :mod:`.ordinal`).
+  missing`` (NaN for plain ML; MLM / MLR: :mod:`.robust`, with FIML Zhang & Savalei's
+  FIML-corrected robust indices; WLSMV for ordinal items: :mod:`.ordinal`).
 * ``thresholds.csv``: ``item, threshold, estimate, se, n, suppressed`` (WLSMV only).
 * ``omega.csv``: ``n, n_items, n_factors, omega_h, omega_h_asymptotic, omega_total, alpha`` (the
   instrument, as ``psych::omega``; with three scales or more).

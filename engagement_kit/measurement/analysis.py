@@ -16,7 +16,10 @@ Tables (``result.tables()``; the CSV stems; published columns first, in this ord
   (a published interface: unchanged), then ``chi2_scaled, df_scaled, scaling_factor,
   cfi_robust, tli_robust, rmsea_robust, rmsea_robust_ci_low, rmsea_robust_ci_high,
   estimator, missing`` (the robust part is NaN for ``estimator="ml"``; for ``"wlsmv"`` it is
-  the scaled-shifted test and lavaan's ``*.scaled`` indices, :mod:`.ordinal`).
+  the scaled-shifted test and lavaan's ``*.scaled`` indices, :mod:`.ordinal`; with
+  ``missing="fiml"`` and ``"mlr"`` the robust CFI / TLI / RMSEA are Zhang & Savalei's
+  FIML-corrected ones, as lavaan >= 0.6-13, while ``chi2_scaled`` / ``scaling_factor`` stay
+  the Yuan-Bentler test, :mod:`.robust`).
 * ``omega``: ``n, n_items, n_factors, omega_h, omega_h_asymptotic, omega_total, alpha`` (one
   row: the whole instrument as ``psych::omega``, one group factor per scale, polychoric
   correlations when every item is ordinal; header-only with fewer than three scales).

@@ -62,8 +62,9 @@ __all__ = [
 ]
 
 FIT_COLUMNS = ["n", "chi2", "df", "p_value", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high", "srmr"]
-#: appended to :data:`FIT_COLUMNS` (NaN for plain ML; the robust indices also NaN with FIML,
-#: see :mod:`.robust`); ``estimator`` and ``missing`` name how the model was fitted.
+#: appended to :data:`FIT_COLUMNS` (NaN for plain ML; with FIML the robust indices are Zhang &
+#: Savalei's FIML-corrected ones, see :mod:`.robust`); ``estimator`` and ``missing`` name how
+#: the model was fitted.
 ROBUST_FIT_COLUMNS = ["chi2_scaled", "df_scaled", "scaling_factor", "cfi_robust", "tli_robust", "rmsea_robust",
                       "rmsea_robust_ci_low", "rmsea_robust_ci_high", "estimator", "missing"]
 
@@ -111,6 +112,33 @@ def srmr(est: CFAEstimate) -> float:
     return float(np.sum(w * np.asarray(vals)))
 
 
+def _robust_indices(est: CFAEstimate, robust: RobustTest) -> dict[str, float]:
+    """Robust CFI / TLI / RMSEA + CI as lavaan's ``lav_fit_cfi`` / ``lav_fit_tli`` /
+    ``lav_fit_rmsea`` / ``lav_fit_rmsea_ci``: from the ML statistic and the scaling factors
+    with complete data (Brosseau-Liard & Savalei), from Zhang & Savalei's FIML-corrected
+    statistic with ``missing="fiml"`` (:mod:`.robust`)."""
+    n, G, df, dfb = est.n_total, len(est.groups), est.df, est.baseline_df
+    fc = robust.fiml_corrected
+    if fc is not None:
+        x2, c, x2b, cb, scaled = fc.chi2, fc.scaling, fc.baseline_chi2, fc.baseline_scaling, fc.chi2_scaled
+    elif est.missing == "listwise":
+        x2, c, x2b, cb = est.chi2, robust.scaling_factor, est.baseline_chi2, robust.baseline_scaling
+        scaled = robust.chi2_scaled
+    else:
+        return {}
+    if not (np.isfinite([x2, c, x2b, cb]).all() and df > 0):
+        return {}
+    # Brosseau-Liard & Savalei (2014) eq. 15; lavaan uses the unscaled differences when a
+    # factor is exactly 1
+    cc, ccb = (c, cb) if c != 1.0 and cb != 1.0 else (1.0, 1.0)
+    t1, t2 = x2 - cc * df, x2b - ccb * dfb
+    lo, hi = rmsea_ci(scaled, df, n, G, c_hat=c)
+    return {"cfi_robust": 1.0 - max(t1, 0.0) / max(t1, t2, 0.0) if max(t1, t2, 0.0) > 0 else 1.0,
+            "tli_robust": 1.0 - (t1 * dfb) / (t2 * df) if t2 != 0 else 1.0,
+            "rmsea_robust": float(np.sqrt(max(x2 / (n * df) - c / n, 0.0)) * np.sqrt(G)),
+            "rmsea_robust_ci_low": lo, "rmsea_robust_ci_high": hi}
+
+
 def fit_indices(est: CFAEstimate, robust: RobustTest | None = None) -> pd.DataFrame:
     """One-row table: :data:`FIT_COLUMNS` then :data:`ROBUST_FIT_COLUMNS` (the scaled
     statistic and the robust CFI / TLI / RMSEA of ``robust``, NaN without it)."""
@@ -136,15 +164,9 @@ def fit_indices(est: CFAEstimate, robust: RobustTest | None = None) -> pd.DataFr
     row.update(dict.fromkeys(ROBUST_FIT_COLUMNS, np.nan))
     row.update(estimator=robust.estimator if robust is not None else "ml", missing=est.missing)
     if robust is not None:
-        c, cb_hat = robust.scaling_factor, robust.baseline_scaling
+        c = robust.scaling_factor
         row.update(chi2_scaled=robust.chi2_scaled, df_scaled=float(df), scaling_factor=c)
-        if np.isfinite(cb_hat) and np.isfinite(c) and df > 0:
-            # Brosseau-Liard & Savalei (2014) eq. 15; lavaan's lav_fit_cfi / lav_fit_tli
-            t1, t2 = chi2 - c * df, cb - cb_hat * dfb
-            row["cfi_robust"] = 1.0 - max(t1, 0.0) / max(t1, t2, 0.0) if max(t1, t2, 0.0) > 0 else 1.0
-            row["tli_robust"] = 1.0 - (t1 * dfb) / (t2 * df) if t2 != 0 else 1.0
-            row["rmsea_robust"] = np.sqrt(max(chi2 / (n * df) - c / n, 0.0)) * np.sqrt(G)
-            row["rmsea_robust_ci_low"], row["rmsea_robust_ci_high"] = rmsea_ci(robust.chi2_scaled, df, n, G, c_hat=c)
+        row.update(_robust_indices(est, robust))
     return pd.DataFrame([row])
 
 

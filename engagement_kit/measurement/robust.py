@@ -23,13 +23,33 @@ both as lavaan 0.6 computes them (``estimator="MLM"`` / ``"MLR"``):
   Robust covariance ``E^-1 B0 E^-1 / N`` (Huber-White).
 
 The scaled statistic is ``chi2 / c`` on ``df`` degrees of freedom. Robust indices
-(complete data; lavaan's ``cfi.robust``, ``tli.robust``, ``rmsea.robust``):
+(lavaan's ``cfi.robust``, ``tli.robust``, ``rmsea.robust``), complete data:
 Brosseau-Liard, Savalei & Li (2012) RMSEA ``sqrt(max(chi2/(N df) - c/N, 0)) sqrt(G)``
 with the interval of the scaled statistic times ``sqrt(c)``, and Brosseau-Liard &
 Savalei (2014) CFI / TLI with ``chi2 - c df`` against the baseline's ``chi2_b - c_b
-df_b`` (``c_b`` the same scaling factor of the independence model). With FIML lavaan
-uses Zhang & Savalei's (2023) corrected versions instead, which are not implemented
-here: the robust indices are NaN there (the scaled statistic is given).
+df_b`` (``c_b`` the same scaling factor of the independence model).
+
+With ``missing="fiml"`` (MLR) the same formulas take Zhang & Savalei's (2023) FIML-corrected
+statistic instead ("FIML-C", version V3; lavaan >= 0.6-13, ``lav_fit_fiml_corrected``):
+
+* ``chi2_c = sum_g n_g F_ML(S~_g, m~_g; Sigma_g, mu_g)``: the complete-data ML discrepancy
+  between the saturated EM estimates ``(S~, m~)`` and the model-implied moments at the FIML
+  estimates (no refit), on the model's ``df``; the baseline's ``chi2_bc`` the same with the
+  independence model's FIML estimates (item means and variances of the available answers).
+* ``c_c = tr(U Wm^-1 Wc Wm^-1 U Gamma) / df``, every matrix block-diagonal over groups:
+  ``Wm_g`` (weight n_g/N) the observed information of the saturated FIML model at the EM
+  estimates, ``Wc_g`` (weight n_g/N) the complete-data information at ``(S~, m~)``,
+  ``Gamma_g = Wm_g^-1 J_g Wm_g^-1 N/n_g`` with ``J_g`` the mean outer product of the
+  saturated casewise scores, ``U = Wm - Wm Delta (Delta' Wm Delta)^-1 Delta' Wm``; ``c_bc``
+  the same with the independence model's ``Delta``.
+* ``rmsea_robust = sqrt(max(chi2_c/(N df) - c_c/N, 0)) sqrt(G)``, its interval that of
+  ``chi2_c / c_c`` times ``sqrt(c_c)``; ``cfi_robust = 1 - max(chi2_c - c_c df, 0) /
+  max(chi2_c - c_c df, chi2_bc - c_bc df_b, 0)``, ``tli_robust = 1 - (chi2_c - c_c df) df_b /
+  ((chi2_bc - c_bc df_b) df)`` (lavaan's ``lav_fit_cfi`` / ``lav_fit_tli``, which fall back to
+  the unscaled formulas when a factor is exactly 1).
+
+The scaled statistic and scaling factor printed beside them stay the Yuan-Bentler ones.
+MLM is refused with FIML, as lavaan refuses ``estimator="MLM", missing="ml"``.
 
 Nested models are compared with the Satorra-Bentler (2001) scaled difference
 ``(chi2_0 - chi2_1) / ((df_0 c_0 - df_1 c_1) / (df_0 - df_1))``.
@@ -48,8 +68,10 @@ Holzinger-Swineford (MLR 87.132, scaling 0.979; MLM 80.872, scaling 1.055), and 
 robust CFI / TLI / RMSEA and its CI for MLR and MLM, one group and by school, to 1e-6;
 FIML and MLR-with-FIML estimates, SEs, scaling factor to 1e-5; and in
 ``tests/test_measurement_mlr_calibration.py`` against lavaan 0.6-14 on the calibration's own
-data sets (MLR, MLR with expected information, MLM, to 1e-6). Not matched: lavaan's
-missing-data robust indices (Zhang & Savalei), left NaN here.
+data sets (MLR, MLR with expected information, MLM, to 1e-6); and in
+``tests/test_measurement_fiml_robust.py`` against lavaan 0.6-14's FIML-corrected robust
+indices (``tests/data/fiml_robust_reference``: MCAR and MAR, one group and the configural,
+metric and scalar steps by school).
 
 Example
 -------
@@ -64,23 +86,42 @@ Example
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
+from .scales import MeasurementWarning
 from .sem import CFAEstimate, GroupMoments, _univariate_moments
 
-__all__ = ["ESTIMATORS", "RobustTest", "robust_test", "scaled_difference"]
+__all__ = ["ESTIMATORS", "FimlCorrected", "RobustTest", "robust_test", "scaled_difference"]
 
 ESTIMATORS = ("ml", "mlm", "mlr")
+
+
+@dataclass(frozen=True)
+class FimlCorrected:
+    """Zhang & Savalei's (2023) FIML-corrected statistics behind the robust indices with
+    missing answers (see the module docstring): the statistic ``chi2`` on ``df`` with its
+    scaling factor ``scaling`` (``chi2_scaled = chi2 / scaling``), and the independence
+    model's ``baseline_chi2`` on ``baseline_df`` with ``baseline_scaling``."""
+
+    chi2: float
+    df: int
+    scaling: float
+    chi2_scaled: float
+    baseline_chi2: float
+    baseline_df: int
+    baseline_scaling: float
 
 
 @dataclass(frozen=True)
 class RobustTest:
     """A scaled test: ``chi2_scaled = chi2 / scaling_factor`` on ``df``; ``vcov`` the
     robust covariance of the estimates; ``baseline_scaling`` the independence model's
-    factor (NaN where the robust indices are not defined)."""
+    factor (NaN where the robust indices are not defined); ``fiml_corrected`` the
+    statistics the robust indices use with ``missing="fiml"`` (None with complete data)."""
 
     estimator: str
     chi2_scaled: float
@@ -89,6 +130,7 @@ class RobustTest:
     p_value: float
     vcov: np.ndarray
     baseline_scaling: float
+    fiml_corrected: FimlCorrected | None = None
 
 
 def _vech_basis(p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -209,10 +251,18 @@ def _baseline(mo: GroupMoments, iu0: np.ndarray, iu1: np.ndarray):
     return sigma, mean, d, info
 
 
+def _h1_information(mo: GroupMoments, iu0: np.ndarray, iu1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The saturated model's observed information ``A1`` and first-order information ``B1``
+    (mean outer product of its casewise scores) per respondent, at its ML (EM) estimates."""
+    sat = _saturated_scores(mo, mo.cov, mo.mean, iu0, iu1)
+    return _saturated_observed_information(mo, iu0, iu1), sat.T @ sat / mo.n
+
+
 def _trace_ug(estimator: str, moments: list[GroupMoments], implied: list[tuple[np.ndarray, np.ndarray]],
               deltas: list[np.ndarray], e_inv: np.ndarray, w: np.ndarray, iu0: np.ndarray, iu1: np.ndarray,
-              basis: np.ndarray) -> tuple[float, np.ndarray]:
-    """tr(U Gamma) summed over groups, and the 'meat' sum_g (n_g/N) B0_g of the sandwich."""
+              basis: np.ndarray, h1: list[tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[float, np.ndarray]:
+    """tr(U Gamma) summed over groups, and the 'meat' sum_g (n_g/N) B0_g of the sandwich;
+    ``h1``: :func:`_h1_information` of each group when already computed (MLR)."""
     trace = 0.0
     meat = np.zeros_like(e_inv)
     for g, mo in enumerate(moments):
@@ -223,9 +273,7 @@ def _trace_ug(estimator: str, moments: list[GroupMoments], implied: list[tuple[n
             b0 = deltas[g].T @ wg @ gam @ wg @ deltas[g]
             trace += np.sum(wg * gam) - w[g] * np.sum(e_inv * b0)
         else:
-            sat = _saturated_scores(mo, mo.cov, mo.mean, iu0, iu1)
-            b1 = sat.T @ sat / mo.n
-            a1 = _saturated_observed_information(mo, iu0, iu1)
+            a1, b1 = h1[g] if h1 is not None else _h1_information(mo, iu0, iu1)
             scores = _saturated_scores(mo, sigma, mu, iu0, iu1) @ deltas[g]
             b0 = scores.T @ scores / mo.n
             trace += np.trace(np.linalg.solve(a1, b1)) - w[g] * np.sum(e_inv * b0)
@@ -233,9 +281,11 @@ def _trace_ug(estimator: str, moments: list[GroupMoments], implied: list[tuple[n
     return float(trace), meat
 
 
-def robust_test(est: CFAEstimate, estimator: str) -> RobustTest:
+def robust_test(est: CFAEstimate, estimator: str, *, fiml_indices: bool = True) -> RobustTest:
     """Scaled chi-square, scaling factor and robust covariance of a fitted CFA (see the
-    module docstring); ``estimator`` is ``"mlm"`` or ``"mlr"``."""
+    module docstring); ``estimator`` is ``"mlm"`` or ``"mlr"``. With ``missing="fiml"`` and
+    ``fiml_indices`` the FIML-corrected statistics of the robust indices are added
+    (``fiml_indices=False`` skips them, for timing)."""
     from threadpoolctl import threadpool_limits
 
     if estimator not in ("mlm", "mlr"):
@@ -244,10 +294,58 @@ def robust_test(est: CFAEstimate, estimator: str) -> RobustTest:
         raise ValueError("estimator='mlm' (Satorra-Bentler) needs complete data; use estimator='mlr' with "
                          "missing='fiml', or missing='listwise'")
     with threadpool_limits(1):
-        return _robust_test(est, estimator)
+        return _robust_test(est, estimator, fiml_indices)
 
 
-def _robust_test(est: CFAEstimate, estimator: str) -> RobustTest:
+def _f_ml(s: np.ndarray, m: np.ndarray, sigma: np.ndarray, mu: np.ndarray) -> float:
+    """Complete-data ML discrepancy of (sigma, mu) from sample moments (s, m)."""
+    inv = np.linalg.inv(sigma)
+    d = m - mu
+    return float(np.linalg.slogdet(sigma)[1] - np.linalg.slogdet(s)[1] + np.sum(s * inv) - s.shape[0]
+                 + d @ inv @ d)
+
+
+def _fiml_corrected(est: CFAEstimate, implied: list[tuple[np.ndarray, np.ndarray]], deltas: list[np.ndarray],
+                    h1: list[tuple[np.ndarray, np.ndarray]], iu0: np.ndarray, iu1: np.ndarray,
+                    basis: np.ndarray) -> FimlCorrected:
+    """Zhang & Savalei's FIML-C (V3) statistics of the model and of the independence model,
+    as lavaan 0.6-14's ``lav_fit_fiml_corrected`` (module docstring). Written here because
+    no Python SEM package computes them."""
+    model = est._model
+    moments, w, G = model.moments, model.w, model.G
+    k = model.p + iu0.size
+
+    def bdiag(blocks: list[np.ndarray]) -> np.ndarray:
+        out = np.zeros((G * k, G * k))
+        for g, b in enumerate(blocks):
+            out[g * k : (g + 1) * k, g * k : (g + 1) * k] = b
+        return out
+
+    wm_inv = [np.linalg.inv(a1) for a1, _ in h1]
+    wm = bdiag([w[g] * h1[g][0] for g in range(G)])
+    # Wm^-1 Wc Wm^-1 with the group weights (w_g Wc_g between two (1/w_g) Wm_g^-1) and Gamma
+    middle = bdiag([wm_inv[g] @ _weight(mo.cov, basis) @ wm_inv[g] / w[g] for g, mo in enumerate(moments)])
+    gamma = bdiag([wm_inv[g] @ h1[g][1] @ wm_inv[g] / w[g] for g in range(G)])
+
+    def trace(delta: np.ndarray) -> float:
+        wd = wm @ delta
+        u = wm - wd @ np.linalg.solve(delta.T @ wd, wd.T)
+        return float(np.sum((u @ middle @ u) * gamma.T))
+
+    chi2 = sum(mo.n * _f_ml(mo.cov, mo.mean, *implied[g]) for g, mo in enumerate(moments))
+    c = trace(np.vstack(deltas)) / est.df if est.df > 0 else np.nan
+    base = [_baseline(mo, iu0, iu1) for mo in moments]
+    chi2_b = sum(mo.n * _f_ml(mo.cov, mo.mean, base[g][0], base[g][1]) for g, mo in enumerate(moments))
+    delta_b = np.zeros((G * k, G * 2 * model.p))
+    for g, b in enumerate(base):
+        delta_b[g * k : (g + 1) * k, g * 2 * model.p : (g + 1) * 2 * model.p] = b[2]
+    c_b = trace(delta_b) / est.baseline_df
+    c, c_b = (v if np.isfinite(v) and v > 0 else np.nan for v in (c, c_b))
+    return FimlCorrected(chi2=float(chi2), df=est.df, scaling=float(c), chi2_scaled=float(chi2 / c),
+                         baseline_chi2=float(chi2_b), baseline_df=est.baseline_df, baseline_scaling=float(c_b))
+
+
+def _robust_test(est: CFAEstimate, estimator: str, fiml_indices: bool = True) -> RobustTest:
     model = est._model
     p = model.p
     iu0, iu1, basis = _vech_basis(p)
@@ -260,7 +358,8 @@ def _robust_test(est: CFAEstimate, estimator: str) -> RobustTest:
     else:
         info = model.observed_hessian(est.x) / 2
     e_inv = np.linalg.inv(info)
-    trace, meat = _trace_ug(estimator, moments, implied, deltas, e_inv, w, iu0, iu1, basis)
+    h1 = [_h1_information(mo, iu0, iu1) for mo in moments] if estimator == "mlr" else None
+    trace, meat = _trace_ug(estimator, moments, implied, deltas, e_inv, w, iu0, iu1, basis, h1)
     c = trace / est.df if est.df > 0 else np.nan
     if not np.isfinite(c) or c <= 0:
         c = np.nan
@@ -279,10 +378,18 @@ def _robust_test(est: CFAEstimate, estimator: str) -> RobustTest:
         tb, _ = _trace_ug(estimator, moments, [(b[0], b[1]) for b in base], big_d, np.linalg.inv(info_b), w,
                           iu0, iu1, basis)
         c_base = tb / est.baseline_df
+    corrected = None
+    if est.missing == "fiml" and fiml_indices and est.df > 0:
+        try:
+            corrected = _fiml_corrected(est, implied, deltas, h1, iu0, iu1, basis)
+        except np.linalg.LinAlgError:  # lavaan: "computation of robust RMSEA failed", NA
+            warnings.warn("the FIML-corrected robust CFI / TLI / RMSEA could not be computed (a singular "
+                          "information matrix: some items are rarely answered together); they are left empty",
+                          MeasurementWarning, stacklevel=3)
     chi2_scaled = est.chi2 / c if np.isfinite(c) else np.nan
     p_value = float(stats.chi2.sf(chi2_scaled, est.df)) if est.df > 0 and np.isfinite(c) else np.nan
     return RobustTest(estimator=estimator, chi2_scaled=float(chi2_scaled), df=est.df, scaling_factor=float(c),
-                      p_value=p_value, vcov=vcov, baseline_scaling=float(c_base))
+                      p_value=p_value, vcov=vcov, baseline_scaling=float(c_base), fiml_corrected=corrected)
 
 
 def scaled_difference(chi2_0: float, df_0: int, c_0: float, chi2_1: float, df_1: int, c_1: float) -> tuple[float, float]:
