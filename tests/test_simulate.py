@@ -200,6 +200,10 @@ def test_columnar_writer_gives_the_bytes_and_values_pandas_gives(tmp_path, fmt):
         {},  # the pyarrow path
         {"label": ["a, b", "c"]},  # needs quotes: DuckDB
         {"tiny": [1e-7, 2.5]},  # exponent form in repr: DuckDB
+        {"same": [2.0, 2.0], "few": [0.1, 0.1]},  # few distinct floats: formatted once per value (pyarrow)
+        {"cat_q": pd.Categorical(['say "hi"', "c"])},  # a category needing quotes: DuckDB
+        {"cat_nl": pd.Categorical(["u", "v\nw"], categories=["u", "v\nw", "x,y"])},  # line break: DuckDB
+        {"empty": ["", "c"]},  # an empty string: an empty field, as pandas writes it (pyarrow)
     ],
 )
 def test_csv_writer_matches_pandas_on_either_path(tmp_path, extra):
