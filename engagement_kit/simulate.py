@@ -52,7 +52,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Iterator, Literal, Mapping
 
 import numpy as np
 import pandas as pd
@@ -69,7 +69,7 @@ from .frameworks import (
 )
 from .schema import ITEMS_PER_DIMENSION, LIKERT_MAX, LIKERT_MIN
 
-__all__ = ["simulate", "simulate_targeting", "SimulatedData", "TargetingSimulation", "GroundTruth", "CONTROL_ARM",
+__all__ = ["simulate", "simulate_to", "simulate_targeting", "SimulatedData", "TargetingSimulation", "GroundTruth", "CONTROL_ARM",
            "DEFAULT_DIMENSION_EFFECTS", "TARGETING_COSTS"]
 
 CONTROL_ARM = "no_touch"
@@ -276,19 +276,35 @@ class SimulatedData:
         Each file is written through a temporary file and a rename, by a columnar writer
         (:func:`write_csv`, pyarrow Parquet): a million customers take seconds, not minutes.
         """
-        from concurrent.futures import ThreadPoolExecutor
+        return _write_parts(iter([*self.tables().items(), ("truth", self.truth)]), out_dir, fmt)[1]
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        # two files at a time: DuckDB and pyarrow write without the GIL, so one table's
-        # conversion overlaps another's writing on the two cores
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            jobs = [pool.submit(_write_table, df, out / f"{kind}.{fmt}", dates_only=kind != "events")
-                    for kind, df in self.tables().items()]  # fmt: skip
-            latents = pool.submit(write_csv, self.truth.latents, out / "truth_latents.csv", decimals=5)
-            truth_path = out / "ground_truth.json"
-            truth_path.write_text(json.dumps(self.truth.to_json_dict(), indent=1))
-            return [j.result() for j in jobs] + [truth_path, latents.result()]
+
+def _write_parts(parts: Iterator[tuple[str, pd.DataFrame | GroundTruth]], out_dir: str | Path,
+                 fmt: Literal["csv", "parquet"]) -> tuple[dict, list[Path]]:
+    """Write the tables of ``parts`` (``(kind, table)``, the ground truth last) as they come;
+    returns the parts and the paths, tables first in the order they came."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    done: dict = {}
+    # two files at a time: pyarrow (and DuckDB) format and write without the GIL, so one
+    # table's writing overlaps the drawing of the next, or another table's writing, on the 2 cores
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = []
+        for kind, part in parts:
+            done[kind] = part
+            if kind != "truth":
+                jobs.append(pool.submit(_write_table, part, out / f"{kind}.{fmt}", dates_only=kind != "events"))
+        truth = done["truth"]
+        latents = pool.submit(write_csv, truth.latents, out / "truth_latents.csv", decimals=5)
+        truth_path = out / "ground_truth.json"
+        truth_path.write_text(json.dumps(truth.to_json_dict(), indent=1))
+        tables = [job.result() for job in jobs]
+    order = [f.name for f in fields(SimulatedData)]
+    return done, sorted(tables, key=lambda p: order.index(p.stem)) + [truth_path, latents.result()]
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, dates_only: bool = False, decimals: int | None = None,
@@ -492,8 +508,33 @@ def _cut(latent: np.ndarray, cuts: np.ndarray, lowest: int) -> np.ndarray:
     return (np.searchsorted(cuts, latent, side="right") + lowest).astype(np.int16)
 
 
-def _customer_ids(n: int) -> np.ndarray:
-    return np.char.add("C", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
+#: The dtype pandas gives text columns: ``str`` (Arrow-backed) from pandas 3, ``object`` before.
+_TEXT_DTYPE = pd.Series(["a"]).dtype
+
+
+def _text(values) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """An Arrow string array as the column pandas would make of the same text, without a
+    round trip through Python strings: built once, every table shares its buffers (pandas
+    converted the id array anew for each of the six tables, and CSV writing converts back)."""
+    if isinstance(_TEXT_DTYPE, pd.StringDtype) and _TEXT_DTYPE.storage == "pyarrow":
+        return pd.array(values, dtype=_TEXT_DTYPE)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _labels(names: tuple[str, ...], codes: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """Text column of ``names[codes]``."""
+    import pyarrow as pa
+
+    return _text(pa.array(list(names), type=pa.string()).take(pa.array(codes)))
+
+
+def _customer_ids(n: int) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """``C0000001`` ... (at least seven digits)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digits = pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), 7, "0")
+    return _text(pc.binary_join_element_wise("C", digits, ""))
 
 
 @dataclass
@@ -871,6 +912,40 @@ def simulate(
         its own seeded stream, so every other column is the same with or without it;
         None (default) adds no column.
     """
+    return SimulatedData(**dict(_simulate_parts(
+        n_customers, seed, assignment, allocation, dimension_effects, outcome_effects, dsce_effects, item_scale,
+        survey_response_rate, item_missing_rate, frameworks, include_types, truth, arrival_weeks)))
+
+
+def simulate_to(out_dir: str | Path, *, fmt: Literal["csv", "parquet"] = "csv",
+                **options) -> tuple[SimulatedData, list[Path]]:
+    """``simulate(**options).write(out_dir, fmt=fmt)``, with each table written while the
+    next is drawn (what ``engagement-kit simulate`` runs: on two cores the writing of the
+    customer-level tables hides behind the drawing of the event log). The same files, byte
+    for byte; returns the simulation and the paths written.
+
+    >>> import tempfile
+    >>> sim, paths = simulate_to(tempfile.mkdtemp(), n_customers=500, seed=2, truth=False)
+    >>> [p.name for p in paths][:3], len(sim.events) > 0
+    (['customers.csv', 'survey.csv', 'events.csv'], True)
+    """
+    import inspect
+    import itertools
+
+    bound = inspect.signature(simulate).bind(**options)  # a TypeError names an unknown option
+    bound.apply_defaults()
+    parts = _simulate_parts(**bound.arguments)
+    first = next(parts)  # bad options raise here, before anything is written
+    done, paths = _write_parts(itertools.chain([first], parts), out_dir, fmt)
+    return SimulatedData(**done), paths
+
+
+def _simulate_parts(n_customers, seed, assignment, allocation, dimension_effects, outcome_effects, dsce_effects,
+                    item_scale, survey_response_rate, item_missing_rate, frameworks, include_types, truth,
+                    arrival_weeks) -> Iterator[tuple[str, pd.DataFrame | GroundTruth]]:
+    """:func:`simulate`, yielding ``(kind, table)`` as each table is complete (then
+    ``("truth", GroundTruth)``), so that :func:`simulate_to` writes a table while the next
+    is drawn. The draws are those of :func:`simulate`, in the same order."""
     if n_customers < 1:
         raise ValueError("n_customers must be at least 1")
     if assignment not in ("randomised", "confounded"):
@@ -905,8 +980,8 @@ def simulate(
     n = n_customers
     pop = _draw_population(rng, n, alloc_vec, confounded=assignment == "confounded")
     ids = _customer_ids(n)
-    arm_labels = np.array(TOUCH_MODEL_NAMES, dtype=object)[pop.arm]
-    seg_labels = np.array(SEGMENT_NAMES, dtype=object)[pop.segment]
+    arm_labels = _labels(TOUCH_MODEL_NAMES, pop.arm)
+    seg_labels = _labels(SEGMENT_NAMES, pop.segment)
     eta = model.dimensions(pop.arm, pop.v, pop.u)
     dsce_lat = model.dsce_latents(pop.arm, pop.segment, pop.dsce_u)
     pred = model.predictors(pop.arm, pop.segment, pop.v, eta, dsce_lat)
@@ -933,6 +1008,7 @@ def simulate(
         # its own stream (seed, 1): the main stream, so every other table, is unchanged
         arrival_s = np.random.default_rng([seed, 1]).uniform(0.0, arrival_weeks * 7 * 86_400, n)
         customers["assigned_at"] = EXPERIMENT_START + pd.to_timedelta(np.round(arrival_s), unit="s")
+    yield "customers", customers
 
     # outcomes --------------------------------------------------------------------
     churn_t = rng.exponential(1.0, n) / np.exp(pred["log_hazard"])
@@ -953,6 +1029,7 @@ def simulate(
             "referrals": referrals.astype(np.int64),
         }
     )
+    yield "outcomes", outcomes
 
     # survey ----------------------------------------------------------------------
     nps_answer = _cut(pred["nps_mean"] + NPS_NOISE_SD * rng.standard_normal(n), NPS_CUTS * model.nps_sd, 0)
@@ -981,6 +1058,7 @@ def simulate(
         survey[item_cols] = block.astype("Int16") if item_scale == "likert" else block
     if survey_response_rate < 1:
         survey = survey.loc[rng.random(n) < survey_response_rate].reset_index(drop=True)
+    yield "survey", survey
 
     # dsce ------------------------------------------------------------------------
     dsce_cols: dict[str, np.ndarray] = {"customer_id": ids}
@@ -990,6 +1068,7 @@ def simulate(
     for c in DSCE_COMPONENT_NAMES:
         dsce_cols[f"target_{c}"] = targets
     dsce = pd.DataFrame(dsce_cols)
+    yield "dsce", dsce
 
     # events ----------------------------------------------------------------------
     ev = _events(rng, pop.arm, signup_days, frameworks)
@@ -1002,6 +1081,7 @@ def simulate(
             "value": ev["value"],
         }
     )
+    yield "events", events
 
     # ground truth ----------------------------------------------------------------
     config = {
@@ -1038,7 +1118,7 @@ def simulate(
         latents=latents,
         config=config,
     )
-    return SimulatedData(customers=customers, survey=survey, events=events, outcomes=outcomes, dsce=dsce, truth=gt)
+    yield "truth", gt
 
 
 
