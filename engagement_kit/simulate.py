@@ -50,9 +50,10 @@ Example
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Iterator, Literal, Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -276,13 +277,15 @@ class SimulatedData:
         Each file is written through a temporary file and a rename, by a columnar writer
         (:func:`write_csv`, pyarrow Parquet): a million customers take seconds, not minutes.
         """
-        return _write_parts(iter([*self.tables().items(), ("truth", self.truth)]), out_dir, fmt)[1]
+        parts = [*self.tables().items(), ("latents", self.truth.latents), ("truth", self.truth)]
+        return _write_parts(iter(parts), out_dir, fmt)[1]
 
 
 def _write_parts(parts: Iterator[tuple[str, pd.DataFrame | GroundTruth]], out_dir: str | Path,
                  fmt: Literal["csv", "parquet"]) -> tuple[dict, list[Path]]:
-    """Write the tables of ``parts`` (``(kind, table)``, the ground truth last) as they come;
-    returns the parts and the paths, tables first in the order they came."""
+    """Write the tables of ``parts`` (``(kind, table)``: the contract tables, ``latents``
+    and, last, ``truth``) as they come; returns the parts and the paths (the contract tables
+    in :class:`SimulatedData` order, ``ground_truth.json``, ``truth_latents.csv``)."""
     from concurrent.futures import ThreadPoolExecutor
 
     if fmt not in ("csv", "parquet"):
@@ -293,13 +296,14 @@ def _write_parts(parts: Iterator[tuple[str, pd.DataFrame | GroundTruth]], out_di
     # two files at a time: pyarrow (and DuckDB) format and write without the GIL, so one
     # table's writing overlaps the drawing of the next, or another table's writing, on the 2 cores
     with ThreadPoolExecutor(max_workers=2) as pool:
-        jobs = []
+        jobs, latents = [], None
         for kind, part in parts:
             done[kind] = part
-            if kind != "truth":
+            if kind == "latents":
+                latents = pool.submit(write_csv, part, out / "truth_latents.csv", decimals=5)
+            elif kind != "truth":
                 jobs.append(pool.submit(_write_table, part, out / f"{kind}.{fmt}", dates_only=kind != "events"))
         truth = done["truth"]
-        latents = pool.submit(write_csv, truth.latents, out / "truth_latents.csv", decimals=5)
         truth_path = out / "ground_truth.json"
         truth_path.write_text(json.dumps(truth.to_json_dict(), indent=1))
         tables = [job.result() for job in jobs]
@@ -409,21 +413,52 @@ def _float_text(col):
     return pa.chunked_array(out, type=pa.string())
 
 
+#: Above this many rows :func:`_write_csv_arrow` formats the two halves of a frame at once
+#: (the event log, 12 million rows for a million customers, is the command's last step).
+CSV_SPLIT_ROWS = 2_000_000
+
+
 def _write_csv_arrow(df: pd.DataFrame, path: Path, *, dates_only: bool, header: bool) -> bool:
     """Write ``df`` as pandas' ``to_csv`` would with pyarrow's CSV writer (about half the CPU
     of DuckDB's COPY), pre-formatting the columns whose text differs: floats (pyarrow writes
     ``365``, pandas ``365.0``), booleans (``True``), timestamps. Returns False, writing nothing,
     when a column is outside what that covers (text needing quotes, floats pandas would write
     in exponent form, timestamps with fractions of a second): the caller falls back to DuckDB.
+    Frames of :data:`CSV_SPLIT_ROWS` rows or more are formatted in two halves on two threads
+    (Arrow's functions run without the GIL), the first written while the second is formatted.
     """
     import csv
     import io
 
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     table = pa.Table.from_pandas(df, preserve_index=False)
+    if table.num_rows >= CSV_SPLIT_ROWS:
+        half = table.num_rows // 2
+        second = _in_background(_pandas_text, table.slice(half), dates_only)
+        parts = [_pandas_text(table.slice(0, half), dates_only), second]
+    else:
+        parts = [_pandas_text(table, dates_only)]
+    if parts[0] is None or (len(parts) > 1 and parts[1].result() is None):
+        return False
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(df.columns)
+    options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+    with pa.OSFile(str(path), "wb") as sink:
+        if header:
+            sink.write(line.getvalue().encode())
+        for part in parts:
+            pacsv.write_csv(part if isinstance(part, pa.Table) else part.result(), sink, options)
+    return True
+
+
+def _pandas_text(table, dates_only: bool):
+    """``table`` with every column pandas would write differently from pyarrow pre-formatted
+    as text (see :func:`_write_csv_arrow`), or None when a column is outside what that covers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     columns = []
     for name, col in zip(table.column_names, table.columns):
         t = col.type
@@ -431,37 +466,30 @@ def _write_csv_arrow(df: pd.DataFrame, path: Path, *, dates_only: bool, header: 
             col, t = _decode_dictionary(col), t.value_type
         if pa.types.is_string(t) or pa.types.is_large_string(t):
             if _text_needs_quotes(col):
-                return False  # pandas quotes these; pyarrow would refuse or quote differently
+                return None  # pandas quotes these; pyarrow would refuse or quote differently
         elif pa.types.is_floating(t):
             mag = pc.abs(col)
             if (pc.any(pc.or_(pc.greater_equal(mag, 1e15), pc.and_(pc.less(mag, 1e-4), pc.greater(mag, 0)))).as_py()
                     or pc.any(pc.is_nan(col)).as_py()):  # fmt: skip
-                return False  # exponent forms and NaN text differ between Python's repr and Arrow
+                return None  # exponent forms and NaN text differ between Python's repr and Arrow
             col = _float_text(col)
         elif pa.types.is_boolean(t):
             col = pc.if_else(col, "True", "False")
         elif pa.types.is_timestamp(t):
             if t.tz is not None:
-                return False
+                return None
             if dates_only:
                 col = col.cast(pa.date32())
             else:
                 try:
                     col = col.cast(pa.timestamp("s"))  # safe cast: fails on fractions of a second
                 except pa.ArrowInvalid:
-                    return False
+                    return None
                 col = col.cast(pa.string())  # YYYY-MM-DD HH:MM:SS, as pandas writes whole seconds
         elif not (pa.types.is_integer(t) or pa.types.is_date(t) or pa.types.is_null(t)):
-            return False
+            return None
         columns.append(col)
-    line = io.StringIO()
-    csv.writer(line, lineterminator="\n").writerow(df.columns)
-    with pa.OSFile(str(path), "wb") as sink:
-        if header:
-            sink.write(line.getvalue().encode())
-        pacsv.write_csv(pa.table(columns, names=table.column_names), sink,
-                        pacsv.WriteOptions(include_header=False, quoting_style="none"))  # fmt: skip
-    return True
+    return pa.table(columns, names=table.column_names)
 
 
 def _write_table(df: pd.DataFrame, path: Path, *, dates_only: bool) -> Path:
@@ -912,7 +940,7 @@ def simulate(
         its own seeded stream, so every other column is the same with or without it;
         None (default) adds no column.
     """
-    return SimulatedData(**dict(_simulate_parts(
+    return SimulatedData(**_without_latents(_simulate_parts(
         n_customers, seed, assignment, allocation, dimension_effects, outcome_effects, dsce_effects, item_scale,
         survey_response_rate, item_missing_rate, frameworks, include_types, truth, arrival_weeks)))
 
@@ -937,7 +965,23 @@ def simulate_to(out_dir: str | Path, *, fmt: Literal["csv", "parquet"] = "csv",
     parts = _simulate_parts(**bound.arguments)
     first = next(parts)  # bad options raise here, before anything is written
     done, paths = _write_parts(itertools.chain([first], parts), out_dir, fmt)
-    return SimulatedData(**done), paths
+    return SimulatedData(**_without_latents(done.items())), paths
+
+
+def _without_latents(parts) -> dict:
+    """The parts as :class:`SimulatedData` fields (the latents are ``truth.latents``)."""
+    return {kind: part for kind, part in parts if kind != "latents"}
+
+
+def _in_background(fn, *args):
+    """``fn(*args)`` in a thread of its own; returns the future."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends when fn returns
 
 
 def _simulate_parts(n_customers, seed, assignment, allocation, dimension_effects, outcome_effects, dsce_effects,
@@ -975,6 +1019,8 @@ def _simulate_parts(n_customers, seed, assignment, allocation, dimension_effects
         out_effects = _effects_table(outcome_effects, {}, tuple(DEFAULT_OUTCOME_EFFECTS))
     dsce_eff = _effects_table(dsce_effects, DSCE_ARM_SHIFTS, DSCE_COMPONENT_NAMES)
     model = _Model(dim_effects, out_effects, dsce_eff)
+    # the Monte-Carlo truth draws from its own stream (MC_SEED): computed beside the tables
+    truth_job = _in_background(_truth_effects, model) if truth else None
 
     rng = np.random.default_rng(seed)
     n = n_customers
@@ -1009,6 +1055,8 @@ def _simulate_parts(n_customers, seed, assignment, allocation, dimension_effects
         arrival_s = np.random.default_rng([seed, 1]).uniform(0.0, arrival_weeks * 7 * 86_400, n)
         customers["assigned_at"] = EXPERIMENT_START + pd.to_timedelta(np.round(arrival_s), unit="s")
     yield "customers", customers
+    latents = pd.DataFrame({"customer_id": ids, **{d: eta[:, j] for j, d in enumerate(DIMENSION_NAMES)}})
+    yield "latents", latents
 
     # outcomes --------------------------------------------------------------------
     churn_t = rng.exponential(1.0, n) / np.exp(pred["log_hazard"])
@@ -1101,11 +1149,10 @@ def _simulate_parts(n_customers, seed, assignment, allocation, dimension_effects
     if arrival_weeks is not None:  # only when set, so that default ground truth files are unchanged
         config["arrival_weeks"] = arrival_weeks
     if truth:
-        arm_eff, seg_eff = _truth_effects(model)
+        arm_eff, seg_eff = truth_job.result()
     else:
         arm_eff = seg_eff = pd.DataFrame(columns=["metric", "arm", "control", "mean_arm", "mean_control", "diff"])
     dim_tbl, loadings, coefs, trans, drivers, costs = _truth_tables(model, alloc_vec, dim_effects, out_effects, frameworks)
-    latents = pd.DataFrame({"customer_id": ids, **{d: eta[:, j] for j, d in enumerate(DIMENSION_NAMES)}})
     gt = GroundTruth(
         arm_effects=arm_eff,
         segment_arm_effects=seg_eff,

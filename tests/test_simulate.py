@@ -229,9 +229,14 @@ def test_simulate_to_writes_while_drawing_the_same_files_and_tables(tmp_path, fm
         {"empty": ["", "c"]},  # an empty string: an empty field, as pandas writes it (pyarrow)
     ],
 )
-def test_csv_writer_matches_pandas_on_either_path(tmp_path, extra):
-    """write_csv picks pyarrow or DuckDB per frame; both must give pandas' bytes."""
+@pytest.mark.parametrize("split_rows", [2_000_000, 2, 3])
+def test_csv_writer_matches_pandas_on_either_path(tmp_path, monkeypatch, extra, split_rows):
+    """write_csv picks pyarrow or DuckDB per frame; both must give pandas' bytes, also when
+    the frame is formatted in two halves (CSV_SPLIT_ROWS, lowered here to split 2 rows)."""
+    from engagement_kit import simulate as simulate_module
     from engagement_kit.simulate import write_csv
+
+    monkeypatch.setattr(simulate_module, "CSV_SPLIT_ROWS", split_rows)
 
     df = pd.DataFrame({
         "id": ["C1", "C2"], "x": [365.0, -0.0], "y": [0.1, 123456789.25], "n": pd.array([3, None], dtype="Int64"),
