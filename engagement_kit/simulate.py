@@ -871,7 +871,12 @@ def _events(
             }
         )
     cust = np.concatenate(cust_parts)
-    seconds = np.round(np.concatenate(time_parts) * 86400).astype("int64")
+    # rounded in place (np.round with out: the same operations, no 100 MB temporaries: fresh
+    # memory is what costs here); the frame takes the arrays as they are (copy=False)
+    days = np.concatenate(time_parts)
+    days *= 86400
+    seconds = np.round(days, out=days).astype("int64")
+    values = np.concatenate(value_parts)
     return pd.DataFrame(
         {
             "_cust": cust,
@@ -880,8 +885,9 @@ def _events(
             "stage": pd.Categorical.from_codes(np.concatenate(stage_parts), categories=pd.Index(stage_labels).unique())
             if len(set(stage_labels)) == len(stage_labels)
             else pd.Categorical(np.array(stage_labels, dtype=object)[np.concatenate(stage_parts)]),
-            "value": np.round(np.concatenate(value_parts), 2),
-        }
+            "value": np.round(values, 2, out=values),
+        },
+        copy=False,
     )
 
 
@@ -1040,14 +1046,15 @@ def _simulate_parts(n_customers, seed, assignment, allocation, dimension_effects
     cost = pred["cost_mean"] * rng.lognormal(-(COST_SIGMA**2) / 2, COST_SIGMA, n)
     customers = pd.DataFrame(
         {
-            "customer_id": ids,
+            "customer_id": ids.copy(),  # a frame of its own (cheap: Arrow buffers are shared)
             "segment": seg_labels,
             "touch_model": arm_labels,
             "signup_date": SIGNUP_START + pd.to_timedelta(signup_days, unit="D"),
             "prior_revenue": np.round(prior_revenue, 2),
             "prior_activity": prior_activity.astype(np.int64),
             "cost_to_serve": np.round(cost, 2),
-        }
+        },
+        copy=False,  # fresh arrays: no stacking copy of a million rows per column
     )
 
     if arrival_weeks is not None:
@@ -1068,21 +1075,22 @@ def _simulate_parts(n_customers, seed, assignment, allocation, dimension_effects
     referrals = rng.poisson(np.exp(pred["referral_log_rate"]))
     outcomes = pd.DataFrame(
         {
-            "customer_id": ids,
+            "customer_id": ids.copy(),
             "retained": ~churned,
             "churn_time": np.round(np.minimum(churn_t, WINDOW_DAYS), 3),
             "churned": churned,
             "revenue": np.round(revenue, 2),
             "expansion_revenue": np.round(expansion, 2),
             "referrals": referrals.astype(np.int64),
-        }
+        },
+        copy=False,  # fresh arrays: no stacking copy of a million rows per column
     )
     yield "outcomes", outcomes
 
     # survey ----------------------------------------------------------------------
     nps_answer = _cut(pred["nps_mean"] + NPS_NOISE_SD * rng.standard_normal(n), NPS_CUTS * model.nps_sd, 0)
     csat_answer = _cut(pred["csat_mean"] + CSAT_NOISE_SD * rng.standard_normal(n), CSAT_CUTS * model.csat_sd, 1)
-    survey_cols: dict[str, np.ndarray] = {"customer_id": ids}
+    survey_cols: dict[str, np.ndarray] = {"customer_id": ids.copy()}
     for j, d in enumerate(DIMENSION_NAMES):
         for k, col in enumerate(_likert(rng, eta[:, j], ITEM_LOADINGS, item_scale, reverse_last=True), start=1):
             survey_cols[f"{d}_{k}"] = col
@@ -1098,7 +1106,7 @@ def _simulate_parts(n_customers, seed, assignment, allocation, dimension_effects
     survey_cols["nps"] = nps_answer
     survey_cols["csat"] = csat_answer
     survey_cols["survey_date"] = SIGNUP_START + pd.to_timedelta(signup_days + rng.integers(60, 121, n), unit="D")
-    survey = pd.DataFrame(survey_cols)
+    survey = pd.DataFrame(survey_cols, copy=False)
     if item_missing_rate > 0:
         item_cols = [c for c in survey.columns if c not in ("customer_id", "nps", "csat", "survey_date")]
         mask = rng.random((n, len(item_cols))) < item_missing_rate
@@ -1109,13 +1117,13 @@ def _simulate_parts(n_customers, seed, assignment, allocation, dimension_effects
     yield "survey", survey
 
     # dsce ------------------------------------------------------------------------
-    dsce_cols: dict[str, np.ndarray] = {"customer_id": ids}
+    dsce_cols: dict[str, np.ndarray] = {"customer_id": ids.copy()}
     for j, c in enumerate(DSCE_COMPONENT_NAMES):
         dsce_cols[c] = _cut(dsce_lat[:, j], DSCE_THRESHOLDS, 1)
     targets = np.array([DSCE_TARGET_BY_SEGMENT[s] for s in SEGMENT_NAMES])[pop.segment]
     for c in DSCE_COMPONENT_NAMES:
-        dsce_cols[f"target_{c}"] = targets
-    dsce = pd.DataFrame(dsce_cols)
+        dsce_cols[f"target_{c}"] = targets.copy()  # a column of its own: the frame takes it as it is
+    dsce = pd.DataFrame(dsce_cols, copy=False)
     yield "dsce", dsce
 
     # events ----------------------------------------------------------------------
@@ -1127,7 +1135,8 @@ def _simulate_parts(n_customers, seed, assignment, allocation, dimension_effects
             "framework": ev["framework"],
             "stage": ev["stage"],
             "value": ev["value"],
-        }
+        },
+        copy=False,
     )
     yield "events", events
 
