@@ -22,15 +22,15 @@ sensitive to other load than wall times. The commands' peak is the largest child
 
 Measured (1,000,000 customers, seed 1, ``nice -n 10``, 2 cores; s wall / s CPU):
 
-==========================  ============================  ========================
-step                        before (this morning, load 1.0)  after (load 3.5 -> 2.6)
-==========================  ============================  ========================
-command --format csv        36.6 / 42.7                   21.9 / 25.8
-command --format parquet    20.3 / 23.8                   16.4 / 15.8
-function simulate()         14.2 / 13.5, 1974 MiB         10.3 / 9.6, 1689 MiB
-write csv (floor)           14.1 / 20.2 (8.6)             9.6 / 10.9 (6.1 / 6.2)
-write parquet (floor)       6.5 / 9.8 (7.0)               3.6 / 5.8 (4.4 / 4.4)
-==========================  ============================  ========================
+==========================  =================================  ========================
+step                        before (this morning, load 1.0)    after (load 3.5 -> 2.6)
+==========================  =================================  ========================
+command --format csv        36.6 / 42.7                        21.9 / 25.8
+command --format parquet    20.3 / 23.8                        16.4 / 15.8
+function simulate()         14.2 / 13.5, 1974 MiB              10.3 / 9.6, 1689 MiB
+write csv (floor)           14.1 / 20.2 (8.6)                  9.6 / 10.9 (6.1 / 6.2)
+write parquet (floor)       6.5 / 9.8 (7.0)                    3.6 / 5.8 (4.4 / 4.4)
+==========================  =================================  ========================
 
 The same commands run alternately, old and new, under the same load (5-10 on 2 cores):
 CSV 45-51 s -> 33-38 s wall, 32-33 s -> 21-23 s CPU; Parquet 32-36 s -> 28-32 s wall,
