@@ -55,13 +55,13 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _simulate(args: argparse.Namespace) -> int:
     """Write the simulated tables and list them with their row counts."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .simulate import simulate
-    from .survey_files import write_demo_exports
+    from .simulate import simulate_to
 
     start = time.perf_counter()
-    sim = simulate(
+    # each table is written while the next is drawn
+    sim, paths = simulate_to(
+        args.out,
+        fmt=args.format,
         n_customers=args.customers,
         seed=args.seed,
         assignment=args.assignment,
@@ -71,11 +71,10 @@ def _simulate(args: argparse.Namespace) -> int:
     )
     with_exports = args.survey_exports == "yes" or (args.survey_exports == "auto"
                                                      and args.customers <= SURVEY_EXPORTS_AUTO_MAX)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the survey exports beside the tables (2 cores)
-        # Qualtrics CSV, .sav, codebook
-        exports = pool.submit(write_demo_exports, sim, args.out, seed=args.seed) if with_exports else None
-        paths = sim.write(args.out, fmt=args.format)
-        paths += exports.result() if exports is not None else []
+    if with_exports:  # Qualtrics CSV, .sav, codebook
+        from .survey_files import write_demo_exports
+
+        paths += write_demo_exports(sim, args.out, seed=args.seed)
     rows = {k: len(v) for k, v in sim.tables().items()}
     print(f"simulated {args.customers} customers (seed {args.seed}) in {time.perf_counter() - start:.1f} s -> {args.out}")
     for p in paths:

@@ -50,13 +50,14 @@ Example
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special  # scipy.stats (a second to import) only where used, below
 
 from .frameworks import (
     DIMENSION_NAMES,
@@ -69,7 +70,7 @@ from .frameworks import (
 )
 from .schema import ITEMS_PER_DIMENSION, LIKERT_MAX, LIKERT_MIN
 
-__all__ = ["simulate", "simulate_targeting", "SimulatedData", "TargetingSimulation", "GroundTruth", "CONTROL_ARM",
+__all__ = ["simulate", "simulate_to", "simulate_targeting", "SimulatedData", "TargetingSimulation", "GroundTruth", "CONTROL_ARM",
            "DEFAULT_DIMENSION_EFFECTS", "TARGETING_COSTS"]
 
 CONTROL_ARM = "no_touch"
@@ -276,19 +277,38 @@ class SimulatedData:
         Each file is written through a temporary file and a rename, by a columnar writer
         (:func:`write_csv`, pyarrow Parquet): a million customers take seconds, not minutes.
         """
-        from concurrent.futures import ThreadPoolExecutor
+        parts = [*self.tables().items(), ("latents", self.truth.latents), ("truth", self.truth)]
+        return _write_parts(iter(parts), out_dir, fmt)[1]
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        # two files at a time: DuckDB and pyarrow write without the GIL, so one table's
-        # conversion overlaps another's writing on the two cores
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            jobs = [pool.submit(_write_table, df, out / f"{kind}.{fmt}", dates_only=kind != "events")
-                    for kind, df in self.tables().items()]  # fmt: skip
-            latents = pool.submit(write_csv, self.truth.latents, out / "truth_latents.csv", decimals=5)
-            truth_path = out / "ground_truth.json"
-            truth_path.write_text(json.dumps(self.truth.to_json_dict(), indent=1))
-            return [j.result() for j in jobs] + [truth_path, latents.result()]
+
+def _write_parts(parts: Iterator[tuple[str, pd.DataFrame | GroundTruth]], out_dir: str | Path,
+                 fmt: Literal["csv", "parquet"]) -> tuple[dict, list[Path]]:
+    """Write the tables of ``parts`` (``(kind, table)``: the contract tables, ``latents``
+    and, last, ``truth``) as they come; returns the parts and the paths (the contract tables
+    in :class:`SimulatedData` order, ``ground_truth.json``, ``truth_latents.csv``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    done: dict = {}
+    # two files at a time: pyarrow (and DuckDB) format and write without the GIL, so one
+    # table's writing overlaps the drawing of the next, or another table's writing, on the 2 cores
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs, latents = [], None
+        for kind, part in parts:
+            done[kind] = part
+            if kind == "latents":
+                latents = pool.submit(write_csv, part, out / "truth_latents.csv", decimals=5)
+            elif kind != "truth":
+                jobs.append(pool.submit(_write_table, part, out / f"{kind}.{fmt}", dates_only=kind != "events"))
+        truth = done["truth"]
+        truth_path = out / "ground_truth.json"
+        truth_path.write_text(json.dumps(truth.to_json_dict(), indent=1))
+        tables = [job.result() for job in jobs]
+    order = [f.name for f in fields(SimulatedData)]
+    return done, sorted(tables, key=lambda p: order.index(p.stem)) + [truth_path, latents.result()]
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, dates_only: bool = False, decimals: int | None = None,
@@ -344,7 +364,58 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, dates_only: bool = False, d
     return path
 
 
-_CSV_SPECIAL = r'[,"\r\n]'
+_CSV_SPECIAL = (b",", b'"', b"\r", b"\n")
+
+
+def _text_needs_quotes(col) -> bool:
+    """True when a string column holds text pandas would quote (a comma, a quote, a line
+    break). Empty strings need nothing: pandas and pyarrow both write an empty field (DuckDB
+    writes ``""``, so they no longer go to the fallback). The bytes are searched in the Arrow data buffers (memchr),
+    a hundred times cheaper than a regex over 12 million strings; a sliced chunk's buffer may
+    hold bytes outside the slice, which can only send the frame to the DuckDB fallback."""
+    for chunk in col.chunks if hasattr(col, "chunks") else [col]:
+        data = chunk.buffers()[2]
+        if data is not None:
+            raw = data.to_pybytes()
+            if any(raw.find(c) >= 0 for c in _CSV_SPECIAL):
+                return True
+    return False
+
+
+def _decode_dictionary(col):
+    """A dictionary column as its values: ``take`` per chunk (about four times cheaper than
+    Arrow's cast for the event log's customer ids and stages)."""
+    import pyarrow as pa
+
+    return pa.chunked_array([chunk.dictionary.take(chunk.indices) for chunk in col.chunks],
+                            type=col.type.value_type)  # fmt: skip
+
+
+def _float_text(col):
+    """Floats as pandas writes them: the shortest round-trip digits (Arrow's cast, like
+    Python's repr) with ``.0`` after whole numbers (Arrow writes ``365``). Columns with few
+    distinct values (event values, mostly 0; DSCE targets) are formatted once per distinct
+    value and expanded with ``take``: the text functions cost per row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def text(values):
+        t = values.cast(pa.string())
+        return pc.if_else(pc.match_substring(t, "."), t, pc.binary_join_element_wise(t, ".0", ""))
+
+    out = []
+    for chunk in col.chunks:
+        encoded = pc.dictionary_encode(chunk)
+        if len(encoded.dictionary) * 2 <= len(chunk):
+            out.append(text(encoded.dictionary).take(encoded.indices))
+        else:
+            out.append(text(chunk))
+    return pa.chunked_array(out, type=pa.string())
+
+
+#: Above this many rows :func:`_write_csv_arrow` formats the two halves of a frame at once
+#: (the event log, 12 million rows for a million customers, is the command's last step).
+CSV_SPLIT_ROWS = 2_000_000
 
 
 def _write_csv_arrow(df: pd.DataFrame, path: Path, *, dates_only: bool, header: bool) -> bool:
@@ -353,54 +424,72 @@ def _write_csv_arrow(df: pd.DataFrame, path: Path, *, dates_only: bool, header: 
     ``365``, pandas ``365.0``), booleans (``True``), timestamps. Returns False, writing nothing,
     when a column is outside what that covers (text needing quotes, floats pandas would write
     in exponent form, timestamps with fractions of a second): the caller falls back to DuckDB.
+    Frames of :data:`CSV_SPLIT_ROWS` rows or more are formatted in two halves on two threads
+    (Arrow's functions run without the GIL), the first written while the second is formatted.
     """
     import csv
     import io
 
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     table = pa.Table.from_pandas(df, preserve_index=False)
+    if table.num_rows >= CSV_SPLIT_ROWS:
+        half = table.num_rows // 2
+        second = _in_background(_pandas_text, table.slice(half), dates_only)
+        parts = [_pandas_text(table.slice(0, half), dates_only), second]
+    else:
+        parts = [_pandas_text(table, dates_only)]
+    if parts[0] is None or (len(parts) > 1 and parts[1].result() is None):
+        return False
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(df.columns)
+    options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+    with pa.OSFile(str(path), "wb") as sink:
+        if header:
+            sink.write(line.getvalue().encode())
+        for part in parts:
+            pacsv.write_csv(part if isinstance(part, pa.Table) else part.result(), sink, options)
+    return True
+
+
+def _pandas_text(table, dates_only: bool):
+    """``table`` with every column pandas would write differently from pyarrow pre-formatted
+    as text (see :func:`_write_csv_arrow`), or None when a column is outside what that covers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     columns = []
     for name, col in zip(table.column_names, table.columns):
         t = col.type
         if pa.types.is_dictionary(t):
-            col, t = col.cast(t.value_type), t.value_type
+            col, t = _decode_dictionary(col), t.value_type
         if pa.types.is_string(t) or pa.types.is_large_string(t):
-            if pc.any(pc.match_substring_regex(col, _CSV_SPECIAL)).as_py() or pc.any(pc.equal(col, "")).as_py():
-                return False  # pandas quotes these; pyarrow would refuse or quote differently
+            if _text_needs_quotes(col):
+                return None  # pandas quotes these; pyarrow would refuse or quote differently
         elif pa.types.is_floating(t):
             mag = pc.abs(col)
             if (pc.any(pc.or_(pc.greater_equal(mag, 1e15), pc.and_(pc.less(mag, 1e-4), pc.greater(mag, 0)))).as_py()
                     or pc.any(pc.is_nan(col)).as_py()):  # fmt: skip
-                return False  # exponent forms and NaN text differ between Python's repr and Arrow
-            text = col.cast(pa.string())  # the shortest round-trip digits, like repr, but 365 for 365.0
-            col = pc.if_else(pc.match_substring(text, "."), text, pc.binary_join_element_wise(text, ".0", ""))
+                return None  # exponent forms and NaN text differ between Python's repr and Arrow
+            col = _float_text(col)
         elif pa.types.is_boolean(t):
             col = pc.if_else(col, "True", "False")
         elif pa.types.is_timestamp(t):
             if t.tz is not None:
-                return False
+                return None
             if dates_only:
                 col = col.cast(pa.date32())
             else:
                 try:
                     col = col.cast(pa.timestamp("s"))  # safe cast: fails on fractions of a second
                 except pa.ArrowInvalid:
-                    return False
+                    return None
                 col = col.cast(pa.string())  # YYYY-MM-DD HH:MM:SS, as pandas writes whole seconds
         elif not (pa.types.is_integer(t) or pa.types.is_date(t) or pa.types.is_null(t)):
-            return False
+            return None
         columns.append(col)
-    line = io.StringIO()
-    csv.writer(line, lineterminator="\n").writerow(df.columns)
-    with pa.OSFile(str(path), "wb") as sink:
-        if header:
-            sink.write(line.getvalue().encode())
-        pacsv.write_csv(pa.table(columns, names=table.column_names), sink,
-                        pacsv.WriteOptions(include_header=False, quoting_style="none"))  # fmt: skip
-    return True
+    return pa.table(columns, names=table.column_names)
 
 
 def _write_table(df: pd.DataFrame, path: Path, *, dates_only: bool) -> Path:
@@ -447,8 +536,33 @@ def _cut(latent: np.ndarray, cuts: np.ndarray, lowest: int) -> np.ndarray:
     return (np.searchsorted(cuts, latent, side="right") + lowest).astype(np.int16)
 
 
-def _customer_ids(n: int) -> np.ndarray:
-    return np.char.add("C", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
+#: The dtype pandas gives text columns: ``str`` (Arrow-backed) from pandas 3, ``object`` before.
+_TEXT_DTYPE = pd.Series(["a"]).dtype
+
+
+def _text(values) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """An Arrow string array as the column pandas would make of the same text, without a
+    round trip through Python strings: built once, every table shares its buffers (pandas
+    converted the id array anew for each of the six tables, and CSV writing converts back)."""
+    if isinstance(_TEXT_DTYPE, pd.StringDtype) and _TEXT_DTYPE.storage == "pyarrow":
+        return pd.array(values, dtype=_TEXT_DTYPE)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _labels(names: tuple[str, ...], codes: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """Text column of ``names[codes]``."""
+    import pyarrow as pa
+
+    return _text(pa.array(list(names), type=pa.string()).take(pa.array(codes)))
+
+
+def _customer_ids(n: int) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """``C0000001`` ... (at least seven digits)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digits = pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), 7, "0")
+    return _text(pc.binary_join_element_wise("C", digits, ""))
 
 
 @dataclass
@@ -757,7 +871,12 @@ def _events(
             }
         )
     cust = np.concatenate(cust_parts)
-    seconds = np.round(np.concatenate(time_parts) * 86400).astype("int64")
+    # rounded in place (np.round with out: the same operations, no 100 MB temporaries: fresh
+    # memory is what costs here); the frame takes the arrays as they are (copy=False)
+    days = np.concatenate(time_parts)
+    days *= 86400
+    seconds = np.round(days, out=days).astype("int64")
+    values = np.concatenate(value_parts)
     return pd.DataFrame(
         {
             "_cust": cust,
@@ -766,8 +885,9 @@ def _events(
             "stage": pd.Categorical.from_codes(np.concatenate(stage_parts), categories=pd.Index(stage_labels).unique())
             if len(set(stage_labels)) == len(stage_labels)
             else pd.Categorical(np.array(stage_labels, dtype=object)[np.concatenate(stage_parts)]),
-            "value": np.round(np.concatenate(value_parts), 2),
-        }
+            "value": np.round(values, 2, out=values),
+        },
+        copy=False,
     )
 
 
@@ -826,6 +946,56 @@ def simulate(
         its own seeded stream, so every other column is the same with or without it;
         None (default) adds no column.
     """
+    return SimulatedData(**_without_latents(_simulate_parts(
+        n_customers, seed, assignment, allocation, dimension_effects, outcome_effects, dsce_effects, item_scale,
+        survey_response_rate, item_missing_rate, frameworks, include_types, truth, arrival_weeks)))
+
+
+def simulate_to(out_dir: str | Path, *, fmt: Literal["csv", "parquet"] = "csv",
+                **options) -> tuple[SimulatedData, list[Path]]:
+    """``simulate(**options).write(out_dir, fmt=fmt)``, with each table written while the
+    next is drawn (what ``engagement-kit simulate`` runs: on two cores the writing of the
+    customer-level tables hides behind the drawing of the event log). The same files, byte
+    for byte; returns the simulation and the paths written.
+
+    >>> import tempfile
+    >>> sim, paths = simulate_to(tempfile.mkdtemp(), n_customers=500, seed=2, truth=False)
+    >>> [p.name for p in paths][:3], len(sim.events) > 0
+    (['customers.csv', 'survey.csv', 'events.csv'], True)
+    """
+    import inspect
+    import itertools
+
+    bound = inspect.signature(simulate).bind(**options)  # a TypeError names an unknown option
+    bound.apply_defaults()
+    parts = _simulate_parts(**bound.arguments)
+    first = next(parts)  # bad options raise here, before anything is written
+    done, paths = _write_parts(itertools.chain([first], parts), out_dir, fmt)
+    return SimulatedData(**_without_latents(done.items())), paths
+
+
+def _without_latents(parts) -> dict:
+    """The parts as :class:`SimulatedData` fields (the latents are ``truth.latents``)."""
+    return {kind: part for kind, part in parts if kind != "latents"}
+
+
+def _in_background(fn, *args):
+    """``fn(*args)`` in a thread of its own; returns the future."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends when fn returns
+
+
+def _simulate_parts(n_customers, seed, assignment, allocation, dimension_effects, outcome_effects, dsce_effects,
+                    item_scale, survey_response_rate, item_missing_rate, frameworks, include_types, truth,
+                    arrival_weeks) -> Iterator[tuple[str, pd.DataFrame | GroundTruth]]:
+    """:func:`simulate`, yielding ``(kind, table)`` as each table is complete (then
+    ``("truth", GroundTruth)``), so that :func:`simulate_to` writes a table while the next
+    is drawn. The draws are those of :func:`simulate`, in the same order."""
     if n_customers < 1:
         raise ValueError("n_customers must be at least 1")
     if assignment not in ("randomised", "confounded"):
@@ -855,13 +1025,15 @@ def simulate(
         out_effects = _effects_table(outcome_effects, {}, tuple(DEFAULT_OUTCOME_EFFECTS))
     dsce_eff = _effects_table(dsce_effects, DSCE_ARM_SHIFTS, DSCE_COMPONENT_NAMES)
     model = _Model(dim_effects, out_effects, dsce_eff)
+    # the Monte-Carlo truth draws from its own stream (MC_SEED): computed beside the tables
+    truth_job = _in_background(_truth_effects, model) if truth else None
 
     rng = np.random.default_rng(seed)
     n = n_customers
     pop = _draw_population(rng, n, alloc_vec, confounded=assignment == "confounded")
     ids = _customer_ids(n)
-    arm_labels = np.array(TOUCH_MODEL_NAMES, dtype=object)[pop.arm]
-    seg_labels = np.array(SEGMENT_NAMES, dtype=object)[pop.segment]
+    arm_labels = _labels(TOUCH_MODEL_NAMES, pop.arm)
+    seg_labels = _labels(SEGMENT_NAMES, pop.segment)
     eta = model.dimensions(pop.arm, pop.v, pop.u)
     dsce_lat = model.dsce_latents(pop.arm, pop.segment, pop.dsce_u)
     pred = model.predictors(pop.arm, pop.segment, pop.v, eta, dsce_lat)
@@ -874,20 +1046,24 @@ def simulate(
     cost = pred["cost_mean"] * rng.lognormal(-(COST_SIGMA**2) / 2, COST_SIGMA, n)
     customers = pd.DataFrame(
         {
-            "customer_id": ids,
+            "customer_id": ids.copy(),  # a frame of its own (cheap: Arrow buffers are shared)
             "segment": seg_labels,
             "touch_model": arm_labels,
             "signup_date": SIGNUP_START + pd.to_timedelta(signup_days, unit="D"),
             "prior_revenue": np.round(prior_revenue, 2),
             "prior_activity": prior_activity.astype(np.int64),
             "cost_to_serve": np.round(cost, 2),
-        }
+        },
+        copy=False,  # fresh arrays: no stacking copy of a million rows per column
     )
 
     if arrival_weeks is not None:
         # its own stream (seed, 1): the main stream, so every other table, is unchanged
         arrival_s = np.random.default_rng([seed, 1]).uniform(0.0, arrival_weeks * 7 * 86_400, n)
         customers["assigned_at"] = EXPERIMENT_START + pd.to_timedelta(np.round(arrival_s), unit="s")
+    yield "customers", customers
+    latents = pd.DataFrame({"customer_id": ids, **{d: eta[:, j] for j, d in enumerate(DIMENSION_NAMES)}})
+    yield "latents", latents
 
     # outcomes --------------------------------------------------------------------
     churn_t = rng.exponential(1.0, n) / np.exp(pred["log_hazard"])
@@ -899,20 +1075,22 @@ def simulate(
     referrals = rng.poisson(np.exp(pred["referral_log_rate"]))
     outcomes = pd.DataFrame(
         {
-            "customer_id": ids,
+            "customer_id": ids.copy(),
             "retained": ~churned,
             "churn_time": np.round(np.minimum(churn_t, WINDOW_DAYS), 3),
             "churned": churned,
             "revenue": np.round(revenue, 2),
             "expansion_revenue": np.round(expansion, 2),
             "referrals": referrals.astype(np.int64),
-        }
+        },
+        copy=False,  # fresh arrays: no stacking copy of a million rows per column
     )
+    yield "outcomes", outcomes
 
     # survey ----------------------------------------------------------------------
     nps_answer = _cut(pred["nps_mean"] + NPS_NOISE_SD * rng.standard_normal(n), NPS_CUTS * model.nps_sd, 0)
     csat_answer = _cut(pred["csat_mean"] + CSAT_NOISE_SD * rng.standard_normal(n), CSAT_CUTS * model.csat_sd, 1)
-    survey_cols: dict[str, np.ndarray] = {"customer_id": ids}
+    survey_cols: dict[str, np.ndarray] = {"customer_id": ids.copy()}
     for j, d in enumerate(DIMENSION_NAMES):
         for k, col in enumerate(_likert(rng, eta[:, j], ITEM_LOADINGS, item_scale, reverse_last=True), start=1):
             survey_cols[f"{d}_{k}"] = col
@@ -928,7 +1106,7 @@ def simulate(
     survey_cols["nps"] = nps_answer
     survey_cols["csat"] = csat_answer
     survey_cols["survey_date"] = SIGNUP_START + pd.to_timedelta(signup_days + rng.integers(60, 121, n), unit="D")
-    survey = pd.DataFrame(survey_cols)
+    survey = pd.DataFrame(survey_cols, copy=False)
     if item_missing_rate > 0:
         item_cols = [c for c in survey.columns if c not in ("customer_id", "nps", "csat", "survey_date")]
         mask = rng.random((n, len(item_cols))) < item_missing_rate
@@ -936,15 +1114,17 @@ def simulate(
         survey[item_cols] = block.astype("Int16") if item_scale == "likert" else block
     if survey_response_rate < 1:
         survey = survey.loc[rng.random(n) < survey_response_rate].reset_index(drop=True)
+    yield "survey", survey
 
     # dsce ------------------------------------------------------------------------
-    dsce_cols: dict[str, np.ndarray] = {"customer_id": ids}
+    dsce_cols: dict[str, np.ndarray] = {"customer_id": ids.copy()}
     for j, c in enumerate(DSCE_COMPONENT_NAMES):
         dsce_cols[c] = _cut(dsce_lat[:, j], DSCE_THRESHOLDS, 1)
     targets = np.array([DSCE_TARGET_BY_SEGMENT[s] for s in SEGMENT_NAMES])[pop.segment]
     for c in DSCE_COMPONENT_NAMES:
-        dsce_cols[f"target_{c}"] = targets
-    dsce = pd.DataFrame(dsce_cols)
+        dsce_cols[f"target_{c}"] = targets.copy()  # a column of its own: the frame takes it as it is
+    dsce = pd.DataFrame(dsce_cols, copy=False)
+    yield "dsce", dsce
 
     # events ----------------------------------------------------------------------
     ev = _events(rng, pop.arm, signup_days, frameworks)
@@ -955,8 +1135,10 @@ def simulate(
             "framework": ev["framework"],
             "stage": ev["stage"],
             "value": ev["value"],
-        }
+        },
+        copy=False,
     )
+    yield "events", events
 
     # ground truth ----------------------------------------------------------------
     config = {
@@ -976,11 +1158,10 @@ def simulate(
     if arrival_weeks is not None:  # only when set, so that default ground truth files are unchanged
         config["arrival_weeks"] = arrival_weeks
     if truth:
-        arm_eff, seg_eff = _truth_effects(model)
+        arm_eff, seg_eff = truth_job.result()
     else:
         arm_eff = seg_eff = pd.DataFrame(columns=["metric", "arm", "control", "mean_arm", "mean_control", "diff"])
     dim_tbl, loadings, coefs, trans, drivers, costs = _truth_tables(model, alloc_vec, dim_effects, out_effects, frameworks)
-    latents = pd.DataFrame({"customer_id": ids, **{d: eta[:, j] for j, d in enumerate(DIMENSION_NAMES)}})
     gt = GroundTruth(
         arm_effects=arm_eff,
         segment_arm_effects=seg_eff,
@@ -993,7 +1174,7 @@ def simulate(
         latents=latents,
         config=config,
     )
-    return SimulatedData(customers=customers, survey=survey, events=events, outcomes=outcomes, dsce=dsce, truth=gt)
+    yield "truth", gt
 
 
 
@@ -1016,6 +1197,8 @@ def _targeting_cells() -> pd.DataFrame:
     """Every (segment, revenue above threshold, activity above threshold) cell with its
     probability and the true revenue effect of each touch model in it (the effects depend on
     the features only through these cells)."""
+    from scipy import stats
+
     rows = []
     for s, p_s in SEGMENT_SHARES.items():
         p_rev = 1 - stats.norm.cdf((np.log(TARGETING_REVENUE_THRESHOLD) - _T_LOG_REVENUE[s]) / _T_LOG_SD)

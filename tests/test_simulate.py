@@ -194,17 +194,49 @@ def test_columnar_writer_gives_the_bytes_and_values_pandas_gives(tmp_path, fmt):
     assert (tmp_path / "truth_latents.csv").read_text() == ref
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_simulate_to_writes_while_drawing_the_same_files_and_tables(tmp_path, fmt):
+    """simulate_to (what the command runs: each table written while the next is drawn) gives
+    the files simulate().write gives, byte for byte, and the same tables in memory."""
+    from engagement_kit.simulate import simulate_to
+
+    options = {"n_customers": 700, "seed": 8, "survey_response_rate": 0.8, "item_missing_rate": 0.05, "arrival_weeks": 3}
+    ref = simulate(**options)
+    ref_paths = ref.write(tmp_path / "ref", fmt=fmt)
+    sim, paths = simulate_to(tmp_path / "new", fmt=fmt, **options)
+    assert [p.name for p in paths] == [p.name for p in ref_paths]
+    for a, b in zip(ref_paths, paths):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    for kind, df in ref.tables().items():
+        pd.testing.assert_frame_equal(sim.tables()[kind], df, check_exact=True)
+    pd.testing.assert_frame_equal(sim.truth.arm_effects, ref.truth.arm_effects, check_exact=True)
+    with pytest.raises(ValueError, match="assignment"):
+        simulate_to(tmp_path / "bad", n_customers=10, assignment="random")
+    assert not (tmp_path / "bad").exists()  # nothing written before the options are checked
+    with pytest.raises(TypeError):
+        simulate_to(tmp_path / "bad", n_customerz=10)
+
+
 @pytest.mark.parametrize(
     "extra",
     [
         {},  # the pyarrow path
         {"label": ["a, b", "c"]},  # needs quotes: DuckDB
         {"tiny": [1e-7, 2.5]},  # exponent form in repr: DuckDB
+        {"same": [2.0, 2.0], "few": [0.1, 0.1]},  # few distinct floats: formatted once per value (pyarrow)
+        {"cat_q": pd.Categorical(['say "hi"', "c"])},  # a category needing quotes: DuckDB
+        {"cat_nl": pd.Categorical(["u", "v\nw"], categories=["u", "v\nw", "x,y"])},  # line break: DuckDB
+        {"empty": ["", "c"]},  # an empty string: an empty field, as pandas writes it (pyarrow)
     ],
 )
-def test_csv_writer_matches_pandas_on_either_path(tmp_path, extra):
-    """write_csv picks pyarrow or DuckDB per frame; both must give pandas' bytes."""
+@pytest.mark.parametrize("split_rows", [2_000_000, 2, 3])
+def test_csv_writer_matches_pandas_on_either_path(tmp_path, monkeypatch, extra, split_rows):
+    """write_csv picks pyarrow or DuckDB per frame; both must give pandas' bytes, also when
+    the frame is formatted in two halves (CSV_SPLIT_ROWS, lowered here to split 2 rows)."""
+    from engagement_kit import simulate as simulate_module
     from engagement_kit.simulate import write_csv
+
+    monkeypatch.setattr(simulate_module, "CSV_SPLIT_ROWS", split_rows)
 
     df = pd.DataFrame({
         "id": ["C1", "C2"], "x": [365.0, -0.0], "y": [0.1, 123456789.25], "n": pd.array([3, None], dtype="Int64"),
