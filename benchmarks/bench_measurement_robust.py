@@ -29,6 +29,28 @@ Run: ``PYTHONPATH=. nice -n 10 python benchmarks/bench_measurement_robust.py [--
    estimates equal to 1e-13 relative; ``tests/test_measurement_fiml_fast.py``). Of the
    worst case's 7.8 s: grouping rows by pattern 1.7, EM 2.6, the fit 1.5, observed
    information 3.1 (one derivative pass per parameter), baseline 0.4.
+
+   MLR with FIML (``estimator="mlr", missing="fiml"``) on the worst case: the FIML fit, then
+   the Yuan-Bentler scaled test and robust SEs, which need the saturated model's casewise
+   scores and observed information. Measured 2026-12-01 (same machine, load ~10):
+
+   ===============  =========================================  ================================
+   respondents      before (per-pattern Sigma_oo^-1 and a      after (row form from the
+                    325 x 325 pair trace per pattern)          precision matrix)
+   ===============  =========================================  ================================
+   5,000            57.6 s CPU (201 s wall)                    1.8 s CPU (4.1 s wall)
+   50,000           378.3 s CPU (981 s wall)                   11.7-13.4 s CPU (24-35 s wall)
+   ===============  =========================================  ================================
+
+   scaling factor and robust covariance unchanged (to 4e-15 relative at n = 5,000 and 2e-15 at 50,000;
+   ``tests/test_measurement_mlr_fiml_fast.py`` checks the scores and the information against
+   the per-pattern ``_direct`` versions to 1e-10). What changed (``robust._saturated_scores``,
+   ``robust._saturated_observed_information``): each row's ``Sigma_oo^-1 (x_o - mu_o)`` is
+   one row of ``fill @ P``, each pattern's ``Sigma_oo^-1`` a rank-k correction of P, and
+   the sum over patterns of the 325 x 325 pair traces is read off one matrix of sums of
+   outer products of the patterns' vech rows (two 325 x R x 325 matrix products); the
+   FIML standard errors and the MLR test share one observed Hessian. Of the ~12 s: the
+   FIML fit ~7.5, the saturated scores (twice) ~2.5, its observed information ~1.
 2. Calibration (seeded): FIML vs listwise under MAR (bias, 95 % CI coverage, CI width) and
    the rejection rate of a true model on skewed ordinal items, ML vs MLM vs MLR, each with
    a Monte-Carlo 95 % interval (:mod:`engagement_kit.measurement.calibration`), at the
@@ -80,6 +102,9 @@ def _timed(label: str, fn, width: int = 62):
 
 # FIML CPU seconds at n = 50,000 before the precision-matrix path (commit 03a3ef0), same machine
 BEFORE_CPU = {"survey": 14.85, "cellwise": 58.85}
+# MLR + FIML CPU seconds on the worst case before the row-form saturated scores / information
+# (commit 2efa914^), same machine, by respondents
+BEFORE_MLR_CPU = {5_000: 57.62, 50_000: 378.27}
 
 
 def speed(n: int, designs: list[str]) -> None:
@@ -98,6 +123,13 @@ def speed(n: int, designs: list[str]) -> None:
             print(f"{'before: per-pattern q x q inverses (commit 03a3ef0)':<62s} {'':>7s}   {'':>4s} "
                   f"{BEFORE_CPU[design]:7.2f} s CPU")
         _timed("peer: listwise ML on the complete rows", lambda: fit_model(group_moments(d), pat, items, factors))
+        if design == "cellwise":
+            _, rob = _timed("MLR + FIML: the FIML fit + scaled test + robust SEs",
+                            lambda: fit_model(group_moments(d, missing="fiml"), pat, items, factors, estimator="mlr"))
+            print(f"{'':<62s} scaling factor {rob.scaling_factor:.4f}, chi2 scaled {rob.chi2_scaled:.1f}")
+            if n in BEFORE_MLR_CPU:
+                print(f"{'before: MLR + FIML with per-pattern saturated scores (2efa914^)':<62s} {'':>7s}   {'':>4s} "
+                      f"{BEFORE_MLR_CPU[n]:7.2f} s CPU")
 
 
 def calibration(reps_fiml: int, reps_robust: int, robust_n: list[int]) -> None:
