@@ -286,8 +286,9 @@ def _pair_trace_sum(m: np.ndarray, iu0: np.ndarray, iu1: np.ndarray) -> np.ndarr
     p = int(iu1.max()) + 1
     at = np.empty((p, p), dtype=int)
     at[iu0, iu1] = at[iu1, iu0] = np.arange(iu0.size)
-    j, k, l, m_ = iu0[:, None], iu1[:, None], iu0[None, :], iu1[None, :]
-    t = m[at[m_, j], at[k, l]] + m[at[l, j], at[k, m_]] + m[at[m_, k], at[j, l]] + m[at[l, k], at[j, m_]]
+    # a = (j, k), b = (i, h): the four terms of _pair_trace, A[h, j] B[k, i] + A[i, j] B[k, h] + ...
+    j, k, i, h = iu0[:, None], iu1[:, None], iu0[None, :], iu1[None, :]
+    t = m[at[h, j], at[k, i]] + m[at[i, j], at[k, h]] + m[at[h, k], at[j, i]] + m[at[i, k], at[j, h]]
     c = np.where(iu0 == iu1, 0.5, 1.0)
     return t * c[:, None] * c[None, :]
 
