@@ -59,7 +59,17 @@ def test_the_data_has_many_patterns_single_items_and_complete_rows(fitted):
         assert len(sizes) > 30 and 1 in sizes and 6 in sizes
 
 
-def test_scores_equal_the_direct_evaluation_row_by_row(fitted):
+@pytest.fixture(params=["one chunk", "three patterns a chunk"])
+def chunked(request, monkeypatch):
+    """The row form holds the per-pattern p x p matrices in chunks of bounded memory: one
+    chunk per block here, or a few patterns each (several chunks per block)."""
+    from engagement_kit.measurement import robust
+
+    if request.param != "one chunk":
+        monkeypatch.setattr(robust, "_CHUNK", 3 * len(ITEMS) ** 2)
+
+
+def test_scores_equal_the_direct_evaluation_row_by_row(fitted, chunked):
     m = fitted._model
     iu0, iu1, _ = _vech_basis(m.p)
     for g, mo in enumerate(m.moments):
@@ -70,7 +80,7 @@ def test_scores_equal_the_direct_evaluation_row_by_row(fitted):
             np.testing.assert_allclose(fast, direct, rtol=1e-10, atol=1e-10)
 
 
-def test_observed_information_equals_the_direct_evaluation(fitted):
+def test_observed_information_equals_the_direct_evaluation(fitted, chunked):
     m = fitted._model
     iu0, iu1, _ = _vech_basis(m.p)
     for mo in m.moments:

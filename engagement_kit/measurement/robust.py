@@ -244,25 +244,32 @@ def _row_order(patterns: tuple[Pattern, ...], p: int) -> np.ndarray:
     return np.repeat(start_rows - (np.cumsum(n) - n), n) + np.arange(n.sum())
 
 
-def _pattern_chunks(rows: _Rows, fl: _Fill):
-    """Per run of patterns (a block cut into chunks of bounded memory): the row slice, the
-    pattern's first row within it, each pattern's row count and its K_r (R x p x p)."""
-    prec = fl.prec
-    p = prec.shape[0]
+def _pattern_chunks(rows: _Rows, fl: _Fill) -> list[tuple[slice, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Runs of patterns with the same number of unanswered items, cut to bound the memory of
+    their K_r (:func:`_pattern_precisions`): the rows' slice, each pattern's first row within
+    it, its row count, its unanswered items (R x k) and P_mm^-1 (R x k x k)."""
+    p = fl.prec.shape[0]
+    step = max(1, _CHUNK // (p * p))
+    out = []
     for bl, cmm in zip(rows.blocks, fl.cond):
         n_pat = bl.n.size
-        step = max(1, _CHUNK // (p * p))
         for r0 in range(0, n_pat, step):
             r1 = min(n_pat, r0 + step)
             lo = bl.rows.start + bl.starts[r0]
             hi = bl.rows.start + bl.starts[r1] if r1 < n_pat else bl.rows.stop
-            miss = bl.miss[r0:r1]
-            if miss.shape[1] == 0:
-                kr = np.broadcast_to(prec, (r1 - r0, p, p))
-            else:
-                gain = np.matmul(prec[:, miss].transpose(1, 0, 2), cmm[r0:r1])  # P_.m P_mm^-1, R x p x k
-                kr = prec - np.matmul(gain, prec[miss])
-            yield slice(lo, hi), bl.starts[r0:r1] - bl.starts[r0], bl.n[r0:r1], kr
+            out.append((slice(lo, hi), bl.starts[r0:r1] - bl.starts[r0], bl.n[r0:r1], bl.miss[r0:r1],
+                        cmm[r0:r1] if bl.miss.shape[1] else cmm))
+    return out
+
+
+def _pattern_precisions(prec: np.ndarray, miss: np.ndarray, cmm: np.ndarray) -> np.ndarray:
+    """K_r = Sigma_oo^-1 embedded (R x p x p) of patterns with unanswered items ``miss`` (R x
+    k) and P_mm^-1 ``cmm``: ``P - P_.m P_mm^-1 P_m.``."""
+    p = prec.shape[0]
+    if miss.shape[1] == 0:
+        return np.broadcast_to(prec, (miss.shape[0], p, p))
+    gain = np.matmul(prec[:, miss].transpose(1, 0, 2), cmm)  # P_.m P_mm^-1, R x p x k
+    return prec - np.matmul(gain, prec[miss])
 
 
 def _saturated_scores_rows(rows: _Rows, fl: _Fill, iu0: np.ndarray, iu1: np.ndarray) -> np.ndarray:
@@ -273,7 +280,8 @@ def _saturated_scores_rows(rows: _Rows, fl: _Fill, iu0: np.ndarray, iu1: np.ndar
     out[:, :p] = v
     cov = out[:, p:]
     np.multiply(v[:, iu0], v[:, iu1], out=cov)
-    for sl, starts, n, kr in _pattern_chunks(rows, fl):
+    for sl, _, n, miss, cmm in _pattern_chunks(rows, fl):
+        kr = _pattern_precisions(fl.prec, miss, cmm)
         cov[sl] -= np.repeat(kr[:, iu0, iu1], n.astype(int), axis=0)
     cov *= np.where(iu0 == iu1, 0.5, 1.0)
     return out
@@ -305,7 +313,8 @@ def _saturated_observed_information_rows(rows: _Rows, fl: _Fill, iu0: np.ndarray
     kk = np.zeros((q, q))  # sum_r n_r vech(K_r) vech(K_r)'
     uk = np.zeros((q, q))  # sum_r vech(n_r K_r W_r K_r) vech(K_r)'
     z = np.zeros((p * p, p))  # sum_r vec(K_r) s_r'
-    for sl, starts, n, kr in _pattern_chunks(rows, fl):
+    for sl, starts, n, miss, cmm in _pattern_chunks(rows, fl):
+        kr = _pattern_precisions(prec, miss, cmm)
         kv = kr[:, iu0, iu1]
         vr = v[sl]
         s = np.add.reduceat(vr, starts, axis=0)
