@@ -32,14 +32,15 @@ Run: ``PYTHONPATH=. nice -n 10 python benchmarks/bench_measurement_robust.py [--
 
    MLR with FIML (``estimator="mlr", missing="fiml"``) on the worst case: the FIML fit, then
    the Yuan-Bentler scaled test and robust SEs, which need the saturated model's casewise
-   scores and observed information. Measured 2026-12-01 (same machine, load ~10):
+   scores and observed information. Measured 2026-12-01 (same machine, load 2-10; the
+   after column over four runs):
 
    ===============  =========================================  ================================
    respondents      before (per-pattern Sigma_oo^-1 and a      after (row form from the
                     325 x 325 pair trace per pattern)          precision matrix)
    ===============  =========================================  ================================
-   5,000            57.6 s CPU (201 s wall)                    1.8 s CPU (4.1 s wall)
-   50,000           378.3 s CPU (981 s wall)                   11.7-13.4 s CPU (24-35 s wall)
+   5,000            57.6 s CPU (201 s wall)                    1.3-1.8 s CPU (1.3-4.1 s wall)
+   50,000           378.3 s CPU (981 s wall)                   11.7-13.4 s CPU (12.8-35 s wall)
    ===============  =========================================  ================================
 
    scaling factor and robust covariance unchanged (to 4e-15 relative at n = 5,000 and 2e-15 at 50,000;
