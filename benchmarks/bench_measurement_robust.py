@@ -33,7 +33,7 @@ Run: ``PYTHONPATH=. nice -n 10 python benchmarks/bench_measurement_robust.py [--
    MLR with FIML (``estimator="mlr", missing="fiml"``) on the worst case: the FIML fit, then
    the Yuan-Bentler scaled test and robust SEs, which need the saturated model's casewise
    scores and observed information. Measured 2026-12-01 (same machine, load 2-10; the
-   after column over four runs):
+   after column the range over repeated runs):
 
    ===============  =========================================  ================================
    respondents      before (per-pattern Sigma_oo^-1 and a      after (row form from the
