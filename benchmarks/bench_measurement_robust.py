@@ -52,6 +52,8 @@ Run: ``PYTHONPATH=. nice -n 10 python benchmarks/bench_measurement_robust.py [--
    outer products of the patterns' vech rows (two 325 x R x 325 matrix products); the
    FIML standard errors and the MLR test share one observed Hessian. Of the ~12 s: the
    FIML fit ~7.5, the saturated scores (twice) ~2.5, its observed information ~1.
+   Survey-like design, 20,000 respondents (the size of the report batch's slow MLR + FIML
+   run): 61.6 s CPU before, 3.5 s CPU after, same scaling factor (0.99899).
 2. Calibration (seeded): FIML vs listwise under MAR (bias, 95 % CI coverage, CI width) and
    the rejection rate of a true model on skewed ordinal items, ML vs MLM vs MLR, each with
    a Monte-Carlo 95 % interval (:mod:`engagement_kit.measurement.calibration`), at the
