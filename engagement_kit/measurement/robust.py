@@ -94,6 +94,7 @@ from scipy import stats
 
 from .scales import MeasurementWarning
 from .sem import CFAEstimate, GroupMoments, _univariate_moments
+from .sem import Pattern, _Fill, _fill, _Rows, _rows  # the row form of the saturated model's scores
 
 __all__ = ["ESTIMATORS", "FimlCorrected", "RobustTest", "robust_test", "scaled_difference"]
 
@@ -170,7 +171,22 @@ def _delta(est: CFAEstimate, g: int, iu0: np.ndarray, iu1: np.ndarray) -> np.nda
 def _saturated_scores(mo: GroupMoments, sigma: np.ndarray, mu: np.ndarray, iu0: np.ndarray,
                       iu1: np.ndarray) -> np.ndarray:
     """Casewise scores (n x (p + p*)) of the normal log-likelihood of each row's answered
-    items w.r.t. (mu, vech Sigma), at (mu, Sigma); an unanswered item scores 0."""
+    items w.r.t. (mu, vech Sigma), at (mu, Sigma); an unanswered item scores 0. Rows in
+    pattern order. With several patterns from the precision matrix in row form
+    (:func:`_saturated_scores_rows`), else (one pattern, or Sigma not positive definite)
+    pattern by pattern."""
+    if len(mo.patterns) > 1:
+        rows = _rows(mo.patterns, mu.size)
+        fl = _fill(rows, sigma, mu)
+        if fl is not None:
+            return _saturated_scores_rows(rows, fl, iu0, iu1)[_row_order(mo.patterns, mu.size)]
+    return _saturated_scores_direct(mo, sigma, mu, iu0, iu1)
+
+
+def _saturated_scores_direct(mo: GroupMoments, sigma: np.ndarray, mu: np.ndarray, iu0: np.ndarray,
+                             iu1: np.ndarray) -> np.ndarray:
+    """:func:`_saturated_scores` pattern by pattern (one q x q inverse each): the reference
+    of the row form in the tests, and its fallback."""
     p = mu.size
     out = np.zeros((mo.n, p + iu0.size))
     coef = np.where(iu0 == iu1, 1.0, 2.0)  # an off-diagonal sigma_jk enters twice
@@ -199,10 +215,22 @@ def _pair_trace(a: np.ndarray, b: np.ndarray, iu0: np.ndarray, iu1: np.ndarray) 
 
 def _saturated_observed_information(mo: GroupMoments, iu0: np.ndarray, iu1: np.ndarray) -> np.ndarray:
     """Observed information per respondent of the saturated model at its ML estimates
-    (analytic second derivatives of each pattern's log-likelihood, summed over patterns)."""
+    (analytic second derivatives of each pattern's log-likelihood, summed over patterns),
+    from the precision matrix in row form (:func:`_saturated_observed_information_rows`)."""
     p = mo.mean.size
     if mo.missing == "listwise":
         return _weight(mo.cov, _vech_basis(p)[2])  # complete data: observed = expected at the MLE
+    rows = _rows(mo.patterns, p)
+    fl = _fill(rows, mo.cov, mo.mean)
+    if fl is None:
+        return _saturated_observed_information_direct(mo, iu0, iu1)
+    return _saturated_observed_information_rows(rows, fl, iu0, iu1)
+
+
+def _saturated_observed_information_direct(mo: GroupMoments, iu0: np.ndarray, iu1: np.ndarray) -> np.ndarray:
+    """:func:`_saturated_observed_information` pattern by pattern (a q x q pair trace each):
+    the reference of the row form in the tests, and its fallback."""
+    p = mo.mean.size
     q = iu0.size
     h = np.zeros((p + q, p + q))
     c = np.where(iu0 == iu1, 0.5, 1.0)
@@ -225,6 +253,125 @@ def _saturated_observed_information(mo: GroupMoments, iu0: np.ndarray, iu1: np.n
         h[p:, p:] += pt.n / 2 * (-_pair_trace(k, k, iu0, iu1) + _pair_trace(kwk, k, iu0, iu1)
                                  + _pair_trace(k, kwk, iu0, iu1))
     return h / mo.n
+
+
+# Casewise scores and observed information of the saturated model, in row form ----------
+#
+# Per pattern r (answered items o, K_r = Sigma_oo^-1 embedded in p x p, zero elsewhere) the
+# log-likelihood of a row is -(log|Sigma_oo| + e' K_r e) / 2 with e = x - mu (0 where
+# unanswered). Both of its derivatives need only u = K_r e and K_r itself, and with the
+# precision matrix P = Sigma^-1 (see the comment above ``sem._MissingBlock``):
+#   u = ``fill @ P`` (``_Fill.v``), one row product for all rows, and
+#   K_r = P - P_.m P_mm^-1 P_m.  (k unanswered items: a rank-k correction of P),
+# so nothing per pattern is bigger than a k x k inverse and a p x p matrix. The scores are
+# u (means) and (u_j u_k - K_r,jk) / 2 (vech Sigma, doubled off the diagonal). The
+# observed information sums over patterns n_r K_r (means), cross terms bilinear in K_r and
+# sum_{i in r} u_i, and pair traces tr(A E_a B E_b) of K_r with K_r W_r K_r, where
+# n_r K_r W_r K_r = sum_{i in r} u_i u_i'. A pair trace is bilinear in (A, B), so the sum
+# over patterns of pair traces is the pair trace read off one q x q matrix of sums of outer
+# products, sum_r vech(A_r) vech(B_r)' (q = p(p+1)/2), built by matrix products over the
+# patterns: one product of a q x R by an R x q matrix instead of R pair traces of q x q
+# gathers each (``_pair_trace_sum``).
+
+_CHUNK = 1 << 21  # entries of the per-pattern p x p arrays held at once (16 MB)
+
+
+def _row_order(patterns: tuple[Pattern, ...], p: int) -> np.ndarray:
+    """Position in ``sem._rows`` order (rows sorted by number of unanswered items, then
+    pattern) of each row in pattern order (the order of the direct evaluation)."""
+    n = np.array([pt.n for pt in patterns])
+    order = np.argsort([p - pt.observed.size for pt in patterns], kind="stable")
+    start_rows = np.empty(n.size, dtype=int)
+    start_rows[order] = np.cumsum(n[order]) - n[order]
+    return np.repeat(start_rows - (np.cumsum(n) - n), n) + np.arange(n.sum())
+
+
+def _pattern_chunks(rows: _Rows, fl: _Fill) -> list[tuple[slice, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Runs of patterns with the same number of unanswered items, cut to bound the memory of
+    their K_r (:func:`_pattern_precisions`): the rows' slice, each pattern's first row within
+    it, its row count, its unanswered items (R x k) and P_mm^-1 (R x k x k)."""
+    p = fl.prec.shape[0]
+    step = max(1, _CHUNK // (p * p))
+    out = []
+    for bl, cmm in zip(rows.blocks, fl.cond):
+        n_pat = bl.n.size
+        for r0 in range(0, n_pat, step):
+            r1 = min(n_pat, r0 + step)
+            lo = bl.rows.start + bl.starts[r0]
+            hi = bl.rows.start + bl.starts[r1] if r1 < n_pat else bl.rows.stop
+            out.append((slice(lo, hi), bl.starts[r0:r1] - bl.starts[r0], bl.n[r0:r1], bl.miss[r0:r1],
+                        cmm[r0:r1] if bl.miss.shape[1] else cmm))
+    return out
+
+
+def _pattern_precisions(prec: np.ndarray, miss: np.ndarray, cmm: np.ndarray) -> np.ndarray:
+    """K_r = Sigma_oo^-1 embedded (R x p x p) of patterns with unanswered items ``miss`` (R x
+    k) and P_mm^-1 ``cmm``: ``P - P_.m P_mm^-1 P_m.``."""
+    p = prec.shape[0]
+    if miss.shape[1] == 0:
+        return np.broadcast_to(prec, (miss.shape[0], p, p))
+    gain = np.matmul(prec[:, miss].transpose(1, 0, 2), cmm)  # P_.m P_mm^-1, R x p x k
+    return prec - np.matmul(gain, prec[miss])
+
+
+def _saturated_scores_rows(rows: _Rows, fl: _Fill, iu0: np.ndarray, iu1: np.ndarray) -> np.ndarray:
+    """:func:`_saturated_scores` from the precision matrix, rows in ``sem._rows`` order."""
+    v = fl.v
+    p = v.shape[1]
+    out = np.empty((rows.n, p + iu0.size))
+    out[:, :p] = v
+    cov = out[:, p:]
+    np.multiply(v[:, iu0], v[:, iu1], out=cov)
+    for sl, _, n, miss, cmm in _pattern_chunks(rows, fl):
+        kr = _pattern_precisions(fl.prec, miss, cmm)
+        cov[sl] -= np.repeat(kr[:, iu0, iu1], n.astype(int), axis=0)
+    cov *= np.where(iu0 == iu1, 0.5, 1.0)
+    return out
+
+
+def _pair_trace_sum(m: np.ndarray, iu0: np.ndarray, iu1: np.ndarray) -> np.ndarray:
+    """``sum_r _pair_trace(A_r, B_r)`` from ``m = sum_r vech(A_r) vech(B_r)'`` (A_r, B_r
+    symmetric): the term ``A[x, y] B[z, w]`` of a pair trace summed over r is
+    ``m[vech(x, y), vech(z, w)]``."""
+    p = int(iu1.max()) + 1
+    at = np.empty((p, p), dtype=int)
+    at[iu0, iu1] = at[iu1, iu0] = np.arange(iu0.size)
+    # a = (j, k), b = (i, h): the four terms of _pair_trace, A[h, j] B[k, i] + A[i, j] B[k, h] + ...
+    j, k, i, h = iu0[:, None], iu1[:, None], iu0[None, :], iu1[None, :]
+    t = m[at[h, j], at[k, i]] + m[at[i, j], at[k, h]] + m[at[h, k], at[j, i]] + m[at[i, k], at[j, h]]
+    c = np.where(iu0 == iu1, 0.5, 1.0)
+    return t * c[:, None] * c[None, :]
+
+
+def _saturated_observed_information_rows(rows: _Rows, fl: _Fill, iu0: np.ndarray, iu1: np.ndarray) -> np.ndarray:
+    """:func:`_saturated_observed_information` from the precision matrix (see the comment
+    above :func:`_row_order`); the sums over patterns of the direct evaluation become:
+    ``sum_r n_r K_r = n P - P (sum_r n_r P_mm^-1 embedded) P``; ``sum_r n_r K_r[:, l]
+    (K_r d_r)_m = sum_r K_r[:, l] s_r,m`` with ``s_r`` the sum of the pattern's rows of u;
+    ``sum_r n_r pair_trace(K_r W_r K_r, K_r)`` from ``sum_r vech(sum_{i in r} u_i u_i')
+    vech(K_r)'``."""
+    prec, v = fl.prec, fl.v
+    p, q = prec.shape[0], iu0.size
+    kk = np.zeros((q, q))  # sum_r n_r vech(K_r) vech(K_r)'
+    uk = np.zeros((q, q))  # sum_r vech(n_r K_r W_r K_r) vech(K_r)'
+    z = np.zeros((p * p, p))  # sum_r vec(K_r) s_r'
+    for sl, starts, n, miss, cmm in _pattern_chunks(rows, fl):
+        kr = _pattern_precisions(prec, miss, cmm)
+        kv = kr[:, iu0, iu1]
+        vr = v[sl]
+        s = np.add.reduceat(vr, starts, axis=0)
+        uu = np.add.reduceat(vr[:, iu0] * vr[:, iu1], starts, axis=0)
+        kk += (kv * n[:, None]).T @ kv
+        uk += uu.T @ kv
+        z += kr.reshape(kr.shape[0], -1).T @ s
+    z = z.reshape(p, p, p)
+    c = np.where(iu0 == iu1, 0.5, 1.0)
+    h = np.empty((p + q, p + q))
+    h[:p, :p] = rows.n * prec - prec @ fl.cond_sum @ prec
+    h[:p, p:] = (z[:, iu0, iu1] + z[:, iu1, iu0]) * c
+    h[p:, :p] = h[:p, p:].T
+    h[p:, p:] = 0.5 * (-_pair_trace_sum(kk, iu0, iu1) + _pair_trace_sum(uk, iu0, iu1) + _pair_trace_sum(uk.T, iu0, iu1))
+    return h / rows.n
 
 
 def _gamma(mo: GroupMoments, iu0: np.ndarray, iu1: np.ndarray) -> np.ndarray:

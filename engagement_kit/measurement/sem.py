@@ -588,6 +588,7 @@ class _Model:
         rows = [_rows(mo.patterns, p) if mo.missing == "fiml" else None for mo in moments]
         self.rows = [r if r is not None and r.incomplete else None for r in rows]
         self._last_fill: list[tuple | None] = [None] * self.G
+        self._last_hessian: tuple[np.ndarray, np.ndarray] | None = None  # (x, observed_hessian(x))
         self.h1 = sum(self._pattern_terms(mo.cov, mo.mean, g) for g, mo in enumerate(moments))
 
     @functools.cached_property
@@ -813,7 +814,16 @@ class _Model:
         moments and ``J`` their Jacobian. ``dG`` along each parameter is analytic: every
         ``dSigma`` of a factor model has rank <= 2 (``sum_t l_t z_t z_t'``), so each pattern
         needs matrix-vector products only; ``dJ`` (second derivatives of the moments) by
-        central differences of the analytic Jacobian, exact for these polynomial moments."""
+        central differences of the analytic Jacobian, exact for these polynomial moments.
+        The last one is kept: the standard errors and the robust (MLR) test both ask for it at
+        the estimate."""
+        if self._last_hessian is not None and np.array_equal(self._last_hessian[0], x):
+            return self._last_hessian[1].copy()
+        hess = self._observed_hessian(x)
+        self._last_hessian = (x.copy(), hess)
+        return hess.copy()
+
+    def _observed_hessian(self, x: np.ndarray) -> np.ndarray:
         hess = np.zeros((x.size, x.size))
         h = 1e-5
         for g in range(self.G):
