@@ -34,9 +34,12 @@ def _frame(n: int = 400, seed: int = 3) -> pd.DataFrame:
 
 
 def _queries(monkeypatch) -> list:
+    """Every query DuckDB runs for Ibis (``execute`` and ``to_pyarrow``), recorded."""
     seen: list = []
-    execute = Backend.execute
-    monkeypatch.setattr(Backend, "execute", lambda self, expr, *a, **k: seen.append(1) or execute(self, expr, *a, **k))
+    for method in ("execute", "to_pyarrow"):
+        original = getattr(Backend, method)
+        monkeypatch.setattr(Backend, method, lambda self, expr, *a, _f=original, _m=method, **k:
+                            seen.append(_m) or _f(self, expr, *a, **k))
     return seen
 
 

@@ -118,7 +118,7 @@ def _plan(t: ir.Table, spec: MetricSpec, clean: bool = True) -> tuple[dict, dict
     conditions no screen covers: fractional values in float columns, text flags).
 
     ``clean=False`` (the fast pass) leaves NaN in place and screens every float column's
-    raw MIN/MAX instead: a NaN, an inf or a huge value fails that screen, and the caller
+    raw maximum |x| instead: a NaN, an inf or a huge value fails that screen, and the caller
     then redoes the pass with ``clean=True``."""
     checks: dict[str, ir.Value] = {}
     screens: dict[str, tuple] = {}
@@ -128,8 +128,7 @@ def _plan(t: ir.Table, spec: MetricSpec, clean: bool = True) -> tuple[dict, dict
         if bad is None:
             return
         checks[f"finite:{col}"] = ok & bad  # on present values only: Spark orders NaN above every number
-        screens[f"finite:{col}"] = ((_null_unless(x, ok).abs(), 0.0, MAX_ABS_VALUE) if clean
-                                    else (x, -MAX_ABS_VALUE, MAX_ABS_VALUE))
+        screens[f"finite:{col}"] = ((_null_unless(x, ok) if clean else x).abs(), None, MAX_ABS_VALUE)
 
     if spec.kind == "ratio":  # always cleaned: num and den must be NULL together
         num, ok_n, fl_n = _numeric(t, spec.numerator, spec.name)
@@ -153,7 +152,7 @@ def _plan(t: ir.Table, spec: MetricSpec, clean: bool = True) -> tuple[dict, dict
     if spec.kind == "count":
         checks["kind"] = ok & ((y < 0) | (y != y.floor()) if fl else (y < 0))
         if not fl:
-            screens["kind"] = (y, 0, float("inf"))
+            screens["kind"] = (y, 0, None)
     elif spec.kind == "nps":
         checks["kind"] = ok & ((y < 0) | (y > 10) | (y != y.floor()) if fl else (y < 0) | (y > 10))
         if not fl:
@@ -187,6 +186,15 @@ def _labels(values: pd.Series, column: str, source: str) -> list:
     return sorted(values.unique().tolist())
 
 
+def _screen_holds(res: pd.DataFrame, key: str, lo: float | None, hi: float | None) -> bool:
+    """Whether every group's MIN/MAX of screen ``key`` lies in [lo, hi]; a NaN fails (any
+    comparison with NaN is false)."""
+    for bound, side, ok in ((lo, "min", np.greater_equal), (hi, "max", np.less_equal)):
+        if bound is not None and not np.all(ok(pd.to_numeric(res[f"{side}_{key}"]).to_numpy(float), bound)):
+            return False
+    return True
+
+
 def _zero_nulls(res: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return res.fillna({c: 0 for c in res.columns if c not in keys})
 
@@ -212,8 +220,7 @@ def _group_pass(t: ir.Table, keys: list[str], indexed: list[tuple[int, MetricSpe
         cols[f"x{i}"] = x if fast else _null_unless(x, ~x.isnan())
         diagnose[f"cov_missing_{i}"] = x.isnull() | x.isnan()
         diagnose[f"cov_bad_{i}"] = x.notnull() & ~x.isnan() & (x.isinf() | (x.abs() > MAX_ABS_VALUE))
-        screened[f"cov_bad_{i}"] = ((x, -MAX_ABS_VALUE, MAX_ABS_VALUE) if fast
-                                    else (cols[f"x{i}"].abs(), 0.0, MAX_ABS_VALUE))
+        screened[f"cov_bad_{i}"] = (cols[f"x{i}"].abs(), None, MAX_ABS_VALUE)
     checks: dict[str, tuple[MetricSpec, str]] = {}
     for m, spec in indexed:
         vals, cks, screens = _plan(t, spec, clean=not fast)
@@ -233,9 +240,13 @@ def _group_pass(t: ir.Table, keys: list[str], indexed: list[tuple[int, MetricSpe
     aggs: dict[str, ir.Value] = {"rows": u.count()}
     aggs |= {c: u[c].cast("int64").sum() for c in cols if c.startswith("chk_")}
     for key in screened:
-        aggs[f"min_{key}"], aggs[f"max_{key}"] = u[f"scr_{key}"].min(), u[f"scr_{key}"].max()
-        if fast:  # tells a NaN extreme (fails) from an empty group's NULL (passes) after pandas
-            aggs[f"cnt_{key}"] = u[f"scr_{key}"].count()
+        _, lo, hi = screened[key]
+        # an empty group's NULL becomes a passing bound inside the engine, so that whatever
+        # comes back as NaN or NULL (Spark's transfer turns NaN into NULL) is a NaN value: fails
+        if lo is not None:
+            aggs[f"min_{key}"] = ibis.coalesce(u[f"scr_{key}"].min(), lo)
+        if hi is not None:
+            aggs[f"max_{key}"] = ibis.coalesce(u[f"scr_{key}"].max(), hi)
     X = [u[f"x{i}"] for i in range(len(covs))]
     aggs |= {f"cov_present_{i}": x.count() for i, x in enumerate(X)}
     if fast:
@@ -257,13 +268,13 @@ def _group_pass(t: ir.Table, keys: list[str], indexed: list[tuple[int, MetricSpe
                 aggs[f"m{m}_sx{i}"] = (xi + zero).sum()
                 aggs |= {f"m{m}_sxx{i}_{j}": (xi * X[j] + zero).sum() for j in range(i, len(X))}
     res = u.group_by(keys).aggregate(**aggs).execute()
+    if fast and not all(_screen_holds(res, key, lo, hi) for key, (_, lo, hi) in screened.items()):
+        return None
     for c in res.columns:
         if c not in keys:
             res[c] = pd.to_numeric(res[c])
     if fast:
-        ok = all(((res[f"min_{k}"].astype(float) >= lo) & (res[f"max_{k}"].astype(float) <= hi)
-                  | (res[f"cnt_{k}"] == 0)).all() for k, (_, lo, hi) in screened.items())
-        if not ok or any(res[f"cov_present_{i}"].sum() < res["rows"].sum() for i in range(len(covs))):
+        if any(res[f"cov_present_{i}"].sum() < res["rows"].sum() for i in range(len(covs))):
             return None
         res = _zero_nulls(res, keys)
         for m, spec in indexed:
@@ -274,9 +285,7 @@ def _group_pass(t: ir.Table, keys: list[str], indexed: list[tuple[int, MetricSpe
                         res[f"m{m}_sxx{i}_{j}"] = res[f"cxx{i}_{j}"]
     else:
         res = _zero_nulls(res, keys)  # an empty masked sum is NULL in SQL
-        failed = [key for key, (_, lo, hi) in screened.items()
-                  if not (np.all(res[f"min_{key}"].fillna(lo).astype(float) >= lo)
-                          and np.all(res[f"max_{key}"].fillna(hi).astype(float) <= hi))]
+        failed = [key for key, (_, lo, hi) in screened.items() if not _screen_holds(res, key, lo, hi)]
         failed += [f"cov_missing_{i}" for i in range(len(covs)) if res[f"cov_present_{i}"].sum() < res["rows"].sum()]
         if failed:  # a screen failed: count the offending rows exactly (a second query, only now)
             counts = t.aggregate(**{k: c.cast("int64").sum() for k, c in diagnose.items()}).execute()
