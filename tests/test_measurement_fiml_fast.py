@@ -105,3 +105,12 @@ def test_em_estimates_are_where_the_direct_saturated_gradient_vanishes():
     # and moving away from them raises the direct fit function
     f0 = m._pattern_terms_direct(cov, mu, 0)
     assert m._pattern_terms_direct(cov * 1.01, mu, 0) > f0 and m._pattern_terms_direct(cov, mu + 0.01, 0) > f0
+
+
+def test_expected_information_equals_the_per_pattern_sum(fitted):
+    """The kernel form of the FIML expected information (modification indices) equals the
+    per-pattern traces, with several chunks per batch."""
+    m, x = fitted._model, fitted.x
+    direct = m.fiml_expected_information_direct(x)
+    np.testing.assert_allclose(m.fiml_expected_information(x), direct, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(m.fiml_expected_information(x, chunk=3), direct, rtol=1e-10, atol=1e-13)
