@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from missing_patterns import ITEMS, PATTERN, many_pattern_items
 from scipy import stats
 
 from engagement_kit.measurement.robust import (
@@ -28,21 +29,9 @@ from engagement_kit.measurement.robust import (
 )
 from engagement_kit.measurement.sem import _jacobian, fit_cfa_ml, group_moments
 
-ITEMS = [f"y{j}" for j in range(1, 7)]
-PATTERN = np.array([[1, 0]] * 3 + [[0, 1]] * 3, dtype=bool)
-
 
 def _data(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    f = rng.multivariate_normal([0, 0], [[1, 0.4], [0.4, 1]], size=n)
-    # rows scaled by a common random factor (elliptical, heavy-tailed): the scaling factor is not 1
-    scale = np.sqrt(rng.exponential(size=(n, 1)) * 2)
-    x = 3 + (np.repeat(f, 3, axis=1) * rng.uniform(0.6, 1.2, 6) + rng.normal(size=(n, 6)) * 0.7) * scale
-    x[rng.random(x.shape) < 0.35] = np.nan
-    x[:30] = np.nan  # rows with a single answered item, each item in turn
-    x[np.arange(30), np.arange(30) % 6] = 3 + rng.normal(size=30)
-    x[30:60] = 3 + rng.normal(size=(30, 6))  # complete rows
-    return pd.DataFrame(x, columns=ITEMS)
+    return many_pattern_items(n, seed, heavy_tails=True)
 
 
 @pytest.fixture(scope="module")
