@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from parity import assert_same_tables
 
 from engagement_kit.dsce import scorecard
 from engagement_kit.simulate import simulate
@@ -58,21 +59,6 @@ def _published(card) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _assert_same(expected: dict, got: dict, source: str) -> None:
-    assert sorted(expected) == sorted(got)
-    for name, a in expected.items():
-        b = got[name]
-        assert list(a.columns) == list(b.columns), (source, name)
-        assert a.shape == b.shape, (source, name, a.shape, b.shape)
-        numeric = [c for c in a.columns if a[c].dtype.kind in "fiu" and b[c].dtype.kind in "fiub"]
-        if len(a):
-            np.testing.assert_allclose(b[numeric].to_numpy(float), a[numeric].to_numpy(float), rtol=1e-9,
-                                       atol=0, err_msg=f"{source}: table {name}")
-        labels = [c for c in a.columns if c not in numeric]
-        pd.testing.assert_frame_equal(a[labels].astype(str).reset_index(drop=True),
-                                      b[labels].astype(str).reset_index(drop=True), obj=f"{source}: {name}")
-
-
 def test_duckdb_paths_match_pandas(tables, parquet):
     card = _card(tables)
     expected = _published(card)
@@ -86,12 +72,12 @@ def test_duckdb_paths_match_pandas(tables, parquet):
                          ("parquet ratings, pandas others", {**tables, "dsce": parquet["dsce"]})]:
         got = _card(data)
         assert got.skipped == card.skipped, source
-        _assert_same(expected, _published(got), source)
+        assert_same_tables(expected, _published(got), source)
 
 
 def test_custom_weights_and_scalar_targets_match_pandas(tables, parquet):
     kw = dict(weights={"journey": 2, "education": 1, "relationships": 1}, targets=4)
-    _assert_same(_published(_card(tables, **kw)), _published(_card(parquet, **kw)), "parquet, custom weights")
+    assert_same_tables(_published(_card(tables, **kw)), _published(_card(parquet, **kw)), "parquet, custom weights")
 
 
 def test_segments_come_from_the_engine_and_rows_are_not_pulled_above_the_limit(tables, parquet, monkeypatch):
@@ -113,7 +99,7 @@ def test_segments_come_from_the_engine_and_rows_are_not_pulled_above_the_limit(t
     assert any(s.startswith("KPI trend by signup cohort skipped: it needs the rows") for s in card.skipped)
     assert got["dsce_scores"].empty and got["dsce_drivers"].empty and got["kpi_trend"].empty
     keep = ~expected["dsce_segments"]["component"].eq("index_fitted")
-    _assert_same({"dsce_segments": expected["dsce_segments"][keep].reset_index(drop=True), "kpis": expected["kpis"]},
+    assert_same_tables({"dsce_segments": expected["dsce_segments"][keep].reset_index(drop=True), "kpis": expected["kpis"]},
                  {"dsce_segments": got["dsce_segments"], "kpis": got["kpis"]}, "engine only")
     with pytest.raises(ValueError, match=r"weights='fitted' needs the driver models.*1,200 accounts"):
         _card(parquet, max_rows_pulled=100, weights="fitted")
@@ -140,4 +126,4 @@ def test_spark_matches_pandas(spark, tables):
     expected = _published(_card(tables))
     frames = {k: spark.createDataFrame(v.astype({c: object for c in v.columns if v[c].dtype == "string"}))
               for k, v in tables.items()}  # NaN stays NaN in a Spark double column: treated as missing
-    _assert_same(expected, _published(_card(frames)), "spark")
+    assert_same_tables(expected, _published(_card(frames)), "spark")

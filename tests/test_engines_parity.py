@@ -17,6 +17,7 @@ import ibis
 import numpy as np
 import pandas as pd
 import pytest
+from parity import assert_same_tables
 
 from engagement_kit.experiments import analyze, experiment, sequential, survival_tests
 from engagement_kit.experiments.srm import balance
@@ -61,21 +62,6 @@ def parquet(customers, tmp_path_factory) -> str:
     return str(path)
 
 
-def _assert_same(expected: dict, got: dict, source: str) -> None:
-    assert sorted(expected) == sorted(got)
-    for name, a in expected.items():
-        b = got[name]
-        assert list(a.columns) == list(b.columns), (source, name)
-        assert a.shape == b.shape, (source, name, a.shape, b.shape)
-        numeric = [c for c in a.columns if a[c].dtype.kind in "fiu" and b[c].dtype.kind in "fiub"]
-        if len(a):
-            np.testing.assert_allclose(b[numeric].to_numpy(float), a[numeric].to_numpy(float), rtol=1e-9,
-                                       atol=0, err_msg=f"{source}: table {name}")
-        labels = [c for c in a.columns if c not in numeric]
-        pd.testing.assert_frame_equal(a[labels].astype(str).reset_index(drop=True),
-                                      b[labels].astype(str).reset_index(drop=True), obj=f"{source}: {name}")
-
-
 def _tables(data) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -92,7 +78,7 @@ def test_duckdb_paths_match_pandas(customers, parquet):
     assert len(expected["effects"]) and len(expected["segments"]) and len(expected["sequential"])
     for source, data in [("parquet path", parquet), ("duckdb relation", duckdb.read_parquet(parquet)),
                          ("ibis table", ibis.duckdb.connect().read_parquet(parquet))]:
-        _assert_same(expected, _tables(data), source)
+        assert_same_tables(expected, _tables(data), source)
 
 
 def test_kpis_match_pandas(customers, tmp_path):
@@ -102,7 +88,7 @@ def test_kpis_match_pandas(customers, tmp_path):
     assert set(expected["kpis"]["kpi"]) >= {"nps", "csat_top2", "retention_rate", "expansion_rate", "margin", "clv"}
     for source, data in [("parquet path", str(tmp_path / "kpis.parquet")),
                          ("duckdb relation", duckdb.read_parquet(str(tmp_path / "kpis.parquet")))]:
-        _assert_same(expected, _kpis(data), source)
+        assert_same_tables(expected, _kpis(data), source)
 
 
 def test_the_engine_path_is_not_the_pandas_path(customers, parquet, monkeypatch):
@@ -149,8 +135,8 @@ def test_bad_values_in_the_engine_name_column_and_fix(tmp_path):
 def test_spark_matches_pandas(spark, customers):
     expected = _tables(customers)
     sdf = spark.createDataFrame(customers)  # NaN stays NaN in a Spark double column: the layer treats it as missing
-    _assert_same(expected, _tables(sdf), "spark")
-    _assert_same(_kpis(customers.drop(columns=["revenue"])), _kpis(sdf.drop("revenue")), "spark")
+    assert_same_tables(expected, _tables(sdf), "spark")
+    assert_same_tables(_kpis(customers.drop(columns=["revenue"])), _kpis(sdf.drop("revenue")), "spark")
 
 
 # ---------------------------------------------------------------------------------------
@@ -202,15 +188,15 @@ def test_monitoring_looks_are_one_group_by_in_the_engine(customers, parquet, mon
     _refuse_rows(monkeypatch)
     for source, data in [("parquet path", parquet), ("duckdb relation", duckdb.read_parquet(parquet))]:
         for plan, want in zip(plans, expected):
-            _assert_same(want, _sequential_tables(data, customers, **plan), f"{source} {plan}")
+            assert_same_tables(want, _sequential_tables(data, customers, **plan), f"{source} {plan}")
     frame = duckdb.sql("SELECT * FROM as_numbers")
-    _assert_same(numeric, sequential(frame, arm_col="touch_model", control="no_touch",
+    assert_same_tables(numeric, sequential(frame, arm_col="touch_model", control="no_touch",
                                      metrics={"revenue": "continuous"}, time_col="day", looks=3).tables(), "numeric")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         got = experiment(parquet, **settings, looks=_cuts(customers)[1:4], max_rows_pulled=0)
     assert not [line for line in got.skipped if line.startswith("monitoring")]
-    _assert_same({"sequential": whole.tables()["sequential"]}, {"sequential": got.tables()["sequential"]},
+    assert_same_tables({"sequential": whole.tables()["sequential"]}, {"sequential": got.tables()["sequential"]},
                  "experiment")
 
 
@@ -257,7 +243,7 @@ def test_balance_with_text_covariates_in_the_engine(customers, tmp_path, monkeyp
                          ("duckdb relation", duckdb.read_parquet(str(tmp_path / "labels.parquet")))]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _assert_same(expected, {"balance": balance(data, **BALANCE)}, source)
+            assert_same_tables(expected, {"balance": balance(data, **BALANCE)}, source)
     for data in (frame, str(tmp_path / "labels.parquet")):  # a numeric covariate with NaN: the same refusal
         with pytest.raises(ValueError, match=r"covariate 'revenue' has \d+ missing values"):
             balance(data, arm_col="touch_model", control="no_touch", covariates=["segment", "revenue"])
@@ -281,7 +267,7 @@ def test_overview_counts_in_the_engine(customers, tmp_path, monkeypatch):
     for source, data in [("parquet path", str(tmp_path / "labels.parquet")),
                          ("duckdb relation", duckdb.read_parquet(str(tmp_path / "labels.parquet")))]:
         for kw, want in zip(OVERVIEWS, expected):
-            _assert_same(want, _overview(data, **kw), f"{source} {kw}")
+            assert_same_tables(want, _overview(data, **kw), f"{source} {kw}")
     with pytest.raises(ValueError, match="no customers for segment='nowhere'"):
         overview(str(tmp_path / "labels.parquet"), arm_col="touch_model", segment_col="segment", segment="nowhere")
 
@@ -294,7 +280,7 @@ def test_targeting_pulls_its_columns_below_the_limit_and_refuses_above(tmp_path)
               "learner": "linear", "folds": 2, "seed": 1}
     expected = targeting_policy(sim, **kw).tables()
     relation = duckdb.read_parquet(str(tmp_path / "targeting.parquet"))
-    _assert_same(expected, targeting_policy(relation, max_rows_pulled=1_500, **kw).tables(), "duckdb relation")
+    assert_same_tables(expected, targeting_policy(relation, max_rows_pulled=1_500, **kw).tables(), "duckdb relation")
     with pytest.raises(ValueError, match=r"targeting_policy \(cross-fitted .*\) needs the rows.*1,500 rows.*"
                                          r"max_rows_pulled=1,499.*sample in the engine"):
         targeting_policy(str(tmp_path / "targeting.parquet"), max_rows_pulled=1_499, **kw)
@@ -313,17 +299,17 @@ def test_spark_monitoring_balance_and_overview_match_pandas(spark, customers, mo
         want_balance = {"balance": balance(frame, **BALANCE)}
     want_overview = _overview(frame, **OVERVIEWS[0])
     _refuse_rows(monkeypatch)
-    _assert_same(expected, _sequential_tables(sdf, customers, **plan), "spark sequential")
+    assert_same_tables(expected, _sequential_tables(sdf, customers, **plan), "spark sequential")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _assert_same(want_balance, {"balance": balance(sdf, **BALANCE)}, "spark balance")
-    _assert_same(want_overview, _overview(sdf, **OVERVIEWS[0]), "spark overview")
+        assert_same_tables(want_balance, {"balance": balance(sdf, **BALANCE)}, "spark balance")
+    assert_same_tables(want_overview, _overview(sdf, **OVERVIEWS[0]), "spark overview")
 
 
 def test_survival_tests_pull_three_columns_below_the_limit_and_refuse_above(customers, parquet):
     kw = {"arm_col": "touch_model", "control": "no_touch", "duration": "churn_time", "event": "churned"}
     expected = {"survival": survival_tests(customers, **kw)}
-    _assert_same(expected, {"survival": survival_tests(duckdb.read_parquet(parquet), **kw)}, "duckdb relation")
+    assert_same_tables(expected, {"survival": survival_tests(duckdb.read_parquet(parquet), **kw)}, "duckdb relation")
     with pytest.raises(ValueError, match=r"survival_tests \(Kaplan-Meier, log-rank\) needs the rows.*3,000 rows"):
         survival_tests(parquet, max_rows_pulled=2_999, **kw)
 
@@ -335,12 +321,12 @@ def test_kpi_trend_cohorts_in_the_engine(customers, parquet, monkeypatch):
     expected = [{"trend": kpi_trend(customers, **kw)} for kw in TRENDS]
     weekly = {"trend": kpi_trend(customers, freq="W")}
     relation = duckdb.read_parquet(parquet)
-    _assert_same(weekly, {"trend": kpi_trend(relation, freq="W")}, "weekly, pulled")
+    assert_same_tables(weekly, {"trend": kpi_trend(relation, freq="W")}, "weekly, pulled")
     with pytest.raises(ValueError, match=r"kpi_trend with text dates in 'signup_date' or freq='W' needs the rows"):
         kpi_trend(parquet, freq="W", max_rows_pulled=100)
     _refuse_rows(monkeypatch)
     for kw, want in zip(TRENDS, expected):
-        _assert_same(want, {"trend": kpi_trend(parquet, **kw)}, f"parquet {kw}")
+        assert_same_tables(want, {"trend": kpi_trend(parquet, **kw)}, f"parquet {kw}")
 
 
 def test_monitoring_on_text_times_pulls_below_the_limit_and_skips_above(customers, tmp_path):
@@ -354,7 +340,7 @@ def test_monitoring_on_text_times_pulls_below_the_limit_and_skips_above(customer
         expected = {"sequential": experiment(frame, **kw).tables()["sequential"]}
         pulled = experiment(str(tmp_path / "text_times.parquet"), **kw)
         refused = experiment(str(tmp_path / "text_times.parquet"), max_rows_pulled=2_999, **kw)
-    _assert_same(expected, {"sequential": pulled.tables()["sequential"]}, "text times")
+    assert_same_tables(expected, {"sequential": pulled.tables()["sequential"]}, "text times")
     assert refused.sequential is None
     assert any(line.startswith("monitoring: skipped, monitoring (time_col) needs the rows") and "3,000 rows" in line
                for line in refused.skipped)
